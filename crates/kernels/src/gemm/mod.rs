@@ -1,0 +1,1 @@
+//! Placeholder: the packed, cache-blocked GEMM lands here.
