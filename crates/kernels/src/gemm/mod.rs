@@ -1,1 +1,320 @@
-//! Placeholder: the packed, cache-blocked GEMM lands here.
+//! Single-precision GEMM on row-major matrices: `C = op(A)·op(B)` or `C += op(A)·op(B)`, with a
+//! fused epilogue (per-column bias, then an elementwise hook such as an activation).
+//!
+//! The three forms backprop needs are one call each:
+//! - forward `Z = X·W`:      `gemm(x, w, z, …)`
+//! - weight grad `dW = Xᵀ·dZ`: `gemm(x.t(), dz, dw, …)`
+//! - input grad `dX = dZ·Wᵀ`:  `gemm(dz, w.t(), dx, …)`
+//!
+//! Packed and cache-blocked with per-ISA micro-kernels (see `block`), split across the thread
+//! pool above a size threshold. Results are bit-identical from call to call and for every thread
+//! count: threads own disjoint rectangles of C and never split the k sum. Different ISA tiers may
+//! differ in the last bits (FMA versus separate multiply and add).
+
+mod block;
+mod pack;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+use std::fmt;
+
+use crate::isa::{active_isa, Isa};
+use crate::pool;
+use block::{Kernel, Problem};
+use pack::Src;
+
+/// Below this many multiply-adds a call runs on one thread: waking a worker and packing twice
+/// cost more than the second core saves (measured with `examples/gemm_bench.rs`).
+const PARALLEL_MIN_MACS: usize = 1 << 19;
+
+/// A row-major matrix stored in a slice: element `(i, j)` is `data[i * ld + j]`. `.t()` marks it
+/// as used transposed, which costs nothing (packing reads it either way).
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    ld: usize,
+    trans: bool,
+}
+
+impl<'a> MatRef<'a> {
+    /// A `rows × cols` matrix stored densely (`ld = cols`).
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self::with_ld(data, rows, cols, cols)
+    }
+
+    /// A `rows × cols` matrix whose rows start `ld` floats apart (a sub-matrix of a wider one).
+    pub fn with_ld(data: &'a [f32], rows: usize, cols: usize, ld: usize) -> Self {
+        MatRef { data, rows, cols, ld, trans: false }
+    }
+
+    /// The same storage, used transposed.
+    pub fn t(self) -> Self {
+        MatRef { trans: !self.trans, ..self }
+    }
+
+    /// Rows and columns as used (after any transposition).
+    pub fn shape(&self) -> (usize, usize) {
+        if self.trans {
+            (self.cols, self.rows)
+        } else {
+            (self.rows, self.cols)
+        }
+    }
+}
+
+/// The output matrix: row-major, element `(i, j)` at `data[i * ld + j]`.
+#[derive(Debug)]
+pub struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+    ld: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// A `rows × cols` matrix stored densely (`ld = cols`).
+    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        Self::with_ld(data, rows, cols, cols)
+    }
+
+    /// A `rows × cols` matrix whose rows start `ld` floats apart.
+    pub fn with_ld(data: &'a mut [f32], rows: usize, cols: usize, ld: usize) -> Self {
+        MatMut { data, rows, cols, ld }
+    }
+}
+
+/// A hook run on finished output: `hook(row, col, segment)` where `segment` is
+/// `C[row][col .. col + segment.len()]`. Every element of C is passed exactly once, after the
+/// full k sum and the bias; how rows are cut into segments is unspecified (it depends on the ISA
+/// and the thread split), so the hook must treat elements independently. It may run on several
+/// threads at once.
+pub type Hook<'a> = &'a (dyn Fn(usize, usize, &mut [f32]) + Sync);
+
+/// What happens to each finished tile of C while it is still in L1 cache.
+#[derive(Clone, Copy, Default)]
+pub enum Epilogue<'a> {
+    /// C is the product (plus the old C when accumulating).
+    #[default]
+    None,
+    /// Adds `bias[j]` to every element of column `j` (`bias.len() == n`).
+    Bias(&'a [f32]),
+    /// Runs the hook on every element.
+    Map(Hook<'a>),
+    /// Adds the bias, then runs the hook: the dense layer's `act(X·W + b)` in one pass.
+    BiasThen(&'a [f32], Hook<'a>),
+}
+
+impl<'a> Epilogue<'a> {
+    fn parts(self) -> (Option<&'a [f32]>, Option<Hook<'a>>) {
+        match self {
+            Epilogue::None => (None, None),
+            Epilogue::Bias(b) => (Some(b), None),
+            Epilogue::Map(h) => (None, Some(h)),
+            Epilogue::BiasThen(b, h) => (Some(b), Some(h)),
+        }
+    }
+}
+
+impl fmt::Debug for Epilogue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Epilogue::None => f.write_str("None"),
+            Epilogue::Bias(b) => write!(f, "Bias(len {})", b.len()),
+            Epilogue::Map(_) => f.write_str("Map(hook)"),
+            Epilogue::BiasThen(b, _) => write!(f, "BiasThen(len {}, hook)", b.len()),
+        }
+    }
+}
+
+/// Why a GEMM call was rejected. Nothing is written to C when an error is returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GemmError {
+    /// `op(A)` is m×k but `op(B)` is k'×n with k ≠ k'.
+    InnerDim { a_cols: usize, b_rows: usize },
+    /// C is not m×n.
+    OutputShape { expected: (usize, usize), got: (usize, usize) },
+    /// A leading dimension is smaller than the row length it must skip.
+    LeadingDim { matrix: &'static str, ld: usize, cols: usize },
+    /// A slice is shorter than `(rows - 1) * ld + cols`.
+    TooShort { matrix: &'static str, len: usize, needed: usize },
+    /// The bias has the wrong length.
+    BiasLen { len: usize, n: usize },
+    /// The dimensions overflow `usize`.
+    Overflow { matrix: &'static str },
+}
+
+impl fmt::Display for GemmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GemmError::InnerDim { a_cols, b_rows } => write!(
+                f,
+                "gemm: inner dimensions differ: op(A) has {a_cols} columns but op(B) has {b_rows} rows"
+            ),
+            GemmError::OutputShape { expected, got } => write!(
+                f,
+                "gemm: C is {}×{} but op(A)·op(B) is {}×{}",
+                got.0, got.1, expected.0, expected.1
+            ),
+            GemmError::LeadingDim { matrix, ld, cols } => write!(
+                f,
+                "gemm: {matrix} has rows of {cols} floats but leading dimension {ld} (must be >= {cols})"
+            ),
+            GemmError::TooShort { matrix, len, needed } => write!(
+                f,
+                "gemm: {matrix} needs {needed} floats for its shape and leading dimension but has {len}"
+            ),
+            GemmError::BiasLen { len, n } => {
+                write!(f, "gemm: bias has {len} floats but C has {n} columns")
+            }
+            GemmError::Overflow { matrix } => write!(f, "gemm: {matrix}'s size overflows usize"),
+        }
+    }
+}
+
+impl std::error::Error for GemmError {}
+
+/// `C = op(A)·op(B)` (or `C += …` when `accumulate`), then the epilogue; on the active ISA
+/// tier and all pool threads.
+pub fn gemm(
+    a: MatRef,
+    b: MatRef,
+    c: MatMut,
+    accumulate: bool,
+    epilogue: Epilogue,
+) -> Result<(), GemmError> {
+    gemm_with(active_isa(), usize::MAX, a, b, c, accumulate, epilogue)
+}
+
+/// [`gemm`] on an explicit ISA tier (lowered to what the CPU supports) and at most
+/// `max_threads` threads (`1` = the calling thread only).
+pub fn gemm_with(
+    isa: Isa,
+    max_threads: usize,
+    a: MatRef,
+    b: MatRef,
+    c: MatMut,
+    accumulate: bool,
+    epilogue: Epilogue,
+) -> Result<(), GemmError> {
+    check_storage("A", a.data.len(), a.rows, a.cols, a.ld)?;
+    check_storage("B", b.data.len(), b.rows, b.cols, b.ld)?;
+    check_storage("C", c.data.len(), c.rows, c.cols, c.ld)?;
+    let (m, k) = a.shape();
+    let (kb, n) = b.shape();
+    if k != kb {
+        return Err(GemmError::InnerDim { a_cols: k, b_rows: kb });
+    }
+    if (c.rows, c.cols) != (m, n) {
+        return Err(GemmError::OutputShape { expected: (m, n), got: (c.rows, c.cols) });
+    }
+    let (bias, hook) = epilogue.parts();
+    if let Some(bias) = bias {
+        if bias.len() != n {
+            return Err(GemmError::BiasLen { len: bias.len(), n });
+        }
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        epilogue_only(c, accumulate, bias, hook);
+        return Ok(());
+    }
+    let p = Problem {
+        m,
+        n,
+        k,
+        // op(A)(i, p) and op(B)(p, j) in terms of the stored layouts.
+        a: if a.trans {
+            Src { ptr: a.data.as_ptr(), sw: 1, sp: a.ld }
+        } else {
+            Src { ptr: a.data.as_ptr(), sw: a.ld, sp: 1 }
+        },
+        b: if b.trans {
+            Src { ptr: b.data.as_ptr(), sw: b.ld, sp: 1 }
+        } else {
+            Src { ptr: b.data.as_ptr(), sw: 1, sp: b.ld }
+        },
+        c: c.data.as_mut_ptr(),
+        ldc: c.ld,
+        accumulate,
+        bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
+        hook,
+    };
+    let threads = if m * n * k < PARALLEL_MIN_MACS { 1 } else { max_threads.min(pool::max_threads()) };
+    // SAFETY: `p` was built from validated views that stay borrowed for this call, and `run`
+    // is only instantiated for a kernel whose ISA the CPU supports.
+    unsafe {
+        match isa.capped() {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => run::<avx512::Avx512>(&p, threads),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => run::<avx2::Avx2>(&p, threads),
+            _ => run::<scalar::Scalar>(&p, threads),
+        }
+    }
+    Ok(())
+}
+
+/// Splits C into one chunk per thread and computes the chunks on the pool.
+///
+/// # Safety
+/// `p` is valid and the CPU supports `K`'s ISA.
+unsafe fn run<K: Kernel>(p: &Problem, threads: usize) {
+    let split = block::split::<K>(p.m, p.n, threads);
+    pool::parallel_for_max(split.tasks(), threads, |t| {
+        let (rows, cols) = split.chunk(t, p.m, p.n);
+        if rows.is_empty() || cols.is_empty() {
+            return;
+        }
+        // SAFETY: chunks of one split are disjoint, so no two threads write the same part of C.
+        pack::with_workspace(|ws| unsafe { K::chunk(p, rows, cols, ws) });
+    });
+}
+
+fn check_storage(
+    matrix: &'static str,
+    len: usize,
+    rows: usize,
+    cols: usize,
+    ld: usize,
+) -> Result<(), GemmError> {
+    if rows == 0 || cols == 0 {
+        return Ok(());
+    }
+    if ld < cols {
+        return Err(GemmError::LeadingDim { matrix, ld, cols });
+    }
+    let needed = (rows - 1)
+        .checked_mul(ld)
+        .and_then(|x| x.checked_add(cols))
+        .ok_or(GemmError::Overflow { matrix })?;
+    if len < needed {
+        return Err(GemmError::TooShort { matrix, len, needed });
+    }
+    Ok(())
+}
+
+/// k = 0: the product is all zeros, so C is just (accumulate ? C : 0) + bias, then the hook.
+fn epilogue_only(c: MatMut, accumulate: bool, bias: Option<&[f32]>, hook: Option<Hook>) {
+    for i in 0..c.rows {
+        let row = &mut c.data[i * c.ld..i * c.ld + c.cols];
+        if !accumulate {
+            row.fill(0.0);
+        }
+        if let Some(bias) = bias {
+            // Same order as the kernels: (sum + C) + bias, with sum = 0.
+            for (x, &b) in row.iter_mut().zip(bias) {
+                *x = (0.0 + *x) + b;
+            }
+        }
+        if let Some(hook) = hook {
+            hook(i, 0, row);
+        }
+    }
+}

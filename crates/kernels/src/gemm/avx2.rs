@@ -1,0 +1,92 @@
+//! AVX2+FMA micro-kernel: a 6×16 tile of C in 12 ymm accumulators.
+//!
+//! With only 16 ymm registers, 12 accumulators + 2 B vectors + 1 broadcast is the largest tile
+//! that does not spill; 12 independent FMA chains cover the FMA latency on two pipes.
+
+use std::arch::x86_64::*;
+
+use std::ops::Range;
+
+use super::block::{chunk, Kernel, Problem, Tile};
+use super::pack::{pack_block, Src, Workspace};
+
+pub(crate) struct Avx2;
+
+const MR: usize = 6;
+const NR: usize = 16;
+
+impl Kernel for Avx2 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+    const KC: usize = 256;
+    const MC: usize = 72;
+    const NC: usize = 4096;
+
+    #[inline(always)]
+    unsafe fn tile(t: Tile) {
+        // SAFETY: the driver only instantiates this kernel after checking AVX2+FMA support, and
+        // `Tile` carries the pointer contract.
+        unsafe { tile(t) }
+    }
+
+    #[inline(always)]
+    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { pack_block::<MR>(dst, src, rows, kc) }
+    }
+
+    #[inline(always)]
+    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { pack_block::<NR>(dst, src, cols, kc) }
+    }
+
+    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+        // SAFETY: forwarded contract (which includes CPU support for this ISA).
+        unsafe { chunk_impl(p, rows, cols, ws) }
+    }
+}
+
+/// The blocking loops compiled with this ISA enabled, so packing vectorises for it too.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn chunk_impl(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+    // SAFETY: forwarded contract.
+    unsafe { chunk::<Avx2>(p, rows, cols, ws) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn tile(t: Tile) {
+    // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (32-byte aligned
+    // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
+    // NR floats.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        let (mut a, mut b) = (t.a, t.b);
+        for _ in 0..t.kc {
+            let b0 = _mm256_load_ps(b);
+            let b1 = _mm256_load_ps(b.add(8));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_broadcast_ss(&*a.add(i));
+                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+            }
+            a = a.add(MR);
+            b = b.add(NR);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            let c = t.c.add(i * t.ldc);
+            for (v, &x) in row.iter().enumerate() {
+                let p = c.add(v * 8);
+                let mut x = x;
+                if t.add {
+                    x = _mm256_add_ps(_mm256_loadu_ps(p), x);
+                }
+                if !t.bias.is_null() {
+                    x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias.add(v * 8)));
+                }
+                _mm256_storeu_ps(p, x);
+            }
+        }
+    }
+}

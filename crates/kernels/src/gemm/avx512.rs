@@ -1,0 +1,93 @@
+//! AVX-512F micro-kernel: a 12×32 tile of C in 24 zmm accumulators.
+//!
+//! Per k step it loads two B vectors and broadcasts 12 A values: 24 FMAs against 14 loads, which
+//! keeps Zen 5's two 512-bit FMA pipes busy (≥ 8 independent chains cover the 4-cycle latency)
+//! and leaves 8 of the 32 zmm registers for B and the broadcasts.
+
+use std::arch::x86_64::*;
+
+use std::ops::Range;
+
+use super::block::{chunk, Kernel, Problem, Tile};
+use super::pack::{pack_block, Src, Workspace};
+
+pub(crate) struct Avx512;
+
+const MR: usize = 12;
+const NR: usize = 32;
+
+impl Kernel for Avx512 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+    const KC: usize = 256;
+    const MC: usize = 144;
+    const NC: usize = 4096;
+
+    #[inline(always)]
+    unsafe fn tile(t: Tile) {
+        // SAFETY: the driver only instantiates this kernel after checking AVX-512F support, and
+        // `Tile` carries the pointer contract.
+        unsafe { tile(t) }
+    }
+
+    #[inline(always)]
+    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { pack_block::<MR>(dst, src, rows, kc) }
+    }
+
+    #[inline(always)]
+    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
+        // SAFETY: forwarded contract.
+        unsafe { pack_block::<NR>(dst, src, cols, kc) }
+    }
+
+    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+        // SAFETY: forwarded contract (which includes CPU support for this ISA).
+        unsafe { chunk_impl(p, rows, cols, ws) }
+    }
+}
+
+/// The blocking loops compiled with this ISA enabled, so packing vectorises for it too.
+#[target_feature(enable = "avx512f")]
+unsafe fn chunk_impl(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+    // SAFETY: forwarded contract.
+    unsafe { chunk::<Avx512>(p, rows, cols, ws) }
+}
+
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tile(t: Tile) {
+    // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (64-byte aligned
+    // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
+    // NR floats.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let (mut a, mut b) = (t.a, t.b);
+        for _ in 0..t.kc {
+            let b0 = _mm512_load_ps(b);
+            let b1 = _mm512_load_ps(b.add(16));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm512_set1_ps(*a.add(i));
+                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+            }
+            a = a.add(MR);
+            b = b.add(NR);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            let c = t.c.add(i * t.ldc);
+            for (v, &x) in row.iter().enumerate() {
+                let p = c.add(v * 16);
+                let mut x = x;
+                if t.add {
+                    x = _mm512_add_ps(_mm512_loadu_ps(p), x);
+                }
+                if !t.bias.is_null() {
+                    x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias.add(v * 16)));
+                }
+                _mm512_storeu_ps(p, x);
+            }
+        }
+    }
+}

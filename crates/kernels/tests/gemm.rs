@@ -1,0 +1,326 @@
+//! GEMM against a straightforward f64 reference: every form, ISA tier and thread count, on the
+//! ragged shapes neural networks produce.
+
+use kernels::gemm::{gemm, gemm_with, Epilogue, GemmError, MatMut, MatRef};
+use kernels::isa::Isa;
+
+/// Small deterministic generator so failures reproduce (values in [-1, 1), some exact zeros).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let x = ((self.0 >> 40) as f32) / (1u64 << 24) as f32;
+        if x < 0.02 {
+            0.0
+        } else {
+            2.0 * x - 1.0
+        }
+    }
+
+    fn vec(&mut self, len: usize) -> Vec<f32> {
+        (0..len).map(|_| self.next()).collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Form {
+    /// C = A·B, A m×k, B k×n.
+    Nn,
+    /// C = Aᵀ·B, A stored k×m.
+    Tn,
+    /// C = A·Bᵀ, B stored n×k.
+    Nt,
+    /// C = Aᵀ·Bᵀ (not needed by backprop, but free).
+    Tt,
+}
+
+const FORMS: [Form; 4] = [Form::Nn, Form::Tn, Form::Nt, Form::Tt];
+
+fn relu(_row: usize, _col: usize, seg: &mut [f32]) {
+    for x in seg {
+        *x = x.max(0.0);
+    }
+}
+
+/// One test case: storage with padding (`pad` extra floats per row), expected values in f64.
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    form: Form,
+    pad: usize,
+    a: Vec<f32>,
+    lda: usize,
+    b: Vec<f32>,
+    ldb: usize,
+    c0: Vec<f32>,
+    ldc: usize,
+    bias: Vec<f32>,
+}
+
+impl Case {
+    fn new(m: usize, n: usize, k: usize, form: Form, pad: usize, seed: u64) -> Case {
+        let mut rng = Rng(seed ^ (m * 1_000_003 + n * 1009 + k) as u64);
+        let (ar, ac) = if matches!(form, Form::Tn | Form::Tt) { (k, m) } else { (m, k) };
+        let (br, bc) = if matches!(form, Form::Nt | Form::Tt) { (n, k) } else { (k, n) };
+        let (lda, ldb, ldc) = (ac + pad, bc + pad, n + pad);
+        let len = |r: usize, ld: usize| if r == 0 { 0 } else { (r - 1) * ld + ld.max(1) };
+        Case {
+            m,
+            n,
+            k,
+            form,
+            pad,
+            a: rng.vec(len(ar, lda)),
+            lda,
+            b: rng.vec(len(br, ldb)),
+            ldb,
+            c0: rng.vec(len(m, ldc)),
+            ldc,
+            bias: rng.vec(n),
+        }
+    }
+
+    fn a_at(&self, i: usize, p: usize) -> f64 {
+        let t = matches!(self.form, Form::Tn | Form::Tt);
+        (if t { self.a[p * self.lda + i] } else { self.a[i * self.lda + p] }) as f64
+    }
+
+    fn b_at(&self, p: usize, j: usize) -> f64 {
+        let t = matches!(self.form, Form::Nt | Form::Tt);
+        (if t { self.b[j * self.ldb + p] } else { self.b[p * self.ldb + j] }) as f64
+    }
+
+    fn views(&self) -> (MatRef<'_>, MatRef<'_>) {
+        let (m, n, k) = (self.m, self.n, self.k);
+        let a = match self.form {
+            Form::Nn | Form::Nt => MatRef::with_ld(&self.a, m, k, self.lda),
+            Form::Tn | Form::Tt => MatRef::with_ld(&self.a, k, m, self.lda).t(),
+        };
+        let b = match self.form {
+            Form::Nn | Form::Tn => MatRef::with_ld(&self.b, k, n, self.ldb),
+            Form::Nt | Form::Tt => MatRef::with_ld(&self.b, n, k, self.ldb).t(),
+        };
+        (a, b)
+    }
+
+    /// Runs the GEMM and checks every element (and that padding is untouched).
+    fn check(&self, isa: Isa, threads: usize, accumulate: bool, bias: bool, hook: bool) -> Vec<f32> {
+        let mut c = self.c0.clone();
+        let (a, b) = self.views();
+        let ep = match (bias, hook) {
+            (false, false) => Epilogue::None,
+            (true, false) => Epilogue::Bias(&self.bias),
+            (false, true) => Epilogue::Map(&relu),
+            (true, true) => Epilogue::BiasThen(&self.bias, &relu),
+        };
+        gemm_with(isa, threads, a, b, MatMut::with_ld(&mut c, self.m, self.n, self.ldc), accumulate, ep)
+            .unwrap();
+        for i in 0..self.m {
+            for j in 0..self.ldc {
+                let got = c[i * self.ldc + j];
+                let old = self.c0[i * self.ldc + j];
+                if j >= self.n {
+                    assert_eq!(got.to_bits(), old.to_bits(), "padding written at ({i},{j})");
+                    continue;
+                }
+                let (mut want, mut scale) = (0.0f64, 0.0f64);
+                for p in 0..self.k {
+                    let prod = self.a_at(i, p) * self.b_at(p, j);
+                    want += prod;
+                    scale += prod.abs();
+                }
+                if accumulate {
+                    want += old as f64;
+                    scale += (old as f64).abs();
+                }
+                if bias {
+                    want += self.bias[j] as f64;
+                    scale += (self.bias[j] as f64).abs();
+                }
+                if hook {
+                    want = want.max(0.0);
+                }
+                let tol = 1e-5 * scale + 1e-30;
+                assert!(
+                    (got as f64 - want).abs() <= tol,
+                    "{isa} threads={threads} {:?} m={} n={} k={} pad={} acc={accumulate} bias={bias} \
+                     hook={hook}: C[{i}][{j}] = {got}, want {want} (tol {tol})",
+                    self.form, self.m, self.n, self.k, self.pad
+                );
+            }
+        }
+        c
+    }
+}
+
+const SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (2, 3, 4),
+    (7, 13, 17),
+    (31, 37, 41),
+    (12, 32, 5),
+    (13, 33, 257),
+    (17, 15, 300),
+    (33, 65, 31),
+    (1000, 3, 2),
+    (3, 1000, 2),
+    (32, 16, 2),
+    (128, 10, 128),
+    (5, 200, 1),
+    (0, 5, 7),
+    (5, 0, 7),
+    (5, 7, 0),
+    (0, 0, 0),
+];
+
+#[test]
+fn every_form_tier_and_shape() {
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for &(m, n, k) in SHAPES {
+            for form in FORMS {
+                for pad in [0, 3] {
+                    let case = Case::new(m, n, k, form, pad, 1);
+                    for accumulate in [false, true] {
+                        for (bias, hook) in [(false, false), (true, false), (true, true), (false, true)] {
+                            case.check(isa, 1, accumulate, bias, hook);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn large_training_shapes_all_tiers_and_threads() {
+    // The shapes of a 784-256-128-10 MLP at batch 128: forward, weight grad, input grad.
+    let shapes = [(128, 256, 784, Form::Nn), (784, 256, 128, Form::Tn), (128, 784, 256, Form::Nt),
+        (128, 128, 256, Form::Nn), (128, 10, 128, Form::Nn), (128, 10, 128, Form::Tn),
+        (300, 500, 600, Form::Nn)];
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for &(m, n, k, form) in &shapes {
+            let case = Case::new(m, n, k, form, 1, 7);
+            let one = case.check(isa, 1, true, true, true);
+            let two = case.check(isa, 2, true, true, true);
+            let many = case.check(isa, 8, true, true, true);
+            assert!(bits(&one) == bits(&two) && bits(&one) == bits(&many),
+                "{isa} {form:?} {m}x{n}x{k}: thread count changed the result");
+        }
+    }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn deterministic_across_calls_threads_and_splits() {
+    // Shapes whose thread split moves tile boundaries; results must not move with them.
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for &(m, n, k) in &[(97, 203, 211), (250, 70, 513), (64, 999, 100)] {
+            for form in FORMS {
+                let case = Case::new(m, n, k, form, 2, 3);
+                let first = case.check(isa, 1, false, true, false);
+                for threads in [2, 3, 4, 1] {
+                    let again = case.check(isa, threads, false, true, false);
+                    assert_eq!(bits(&first), bits(&again), "{isa} {form:?} {m}x{n}x{k} threads={threads}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hook_sees_each_element_once_with_positions() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let (m, n, k) = (37, 70, 9);
+    let a = vec![1.0f32; m * k];
+    let b = vec![1.0f32; k * n];
+    let bias: Vec<f32> = (0..n).map(|j| j as f32).collect();
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for threads in [1, 2] {
+            let seen: Vec<AtomicU32> = (0..m * n).map(|_| AtomicU32::new(0)).collect();
+            let hook = |row: usize, col: usize, seg: &mut [f32]| {
+                for (d, x) in seg.iter_mut().enumerate() {
+                    // The value proves the hook runs after the full sum and the bias.
+                    assert_eq!(*x, k as f32 + (col + d) as f32, "row {row} col {}", col + d);
+                    seen[row * n + col + d].fetch_add(1, Ordering::Relaxed);
+                    *x = -1.0;
+                }
+            };
+            let mut c = vec![0.0f32; m * n];
+            gemm_with(isa, threads, MatRef::new(&a, m, k), MatRef::new(&b, k, n),
+                MatMut::new(&mut c, m, n), false, Epilogue::BiasThen(&bias, &hook)).unwrap();
+            assert!(seen.iter().all(|s| s.load(Ordering::Relaxed) == 1), "{isa} threads={threads}");
+            assert!(c.iter().all(|&x| x == -1.0));
+        }
+    }
+}
+
+#[test]
+fn k_zero_zeroes_or_keeps_then_applies_epilogue() {
+    let bias = [1.0f32, -2.0, 3.0];
+    let mut c = vec![5.0f32; 6];
+    gemm(MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), MatMut::new(&mut c, 2, 3), false,
+        Epilogue::BiasThen(&bias, &relu)).unwrap();
+    assert_eq!(c, [1.0, 0.0, 3.0, 1.0, 0.0, 3.0]);
+    let mut c = vec![5.0f32; 6];
+    gemm(MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), MatMut::new(&mut c, 2, 3), true,
+        Epilogue::Bias(&bias)).unwrap();
+    assert_eq!(c, [6.0, 3.0, 8.0, 6.0, 3.0, 8.0]);
+}
+
+#[test]
+fn bad_arguments_are_errors_and_leave_c_alone() {
+    let a = vec![1.0f32; 12];
+    let b = vec![1.0f32; 12];
+    let mut c = vec![7.0f32; 12];
+    let run = |a: MatRef, b: MatRef, c: MatMut, ep| gemm(a, b, c, false, ep);
+    assert_eq!(
+        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 3, 4), MatMut::new(&mut c, 3, 4), Epilogue::None),
+        Err(GemmError::InnerDim { a_cols: 4, b_rows: 3 })
+    );
+    assert_eq!(
+        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 4, 3), Epilogue::None),
+        Err(GemmError::OutputShape { expected: (3, 3), got: (4, 3) })
+    );
+    assert_eq!(
+        run(MatRef::with_ld(&a, 3, 4, 3), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 3, 3), Epilogue::None),
+        Err(GemmError::LeadingDim { matrix: "A", ld: 3, cols: 4 })
+    );
+    assert_eq!(
+        run(MatRef::with_ld(&a, 3, 4, 5), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 3, 3), Epilogue::None),
+        Err(GemmError::TooShort { matrix: "A", len: 12, needed: 14 })
+    );
+    assert_eq!(
+        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 4, 3), MatMut::new(&mut c[..8], 3, 3), Epilogue::None),
+        Err(GemmError::TooShort { matrix: "C", len: 8, needed: 9 })
+    );
+    assert_eq!(
+        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 3, 3), Epilogue::Bias(&[0.0; 2])),
+        Err(GemmError::BiasLen { len: 2, n: 3 })
+    );
+    assert!(c.iter().all(|&x| x == 7.0));
+    let msg = GemmError::TooShort { matrix: "B", len: 1, needed: 2 }.to_string();
+    assert!(msg.contains("B needs 2 floats"), "{msg}");
+}
+
+#[test]
+fn panicking_hook_reaches_caller() {
+    let (m, n, k) = (256, 256, 256);
+    let a = vec![1.0f32; m * k];
+    let b = vec![1.0f32; k * n];
+    let mut c = vec![0.0f32; m * n];
+    let hook = |row: usize, _: usize, _: &mut [f32]| assert!(row != 200, "hook failed on row 200");
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gemm_with(Isa::Avx512, 2, MatRef::new(&a, m, k), MatRef::new(&b, k, n),
+            MatMut::new(&mut c, m, n), false, Epilogue::Map(&hook))
+    }));
+    assert!(r.is_err());
+    // The pool still works afterwards.
+    gemm(MatRef::new(&a, m, k), MatRef::new(&b, k, n), MatMut::new(&mut c, m, n), false,
+        Epilogue::None).unwrap();
+    assert!(c.iter().all(|&x| x == k as f32));
+}
