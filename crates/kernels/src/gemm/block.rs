@@ -103,16 +103,17 @@ pub(crate) unsafe fn chunk<K: Kernel>(
     cols: Range<usize>,
     ws: &mut Workspace,
 ) {
-    let (kb_count, kb_size) = k_blocks(p.k, K::KC);
-    let mc_max = K::MC.min(rows.len().div_ceil(K::MR) * K::MR);
-    let nc_max = K::NC.min(cols.len().div_ceil(K::NR) * K::NR);
+    let (kcx, mcx, ncx) = tune(K::KC, K::MC, K::NC);
+    let (kb_count, kb_size) = k_blocks(p.k, kcx);
+    let mc_max = mcx.min(rows.len().div_ceil(K::MR) * K::MR);
+    let nc_max = ncx.min(cols.len().div_ceil(K::NR) * K::NR);
     let (wa, wb) = ws.buffers(mc_max * kb_size, nc_max * kb_size);
     // Destination for tiles that stick out of C; the epilogue then copies the valid part.
     let mut edge = EdgeTile::default();
 
     let mut jc = cols.start;
     while jc < cols.end {
-        let nc = K::NC.min(cols.end - jc);
+        let nc = ncx.min(cols.end - jc);
         for kb in 0..kb_count {
             let pc = kb * kb_size;
             let kc = kb_size.min(p.k - pc);
@@ -122,10 +123,14 @@ pub(crate) unsafe fn chunk<K: Kernel>(
             unsafe { K::pack_b(wb, p.b.at(jc, pc), nc, kc) };
             let mut ic = rows.start;
             while ic < rows.end {
-                let mc = K::MC.min(rows.end - ic);
+                let mc = mcx.min(rows.end - ic);
                 // SAFETY: as for B.
                 unsafe { K::pack_a(wa, p.a.at(ic, pc), mc, kc) };
-                for jr in (0..nc).step_by(K::NR) {
+                let (nj, ni) = (nc.div_ceil(K::NR), mc.div_ceil(K::MR));
+                let swap = swapped();
+                for outer in 0..(if swap { ni } else { nj }) {
+                    for inner in 0..(if swap { nj } else { ni }) {
+                    let (ir, jr) = if swap { (outer * K::MR, inner * K::NR) } else { (inner * K::MR, outer * K::NR) };
                     let j = jc + jr;
                     let nr = K::NR.min(nc - jr);
                     let bias = if last && !p.bias.is_null() {
@@ -134,7 +139,6 @@ pub(crate) unsafe fn chunk<K: Kernel>(
                     } else {
                         std::ptr::null()
                     };
-                    for ir in (0..mc).step_by(K::MR) {
                         let i = ic + ir;
                         let mr = K::MR.min(mc - ir);
                         let t = Tile {
@@ -262,4 +266,20 @@ pub(crate) fn split<K: Kernel>(m: usize, n: usize, threads: usize) -> Split {
         }
     }
     best
+}
+
+// TEMPORARY tuning override.
+fn tune(kc: usize, mc: usize, nc: usize) -> (usize, usize, usize) {
+    static T: std::sync::OnceLock<Option<(usize, usize, usize)>> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let v = std::env::var("BP_TUNE").ok()?;
+        let x: Vec<usize> = v.split(',').map(|s| s.parse().unwrap()).collect();
+        Some((x[0], x[1], x[2]))
+    })
+    .unwrap_or((kc, mc, nc))
+}
+
+fn swapped() -> bool {
+    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *T.get_or_init(|| std::env::var("BP_SWAP").is_ok())
 }

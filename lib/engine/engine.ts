@@ -1,0 +1,105 @@
+import type { Plan } from '../plan.js'
+
+/**
+ * The contract between the API layer and an engine. The API builds a Plan and the flat
+ * buffers, validates every input, and calls an engine to do the arithmetic. The JS engine and
+ * the native engine implement the same interface and compute the same thing.
+ */
+
+/** Everything that changes while a network trains; saved with a model. */
+export interface NetworkState {
+  /** Trainable parameters, laid out by the Plan's offsets. */
+  params: Float32Array
+  /** Non-trainable statistics (BatchNormalization running mean and variance). */
+  stats: Float32Array
+  /** Optimizer state: `optimizerSlotCount(plan.optimizer)` buffers of `paramCount` each. */
+  slots: Float32Array
+  /** Optimizer updates applied so far. */
+  step: number
+  /** The training PRNG stream (shuffling, dropout), four 32-bit words. */
+  rng: Uint32Array
+}
+
+/** Training or evaluation data: `rows` samples, row-major. */
+export interface Dataset {
+  /** rows × plan.inputSize. */
+  x: Float32Array
+  /** rows × targetColumns(plan): targets, or one class index per row for sparse labels. */
+  y: Float32Array
+  rows: number
+}
+
+export interface BatchStats {
+  /** Mean loss of the batch before its update, regularisation included. */
+  loss: number
+  /** Mean of each compiled metric over the batch's samples, in `plan.metrics` order. */
+  metrics: number[]
+}
+
+export interface BatchResult extends BatchStats {
+  /** Why the update was not applied (non-finite loss or gradient), or null when it was. */
+  diverged: string | null
+}
+
+export interface EpochOptions {
+  batchSize: number
+  shuffle: boolean
+  /** Learning rate to use for this epoch's updates. */
+  learningRate: number
+  /** Called after each batch's update; returning true stops the epoch after that batch. */
+  onBatchEnd?: (batch: number, stats: BatchStats) => boolean | void
+  /** Checked between batches: when aborted, the epoch stops after the current batch. */
+  signal?: AbortSignal
+}
+
+export interface EpochResult {
+  /** Sample-weighted mean of the batch losses, each measured before its update. */
+  loss: number
+  /** Sample-weighted mean of each metric over the batches. */
+  metrics: number[]
+  batches: number
+  samples: number
+  /** The epoch ended early: `onBatchEnd` asked to stop or the signal aborted. */
+  stopped: boolean
+  /** Set when a batch's loss or gradient was not finite; that batch's update was skipped. */
+  diverged: { batch: number; reason: string } | null
+}
+
+export interface Evaluation {
+  /** Mean loss over all samples, regularisation included, in inference mode. */
+  loss: number
+  metrics: number[]
+}
+
+export interface Network {
+  readonly plan: Plan
+  /** The engine that runs it. */
+  readonly engine: 'js' | 'native'
+  /** A copy of the current state. */
+  readState(): NetworkState
+  /** Replaces parts of the state (copied in). */
+  writeState(state: Partial<NetworkState>): void
+  /** One forward/backward/update on the given rows, in the given order. */
+  trainBatch(data: Dataset, learningRate: number): BatchResult
+  /** One pass over the data in batches; shuffles first (from the training stream) if asked. */
+  trainEpoch(data: Dataset, options: EpochOptions): EpochResult
+  /** The same, yielding to the event loop while it runs. */
+  trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult>
+  /** Loss and metrics in inference mode (running statistics, no dropout). */
+  evaluate(data: Dataset, batchSize: number): Evaluation
+  /** Outputs (rows × plan.outputSize) in inference mode. */
+  predict(x: Float32Array, rows: number, batchSize: number): Float32Array
+  /**
+   * Gradient of the mean loss (regularisation included) over all rows as one batch, in
+   * training mode, without changing any state: dropout draws come from a copy of the stream
+   * and running statistics are left alone.
+   */
+  computeGradients(data: Dataset): { loss: number; gradients: Float32Array }
+  /** Releases native resources; the JS engine needs nothing. */
+  dispose(): void
+}
+
+export interface Engine {
+  readonly name: 'js' | 'native'
+  createNetwork(plan: Plan, state: NetworkState): Network
+}

@@ -1,0 +1,119 @@
+import type { ClipPlan, OptimizerPlan } from '../../plan.js'
+import type { FloatArray } from './gemm.js'
+
+/**
+ * Clips the gradient in place: first by global norm (g ← g · clipNorm/‖g‖ when ‖g‖ > clipNorm),
+ * then by value (each component clamped to [−clipValue, clipValue]), as Keras orders them.
+ * Returns ‖g‖² before clipping (accumulated in float64), which is NaN or ∞ when the gradient is
+ * not finite: the caller then stops before the update can spoil the weights.
+ */
+export function clipGradients(clip: ClipPlan, grads: FloatArray, count: number): number {
+  let sumSquares = 0
+  for (let i = 0; i < count; i++) sumSquares += grads[i]! * grads[i]!
+  if (!Number.isFinite(sumSquares)) return sumSquares
+  if (clip.norm !== null) {
+    const norm = Math.sqrt(sumSquares)
+    if (norm > clip.norm) {
+      const scale = clip.norm / norm
+      for (let i = 0; i < count; i++) grads[i] = grads[i]! * scale
+    }
+  }
+  if (clip.value !== null) {
+    const v = clip.value
+    for (let i = 0; i < count; i++) {
+      const g = grads[i]!
+      if (g > v) grads[i] = v
+      else if (g < -v) grads[i] = -v
+    }
+  }
+  return sumSquares
+}
+
+/**
+ * One update of `params` from `grads`, as a single pass over the flat buffers. `slots` holds
+ * the optimizer's per-parameter state, slot s at [s·count, (s+1)·count). `step` is the number of
+ * this update, starting at 1 (Adam's bias correction needs it).
+ */
+export function optimizerStep(
+  opt: OptimizerPlan,
+  params: FloatArray,
+  grads: FloatArray,
+  slots: FloatArray,
+  count: number,
+  step: number,
+  learningRate: number,
+): void {
+  const lr = learningRate
+  switch (opt.kind) {
+    case 'sgd': {
+      const mu = opt.momentum
+      if (mu === 0) {
+        for (let i = 0; i < count; i++) params[i] = params[i]! - lr * grads[i]!
+        return
+      }
+      // v ← μv − lr·g;  w ← w + v  (Nesterov: w ← w + μv − lr·g), as Keras writes it.
+      for (let i = 0; i < count; i++) {
+        const g = grads[i]!
+        const v = mu * slots[i]! - lr * g
+        slots[i] = v
+        params[i] = params[i]! + (opt.nesterov ? mu * v - lr * g : v)
+      }
+      return
+    }
+    case 'adagrad': {
+      // acc ← acc + g²;  w ← w − lr·g/(√acc + ε)
+      for (let i = 0; i < count; i++) {
+        const g = grads[i]!
+        const acc = slots[i]! + g * g
+        slots[i] = acc
+        params[i] = params[i]! - (lr * g) / (Math.sqrt(acc) + opt.epsilon)
+      }
+      return
+    }
+    case 'rmsprop': {
+      // v ← ρv + (1−ρ)g²; centred: mg ← ρ·mg + (1−ρ)g, denominator √(v − mg²) + ε;
+      // step = lr·g/denominator; with momentum: m ← μm + step, w ← w − m; else w ← w − step.
+      const { rho, momentum, epsilon, centered } = opt
+      const mOff = count
+      const gOff = momentum > 0 ? 2 * count : count
+      for (let i = 0; i < count; i++) {
+        const g = grads[i]!
+        const v = rho * slots[i]! + (1 - rho) * g * g
+        slots[i] = v
+        let denom: number
+        if (centered) {
+          const mg = rho * slots[gOff + i]! + (1 - rho) * g
+          slots[gOff + i] = mg
+          denom = Math.sqrt(Math.max(v - mg * mg, 0)) + epsilon
+        } else {
+          denom = Math.sqrt(v) + epsilon
+        }
+        const delta = (lr * g) / denom
+        if (momentum > 0) {
+          const m = momentum * slots[mOff + i]! + delta
+          slots[mOff + i] = m
+          params[i] = params[i]! - m
+        } else {
+          params[i] = params[i]! - delta
+        }
+      }
+      return
+    }
+    case 'adam': {
+      // m ← β1m + (1−β1)g; v ← β2v + (1−β2)g²; w ← w − α_t·m/(√v + ε) with
+      // α_t = lr·√(1−β2^t)/(1−β1^t) (Keras's form). AdamW first decays: w ← w − lr·λ·w.
+      const { beta1, beta2, epsilon, weightDecay } = opt
+      const alpha = (lr * Math.sqrt(1 - Math.pow(beta2, step))) / (1 - Math.pow(beta1, step))
+      const decay = 1 - lr * weightDecay
+      for (let i = 0; i < count; i++) {
+        const g = grads[i]!
+        const m = beta1 * slots[i]! + (1 - beta1) * g
+        const v = beta2 * slots[count + i]! + (1 - beta2) * g * g
+        slots[i] = m
+        slots[count + i] = v
+        params[i] = params[i]! * decay - (alpha * m) / (Math.sqrt(v) + epsilon)
+      }
+      return
+    }
+  }
+}

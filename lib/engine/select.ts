@@ -1,0 +1,68 @@
+import type { Engine } from './engine.js'
+import { jsEngine } from './js/index.js'
+import { checkOneOf } from '../validate.js'
+
+export const BACKENDS = ['auto', 'native', 'js'] as const
+/** Which engine a model uses: 'auto' prefers native and falls back to JS. */
+export type Backend = (typeof BACKENDS)[number]
+
+export interface BackendInfo {
+  /** The engine 'auto' resolves to. */
+  engine: 'js' | 'native'
+  /** Whether the native addon loaded. */
+  nativeAvailable: boolean
+  /** Why the native engine is not in use, when it is not. */
+  fallbackReason: string | null
+}
+
+/** Loads the native engine; throws with the loader's cause when it cannot. */
+function loadNative(): Engine {
+  throw new Error('the native engine is not part of this build (no native addon is bundled yet)')
+}
+
+let native: { engine: Engine | null; error: Error | null } | null = null
+
+function nativeEngine(): { engine: Engine | null; error: Error | null } {
+  if (native === null) {
+    try {
+      native = { engine: loadNative(), error: null }
+    } catch (error) {
+      native = { engine: null, error: error as Error }
+    }
+  }
+  return native
+}
+
+/** The backend asked for by BACKPROP_BACKEND, or 'auto'. */
+function environmentBackend(): Backend {
+  const value = process.env.BACKPROP_BACKEND
+  if (value === undefined || value === '') return 'auto'
+  return checkOneOf('the environment variable BACKPROP_BACKEND', value, BACKENDS)
+}
+
+/**
+ * The engine for a model. An explicit 'native' or 'js' wins; 'auto' follows BACKPROP_BACKEND
+ * and otherwise prefers the native engine when it loads. Forcing native when it cannot load
+ * throws with the loader's real cause.
+ */
+export function selectEngine(requested: Backend): Engine {
+  const backend = requested === 'auto' ? environmentBackend() : requested
+  if (backend === 'js') return jsEngine
+  const { engine, error } = nativeEngine()
+  if (engine !== null) return engine
+  if (backend === 'native') {
+    throw new Error(`backend 'native' was requested but the native engine cannot load: ${error!.message}`, { cause: error })
+  }
+  return jsEngine
+}
+
+/** Which engine 'auto' uses here, and why not native when it falls back. */
+export function backendInfo(): BackendInfo {
+  const { engine, error } = nativeEngine()
+  const chosen = selectEngine('auto')
+  return {
+    engine: chosen.name,
+    nativeAvailable: engine !== null,
+    fallbackReason: chosen.name === 'native' ? null : error ? error.message : 'BACKPROP_BACKEND=js',
+  }
+}

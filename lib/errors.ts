@@ -1,0 +1,43 @@
+/**
+ * Named errors. Wrong types throw the built-in `TypeError`, out-of-range values `RangeError`;
+ * the classes below mark the failures a caller may want to catch by kind.
+ */
+
+/** Data whose shape does not fit the model or the other arguments. */
+export class ShapeError extends RangeError {
+  override name = 'ShapeError'
+}
+
+/** `fit`, `evaluate` or `trainOnBatch` called before `compile`. */
+export class NotCompiledError extends Error {
+  override name = 'NotCompiledError'
+}
+
+/**
+ * The loss or the gradients became NaN or infinite. Training stops before applying the update
+ * that would have spoiled the weights, so the model keeps its last finite weights.
+ */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError'
+  constructor(
+    message: string,
+    /** Zero-based epoch in which training diverged. */
+    readonly epoch: number,
+    /** Zero-based batch within that epoch. */
+    readonly batch: number,
+  ) {
+    super(message)
+  }
+}
+
+/** A model file that is missing, truncated, corrupted or of an unsupported version. */
+export class ModelFileError extends Error {
+  override name = 'ModelFileError'
+  constructor(
+    message: string,
+    /** The file (or `'<buffer>'`) that could not be read. */
+    readonly path: string,
+  ) {
+    super(message)
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * backprop: train feedforward neural networks by backpropagation on the CPU.
+ *
+ *   const model = new Sequential({ seed: 7 })
+ *     .add(new Dense({ inputSize: 2, units: 16, activation: 'relu' }))
+ *     .add(new Dense({ units: 2, activation: 'softmax' }))
+ *   model.compile({ loss: 'categoricalCrossEntropy', optimizer: new Adam(), metrics: ['accuracy'] })
+ *   const history = await model.fit(x, y, { epochs: 100, batchSize: 32 })
+ */
+export { Matrix } from './matrix.js'
+export { Sequential } from './model/sequential.js'
+export type { CompileOptions, EvaluationResult, PredictOptions, SequentialOptions } from './model/sequential.js'
+export { Activation, BatchNormalization, Dense, Dropout } from './layers/index.js'
+export type { Layer } from './layers/index.js'
+export type { DenseOptions } from './layers/dense.js'
+export type { DropoutOptions } from './layers/dropout.js'
+export type { BatchNormalizationOptions } from './layers/batch-normalization.js'
+export type { ActivationOptions } from './layers/activation.js'
+export type { Activation as ActivationSpec } from './activations.js'
+export { AdaGrad, Adam, AdamW, Optimizer, RMSProp, SGD } from './optimizers/index.js'
+export type { OptimizerName } from './optimizers/index.js'
+export type { OptimizerOptions } from './optimizers/optimizer.js'
+export type { SGDOptions } from './optimizers/sgd.js'
+export type { AdaGradOptions } from './optimizers/adagrad.js'
+export type { RMSPropOptions } from './optimizers/rmsprop.js'
+export type { AdamOptions, AdamWOptions } from './optimizers/adam.js'
+export { l1, l1l2, l2 } from './regularizers.js'
+export type { Regularizer } from './regularizers.js'
+export { INITIALIZERS } from './initializers.js'
+export type { Initializer, InitializerName } from './initializers.js'
+export { ACTIVATIONS, LOSSES, METRICS } from './plan.js'
+export type { ActivationName, LossName, MetricName, Plan } from './plan.js'
+export { EarlyStopping, earlyStopping } from './training/callbacks.js'
+export type { BatchLogs, Callback, EarlyStoppingOptions, TrainBeginInfo } from './training/callbacks.js'
+export { History } from './training/history.js'
+export type { EpochLogs, StopReason } from './training/history.js'
+export type { FitOptions } from './training/fit.js'
+export type { Features, Targets } from './inputs.js'
+export { ModelFileError, NotCompiledError, ShapeError, TrainingDivergedError } from './errors.js'
+export { backendInfo } from './engine/select.js'
+export type { Backend, BackendInfo } from './engine/select.js'

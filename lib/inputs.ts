@@ -1,0 +1,116 @@
+import { ShapeError } from './errors.js'
+import { Matrix } from './matrix.js'
+import type { LossName } from './plan.js'
+import { describe } from './validate.js'
+
+/** Features: a Matrix or rows of numbers (rows = samples). */
+export type Features = Matrix | readonly (readonly number[])[]
+
+/**
+ * Targets: a Matrix or rows of numbers (one-hot or real values); or, for a single output or
+ * sparse categorical cross-entropy, one number per sample (0/1 labels, class indices).
+ */
+export type Targets = Matrix | readonly (readonly number[])[] | readonly number[] | Int32Array | Uint8Array | Float32Array
+
+/** Converts features to a Matrix with `cols` columns, rejecting NaN and infinities. */
+export function toFeatures(name: string, x: unknown, cols: number): Matrix {
+  const m = asMatrix(name, x)
+  if (m.cols !== cols) {
+    throw new ShapeError(`${name} must have ${cols} columns (the model's input size), got ${m.rows} × ${m.cols}`)
+  }
+  checkFinite(name, m)
+  return m
+}
+
+function asMatrix(name: string, x: unknown): Matrix {
+  if (x instanceof Matrix) return x
+  if (Array.isArray(x)) {
+    if (x.length > 0 && !Array.isArray(x[0])) {
+      throw new TypeError(`${name} must be a Matrix or an array of rows (number[][]); got a flat array — wrap each sample in its own array`)
+    }
+    return Matrix.from(x as number[][], name)
+  }
+  throw new TypeError(`${name} must be a Matrix or an array of rows (number[][]), got ${describe(x)}`)
+}
+
+function checkFinite(name: string, m: Matrix): void {
+  const d = m.data
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]!)) {
+      const r = Math.floor(i / m.cols)
+      throw new RangeError(`${name}[${r}][${i - r * m.cols}] is ${d[i]}; data must be finite numbers`)
+    }
+  }
+}
+
+/**
+ * Converts targets to the engine's layout: rows × outputs, or one class index per row for
+ * sparse categorical cross-entropy. Checks the shape against the model and the values against
+ * the loss (class indices in range, probabilities in [0, 1] for cross-entropies).
+ */
+export function toTargets(name: string, y: unknown, loss: LossName, outputs: number, rows: number): Float32Array {
+  if (loss === 'sparseCategoricalCrossEntropy') return toClassIndices(name, y, outputs, rows)
+  let m: Matrix
+  if (isFlatNumbers(y)) {
+    if (outputs !== 1) {
+      const hint =
+        loss === 'categoricalCrossEntropy'
+          ? `; for class indices use loss 'sparseCategoricalCrossEntropy' or one-hot encode them`
+          : ''
+      throw new ShapeError(
+        `${name} is a flat list of ${y.length} numbers, but the model has ${outputs} outputs: pass ${outputs} values per sample${hint}`,
+      )
+    }
+    m = new Matrix(y.length, 1, Float32Array.from(y as ArrayLike<number>))
+  } else {
+    m = asMatrix(name, y)
+  }
+  if (m.rows !== rows) throw new ShapeError(`${name} has ${m.rows} samples but x has ${rows}; they must match`)
+  if (m.cols !== outputs) {
+    throw new ShapeError(`${name} must have ${outputs} columns (the model's output size), got ${m.rows} × ${m.cols}`)
+  }
+  checkFinite(name, m)
+  if (loss === 'binaryCrossEntropy' || loss === 'categoricalCrossEntropy') {
+    const d = m.data
+    for (let i = 0; i < d.length; i++) {
+      if (d[i]! < 0 || d[i]! > 1) {
+        const r = Math.floor(i / m.cols)
+        throw new RangeError(`${name}[${r}][${i - r * m.cols}] is ${d[i]}; ${loss} needs targets in [0, 1]`)
+      }
+    }
+  }
+  return m.data
+}
+
+function isFlatNumbers(y: unknown): y is ArrayLike<number> {
+  if (y instanceof Int32Array || y instanceof Uint8Array || y instanceof Float32Array) return true
+  return Array.isArray(y) && (y.length === 0 || !Array.isArray(y[0]))
+}
+
+function toClassIndices(name: string, y: unknown, classes: number, rows: number): Float32Array {
+  let values: ArrayLike<unknown>
+  if (y instanceof Matrix) {
+    if (y.cols !== 1) {
+      throw new ShapeError(
+        `${name} must hold one class index per sample for sparseCategoricalCrossEntropy (a ${y.rows} × 1 Matrix or number[]), got ${y.rows} × ${y.cols}; for one-hot targets use 'categoricalCrossEntropy'`,
+      )
+    }
+    values = y.data
+  } else if (isFlatNumbers(y)) {
+    values = y
+  } else {
+    throw new TypeError(
+      `${name} must be class indices (number[]) for sparseCategoricalCrossEntropy, got ${describe(y)}; for one-hot rows use 'categoricalCrossEntropy'`,
+    )
+  }
+  if (values.length !== rows) throw new ShapeError(`${name} has ${values.length} labels but x has ${rows} samples; they must match`)
+  const out = new Float32Array(rows)
+  for (let i = 0; i < rows; i++) {
+    const v = values[i]
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new RangeError(`${name}[${i}] is ${describe(v)}; class indices must be integers in [0, ${classes - 1}] (the model has ${classes} outputs)`)
+    }
+    out[i] = v
+  }
+  return out
+}

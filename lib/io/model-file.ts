@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto'
+import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { ModelFileError } from '../errors.js'
+import { layerFromPlan } from '../layers/index.js'
+import { Sequential } from '../model/sequential.js'
+import type { Backend } from '../engine/select.js'
+import { optimizerFromPlan } from '../optimizers/index.js'
+import { optimizerSlotCount, type Plan } from '../plan.js'
+import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type Tensor } from './safetensors.js'
+
+/** The model file format this version writes and reads. */
+export const MODEL_FORMAT_VERSION = 1
+
+const SLOTS_TENSOR = 'optimizer.slots'
+
+interface TrainingMetadata {
+  seed: number
+  step: number
+  epochsTrained: number
+  rng: number[]
+}
+
+/**
+ * A model as safetensors bytes: one tensor per weight (named layers.<i>.<weight>), the
+ * optimizer's state, and in the metadata the Plan and the training state (step, epochs, PRNG).
+ */
+export function modelToBytes(model: Sequential): Uint8Array {
+  const state = model.network.readState()
+  const plan = model.plan
+  const tensors = new Map<string, Tensor>()
+  for (const spec of model.weightSpecs()) {
+    const [rows, cols] = spec.shape
+    const source = spec.buffer === 'params' ? state.params : state.stats
+    tensors.set(spec.name, { shape: spec.vector ? [cols] : [rows, cols], data: source.subarray(spec.offset, spec.offset + rows * cols) })
+  }
+  const slotCount = optimizerSlotCount(plan.optimizer)
+  if (slotCount > 0) tensors.set(SLOTS_TENSOR, { shape: [slotCount, plan.paramCount], data: state.slots })
+  const training: TrainingMetadata = { seed: model.seed, step: state.step, epochsTrained: model.epochsTrained, rng: Array.from(state.rng) }
+  return encodeSafetensors(tensors, {
+    format: 'backprop',
+    formatVersion: String(MODEL_FORMAT_VERSION),
+    plan: JSON.stringify(plan),
+    training: JSON.stringify(training),
+  })
+}
+
+/** Rebuilds a model from safetensors bytes; `source` names the file in error messages. */
+export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backend = 'auto'): Sequential {
+  const fail = (why: string): never => {
+    throw new ModelFileError(`${source} is not a readable backprop model: ${why}`, source)
+  }
+  let decoded: ReturnType<typeof decodeSafetensors>
+  try {
+    decoded = decodeSafetensors(bytes)
+  } catch (error) {
+    if (error instanceof SafetensorsFormatError) fail(error.message)
+    throw error
+  }
+  const { tensors, metadata } = decoded!
+  if (metadata.format !== 'backprop') fail(`its metadata does not say format 'backprop' (a safetensors file from another tool?)`)
+  if (metadata.formatVersion !== String(MODEL_FORMAT_VERSION)) {
+    fail(`it has format version ${String(metadata.formatVersion)}, and this backprop reads version ${MODEL_FORMAT_VERSION}`)
+  }
+  let plan: Plan
+  let training: TrainingMetadata
+  try {
+    plan = JSON.parse(metadata.plan!) as Plan
+    training = JSON.parse(metadata.training!) as TrainingMetadata
+  } catch {
+    return fail('its plan or training metadata is not valid JSON')
+  }
+  let model: Sequential
+  try {
+    model = new Sequential({ seed: training.seed, backend, layers: plan.layers.map(layerFromPlan) })
+    if (plan.loss !== null && plan.optimizer !== null) {
+      model.compile({ loss: plan.loss, optimizer: optimizerFromPlan(plan.optimizer), metrics: plan.metrics })
+    } else {
+      model.build()
+    }
+  } catch (error) {
+    return fail(`its plan describes an invalid model (${(error as Error).message})`)
+  }
+  if (JSON.stringify(model!.plan) !== JSON.stringify(plan)) fail('its plan is inconsistent (the layer layout does not match)')
+  const state = model!.network.readState()
+  for (const spec of model!.weightSpecs()) {
+    const t = tensors.get(spec.name)
+    const [rows, cols] = spec.shape
+    const shape = spec.vector ? [cols] : [rows, cols]
+    if (!t) fail(`the tensor '${spec.name}' is missing`)
+    if (t!.shape.join() !== shape.join()) fail(`the tensor '${spec.name}' has shape [${t!.shape.join(', ')}], expected [${shape.join(', ')}]`)
+    ;(spec.buffer === 'params' ? state.params : state.stats).set(t!.data, spec.offset)
+  }
+  const slotCount = optimizerSlotCount(plan.optimizer)
+  if (slotCount > 0) {
+    const slots = tensors.get(SLOTS_TENSOR)
+    if (!slots || slots.data.length !== slotCount * plan.paramCount) fail(`the optimizer state '${SLOTS_TENSOR}' is missing or has the wrong size`)
+    state.slots = slots!.data
+  }
+  const rng = training.rng
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || !Number.isInteger(training.step) || !Number.isInteger(training.epochsTrained)) {
+    fail('its training state (step, epochs, PRNG) is invalid')
+  }
+  state.rng = Uint32Array.from(rng)
+  state.step = training.step
+  for (const [name, t] of [['params', state.params], ['stats', state.stats], ['optimizer state', state.slots]] as const) {
+    if (!t.every(Number.isFinite)) fail(`its ${name} hold NaN or infinite values`)
+  }
+  model!.restoreState(state, training.epochsTrained)
+  return model!
+}
+
+/** Writes the model atomically: to a temporary file beside `path`, flushed, then renamed over it. */
+export async function saveModel(model: Sequential, path: string): Promise<void> {
+  const bytes = modelToBytes(model)
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    const file = await open(temp, 'w')
+    try {
+      await file.writeFile(bytes)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temp, path)
+  } catch (error) {
+    await unlink(temp).catch(() => {})
+    throw error
+  }
+}
+
+export async function loadModel(path: string, backend: Backend = 'auto'): Promise<Sequential> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new ModelFileError(code === 'ENOENT' ? `no model file at ${path}` : `cannot read ${path}: ${(error as Error).message}`, path)
+  }
+  return modelFromBytes(bytes, path, backend)
+}

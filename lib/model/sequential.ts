@@ -1,0 +1,424 @@
+import type { Network, NetworkState } from '../engine/engine.js'
+import { initialSlots } from '../engine/js/network.js'
+import { BACKENDS, selectEngine, type Backend } from '../engine/select.js'
+import { NotCompiledError, ShapeError, TrainingDivergedError } from '../errors.js'
+import { toFeatures, type Features, type Targets } from '../inputs.js'
+import { Layer } from '../layers/layer.js'
+import type { WeightSpec } from '../layers/layer.js'
+import { Matrix } from '../matrix.js'
+import { checkOptimizer, type Optimizer, type OptimizerName } from '../optimizers/index.js'
+import {
+  LOSSES,
+  METRICS,
+  optimizerSlotCount,
+  outputActivation,
+  type LossName,
+  type MetricName,
+  type Plan,
+} from '../plan.js'
+import { INIT_STREAM, Rng, TRAINING_STREAM, randomSeed, seedState } from '../rng.js'
+import type { WeightSnapshot } from '../training/callbacks.js'
+import { checkFit, dataset, runFit, type FitModel, type FitOptions } from '../training/fit.js'
+import type { History } from '../training/history.js'
+import { checkInteger, checkOneOf, checkOptions, describe, optional } from '../validate.js'
+import { loadModel, modelFromBytes, modelToBytes, saveModel } from '../io/model-file.js'
+import { summarize } from './summary.js'
+
+export interface SequentialOptions {
+  /** Seed for initialisation, shuffling and dropout: the same seed gives the same run. */
+  seed?: number
+  /** Engine: 'auto' (native when it loads, else JS; the default), 'native' or 'js'. */
+  backend?: Backend
+  /** Layers to add, in order. */
+  layers?: Layer[]
+}
+
+export interface CompileOptions {
+  /** The loss to minimise. */
+  loss: LossName
+  /** An optimizer instance or name (default 'adam'). */
+  optimizer?: Optimizer | OptimizerName
+  /** Metrics to report besides the loss: 'accuracy', 'meanAbsoluteError', 'meanSquaredError'. */
+  metrics?: MetricName[]
+}
+
+export interface PredictOptions {
+  /** Rows per engine call (default 256); affects memory, not results. */
+  batchSize?: number
+}
+
+/** Results of evaluate: the loss and each compiled metric by name. */
+export type EvaluationResult = Record<string, number> & { loss: number }
+
+/**
+ * A stack of layers trained by backpropagation: build it with `add`, `compile` it with a loss
+ * and an optimizer, then `fit`, `evaluate` and `predict`. Its numbers live in one flat
+ * parameter buffer that the chosen engine (native or JS) works on.
+ */
+export class Sequential implements FitModel {
+  /** The seed in use (drawn at random when none was given, so a run can be repeated). */
+  readonly seed: number
+  /** The backend asked for. */
+  readonly backend: Backend
+  /** Set to true (e.g. from a callback) to stop fit after the current batch or epoch. */
+  stopTraining = false
+  /** Complete epochs trained over the model's life (saved with it). */
+  epochsTrained = 0
+  private readonly layerList: Layer[] = []
+  private built: { plan: Plan; network: Network } | null = null
+  private optimizerInstance: Optimizer | null = null
+
+  constructor(options: SequentialOptions = {}) {
+    const o = checkOptions('Sequential options', options, ['seed', 'backend', 'layers'])
+    this.seed = optional(o.seed, randomSeed(), (v) => checkInteger('Sequential seed', v, { min: 0, max: 0xffffffff }))
+    this.backend = optional(o.backend, 'auto' as Backend, (v) => checkOneOf('Sequential backend', v, BACKENDS))
+    if (o.layers !== undefined) {
+      if (!Array.isArray(o.layers)) throw new TypeError(`Sequential layers must be an array of layers, got ${describe(o.layers)}`)
+      for (const layer of o.layers) this.add(layer)
+    }
+  }
+
+  /** The layers, in order. */
+  get layers(): readonly Layer[] {
+    return this.layerList
+  }
+
+  /** Appends a layer. Layers cannot be added once the model is built. */
+  add(layer: Layer): this {
+    if (!(layer instanceof Layer)) {
+      throw new TypeError(`add expects a layer (new Dense({...}), new Dropout({...}), …), got ${describe(layer)}`)
+    }
+    if (this.built) throw new Error('cannot add layers to a model that is already built (compiled, trained or used)')
+    if (this.layerList.length === 0 && layer.inputSize === undefined) {
+      throw new TypeError(`the first layer needs inputSize (the number of input features), e.g. new Dense({ inputSize: 2, units: 3 })`)
+    }
+    this.layerList.push(layer)
+    return this
+  }
+
+  /**
+   * Fixes the architecture: checks the layer widths, lays out the flat buffers and initialises
+   * the weights from the seed. Called by compile, predict and the weight accessors as needed.
+   */
+  build(): this {
+    if (this.built) return this
+    if (this.layerList.length === 0) throw new Error('the model has no layers; add at least one with model.add(...)')
+    let paramCount = 0
+    let statCount = 0
+    const alloc = {
+      params: (n: number) => (paramCount += n) - n,
+      stats: (n: number) => (statCount += n) - n,
+    }
+    const inputSize = this.layerList[0]!.inputSize!
+    let width = inputSize
+    const layers = this.layerList.map((layer, i) => {
+      if (layer.inputSize !== undefined && layer.inputSize !== width) {
+        throw new ShapeError(`layer ${i} (${layer.className}) declares inputSize ${layer.inputSize} but receives ${width} values from the layer before`)
+      }
+      const plan = layer.toPlan(width, alloc)
+      width = layer.outputSize(width)
+      return plan
+    })
+    const plan: Plan = {
+      version: 1,
+      inputSize,
+      outputSize: width,
+      layers,
+      paramCount,
+      statCount,
+      loss: null,
+      optimizer: null,
+      metrics: [],
+    }
+    const params = new Float32Array(paramCount)
+    const stats = new Float32Array(statCount)
+    const rng = Rng.seeded(this.seed, INIT_STREAM)
+    this.layerList.forEach((layer, i) => layer.initialize(layers[i]!, params, stats, rng))
+    const state: NetworkState = { params, stats, slots: new Float32Array(0), step: 0, rng: seedState(this.seed, TRAINING_STREAM) }
+    this.built = { plan, network: selectEngine(this.backend).createNetwork(plan, state) }
+    return this
+  }
+
+  /** The model's Plan (builds the model if needed). */
+  get plan(): Plan {
+    return this.build().built!.plan
+  }
+
+  /** The engine's network (builds the model if needed). */
+  get network(): Network {
+    return this.build().built!.network
+  }
+
+  /** Which engine runs this model. */
+  get engine(): 'js' | 'native' {
+    return this.network.engine
+  }
+
+  /** Whether compile has been called. */
+  get compiled(): boolean {
+    return this.built?.plan.loss != null
+  }
+
+  /** The compiled optimizer. */
+  get optimizer(): Optimizer | null {
+    return this.optimizerInstance
+  }
+
+  get learningRate(): number {
+    return this.requireCompiled('learningRate').optimizer!.learningRate
+  }
+
+  /**
+   * Sets the loss, optimizer and metrics. Compiling again keeps the weights and resets the
+   * optimizer's state.
+   */
+  compile(options: CompileOptions): this {
+    const o = checkOptions('compile options', options, ['loss', 'optimizer', 'metrics'])
+    if (o.loss === undefined) throw new TypeError(`compile needs a loss: one of ${LOSSES.map((l) => `'${l}'`).join(', ')}`)
+    const loss = checkOneOf('compile loss', o.loss, LOSSES)
+    const optimizer = checkOptimizer('compile optimizer', o.optimizer ?? 'adam')
+    const metrics = optional(o.metrics, [] as MetricName[], (v) => {
+      if (!Array.isArray(v)) throw new TypeError(`compile metrics must be an array such as ['accuracy'], got ${describe(v)}`)
+      return v.map((m, i) => checkOneOf(`compile metrics[${i}]`, m, METRICS))
+    })
+    const base = this.build().built!.plan
+    checkLossFitsOutput(loss, base)
+    if (loss === 'sparseCategoricalCrossEntropy' && metrics.some((m) => m !== 'accuracy')) {
+      throw new TypeError(`compile metrics: only 'accuracy' applies to class-index targets (sparseCategoricalCrossEntropy), got ${metrics.join(', ')}`)
+    }
+    const plan: Plan = { ...base, loss, optimizer: optimizer.toPlan(), metrics: [...new Set(metrics)] }
+    const old = this.built!.network.readState()
+    const state: NetworkState = { ...old, slots: initialSlots(plan), step: 0 }
+    const network = selectEngine(this.backend).createNetwork(plan, state)
+    this.built!.network.dispose()
+    this.built = { plan, network }
+    this.optimizerInstance = optimizer
+    return this
+  }
+
+  /**
+   * Trains the model. Resolves with the History of the completed epochs; rejects with a
+   * TrainingDivergedError (the model keeping its last finite weights) if the loss or the
+   * gradients stop being finite.
+   */
+  async fit(x: Features, y: Targets, options: FitOptions = {}): Promise<History> {
+    const plan = this.requireCompiled('fit')
+    return runFit(this, checkFit(plan, x, y, options))
+  }
+
+  /** One update on exactly these samples, in this order; returns the loss and metrics before it. */
+  trainOnBatch(x: Features, y: Targets): EvaluationResult {
+    const plan = this.requireCompiled('trainOnBatch')
+    const data = dataset(plan, 'x', 'y', x, y)
+    if (data.rows === 0) throw new ShapeError('x has no samples; trainOnBatch needs at least one')
+    const result = this.network.trainBatch(data, this.learningRate)
+    if (result.diverged !== null) {
+      throw new TrainingDivergedError(`trainOnBatch diverged: ${result.diverged}; the update was not applied`, 0, 0)
+    }
+    return this.named(result.loss, result.metrics)
+  }
+
+  /** Loss and metrics in inference mode (running statistics, no dropout). */
+  evaluate(x: Features, y: Targets, options: PredictOptions = {}): EvaluationResult {
+    const plan = this.requireCompiled('evaluate')
+    const batchSize = checkBatchSize('evaluate', options)
+    const data = dataset(plan, 'x', 'y', x, y)
+    if (data.rows === 0) throw new ShapeError('x has no samples; evaluate needs at least one')
+    const result = this.network.evaluate(data, batchSize)
+    return this.named(result.loss, result.metrics)
+  }
+
+  /** The network's outputs, one row per sample (probabilities for softmax/sigmoid outputs). */
+  predict(x: Features, options: PredictOptions = {}): Matrix {
+    const batchSize = checkBatchSize('predict', options)
+    const plan = this.plan
+    const features = toFeatures('x', x, plan.inputSize)
+    return new Matrix(features.rows, plan.outputSize, this.network.predict(features.data, features.rows, batchSize))
+  }
+
+  /** The predicted class per sample: argmax of the outputs, or output > 0.5 for a single output. */
+  predictClasses(x: Features, options: PredictOptions = {}): number[] {
+    const out = this.predict(x, options)
+    const classes: number[] = []
+    for (let r = 0; r < out.rows; r++) {
+      if (out.cols === 1) {
+        classes.push(out.data[r]! > 0.5 ? 1 : 0)
+        continue
+      }
+      let best = 0
+      for (let c = 1; c < out.cols; c++) if (out.data[r * out.cols + c]! > out.data[r * out.cols + best]!) best = c
+      classes.push(best)
+    }
+    return classes
+  }
+
+  /**
+   * The gradient of the mean loss (regularisation included) over these samples, as one batch in
+   * training mode, for each trainable weight in `getWeights({ trainableOnly: true })` order.
+   * Changes nothing: dropout masks come from a copy of the model's stream.
+   */
+  computeGradients(x: Features, y: Targets): { loss: number; gradients: Matrix[] } {
+    const plan = this.requireCompiled('computeGradients')
+    const data = dataset(plan, 'x', 'y', x, y)
+    if (data.rows === 0) throw new ShapeError('x has no samples; computeGradients needs at least one')
+    const { loss, gradients } = this.network.computeGradients(data)
+    const specs = this.weightSpecs().filter((s) => s.buffer === 'params')
+    return { loss, gradients: specs.map((s) => toMatrix(gradients, s)) }
+  }
+
+  /**
+   * The weights, per layer: Dense W (inputs × units) then b (1 × units); BatchNormalization γ,
+   * β, running mean, running variance (each 1 × units). Copies.
+   */
+  getWeights(options: { trainableOnly?: boolean } = {}): Matrix[] {
+    const o = checkOptions('getWeights options', options, ['trainableOnly'])
+    const state = this.network.readState()
+    return this.weightSpecs()
+      .filter((s) => !o.trainableOnly || s.buffer === 'params')
+      .map((s) => toMatrix(s.buffer === 'params' ? state.params : state.stats, s))
+  }
+
+  /** Replaces every weight, in getWeights() order; checks them all before changing anything. */
+  setWeights(weights: readonly (Matrix | readonly (readonly number[])[] | ArrayLike<number>)[]): void {
+    const specs = this.weightSpecs()
+    if (!Array.isArray(weights) || weights.length !== specs.length) {
+      throw new ShapeError(`setWeights expects ${specs.length} arrays (in getWeights() order), got ${describe(weights)}`)
+    }
+    const state = this.network.readState()
+    specs.forEach((spec, i) => {
+      const values = weightValues(`weights[${i}] (${spec.name})`, weights[i], spec.shape)
+      ;(spec.buffer === 'params' ? state.params : state.stats).set(values, spec.offset)
+    })
+    this.network.writeState({ params: state.params, stats: state.stats })
+  }
+
+  /**
+   * Saves the model — Plan, weights, optimizer state and training state — as one safetensors
+   * file, written atomically (a temporary file renamed over `path`).
+   */
+  async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw new TypeError(`save path must be a file path, got ${describe(path)}`)
+    await saveModel(this, path)
+  }
+
+  /** Loads a model saved by `save`: predictions match exactly and training resumes exactly. */
+  static async load(path: string, options: { backend?: Backend } = {}): Promise<Sequential> {
+    if (typeof path !== 'string' || path === '') throw new TypeError(`load path must be a file path, got ${describe(path)}`)
+    const o = checkOptions('load options', options, ['backend'])
+    return loadModel(path, optional(o.backend, 'auto' as Backend, (v) => checkOneOf('load backend', v, BACKENDS)))
+  }
+
+  /** The bytes `save` writes. */
+  toBytes(): Uint8Array {
+    return modelToBytes(this)
+  }
+
+  /** A model from the bytes of a saved file. */
+  static fromBytes(bytes: Uint8Array, options: { backend?: Backend } = {}): Sequential {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`fromBytes expects a Uint8Array, got ${describe(bytes)}`)
+    const o = checkOptions('fromBytes options', options, ['backend'])
+    return modelFromBytes(bytes, '<bytes>', optional(o.backend, 'auto' as Backend, (v) => checkOneOf('fromBytes backend', v, BACKENDS)))
+  }
+
+  /** A table of the layers, their output shapes and parameter counts. */
+  summary(): string {
+    return summarize(this)
+  }
+
+  /** @internal Every weight's location, in getWeights() order, with layer-qualified names. */
+  weightSpecs(): WeightSpec[] {
+    const plan = this.plan
+    return this.layerList.flatMap((layer, i) =>
+      layer.weights(plan.layers[i]!).map((s) => ({ ...s, name: `layers.${i}.${s.name}` })),
+    )
+  }
+
+  /** @internal For callbacks (restoreBestWeights). */
+  snapshotWeights(): WeightSnapshot {
+    const { params, stats } = this.network.readState()
+    return { params, stats }
+  }
+
+  /** @internal */
+  restoreWeights(snapshot: WeightSnapshot): void {
+    this.network.writeState(snapshot)
+  }
+
+  /** @internal Replaces the engine state wholesale (used by load). */
+  restoreState(state: NetworkState, epochsTrained: number): void {
+    const plan = this.plan
+    if (state.slots.length !== optimizerSlotCount(plan.optimizer) * plan.paramCount) {
+      throw new ShapeError(`optimizer state has ${state.slots.length} values; the plan needs ${optimizerSlotCount(plan.optimizer) * plan.paramCount}`)
+    }
+    this.network.writeState(state)
+    this.epochsTrained = epochsTrained
+  }
+
+  private requireCompiled(what: string): Plan {
+    const plan = this.built?.plan
+    if (!plan || plan.loss === null) {
+      throw new NotCompiledError(`${what} needs a compiled model: call model.compile({ loss, optimizer }) first`)
+    }
+    return plan
+  }
+
+  private named(loss: number, metrics: number[]): EvaluationResult {
+    const out: EvaluationResult = { loss }
+    this.plan.metrics.forEach((m, i) => (out[m] = metrics[i]!))
+    return out
+  }
+}
+
+function checkBatchSize(what: string, options: unknown): number {
+  const o = checkOptions(`${what} options`, options, ['batchSize'])
+  return optional(o.batchSize, 256, (v) => checkInteger(`${what} batchSize`, v, { min: 1 }))
+}
+
+/** Cross-entropy needs probabilities: a sigmoid or softmax output (fused with the loss). */
+function checkLossFitsOutput(loss: LossName, plan: Plan): void {
+  const act = outputActivation(plan)
+  if (loss === 'meanSquaredError') return
+  if (act !== 'sigmoid' && act !== 'softmax') {
+    throw new TypeError(
+      `loss '${loss}' needs probabilities, so the last layer's activation must be 'softmax' or 'sigmoid'; it is '${act}'`,
+    )
+  }
+  if (loss === 'sparseCategoricalCrossEntropy' && plan.outputSize < 2) {
+    throw new ShapeError(`loss 'sparseCategoricalCrossEntropy' needs one output per class (≥ 2), the model has ${plan.outputSize}; for two classes with one output use 'binaryCrossEntropy'`)
+  }
+}
+
+function toMatrix(buffer: Float32Array, spec: WeightSpec): Matrix {
+  const [rows, cols] = spec.shape
+  return new Matrix(rows, cols, buffer.slice(spec.offset, spec.offset + rows * cols))
+}
+
+/** Flattens one weight given as a Matrix, rows of numbers, or (for vectors) a flat list. */
+function weightValues(name: string, value: unknown, shape: [number, number]): Float32Array {
+  const [rows, cols] = shape
+  let flat: Float32Array
+  if (value instanceof Matrix) {
+    if (value.rows !== rows || value.cols !== cols) {
+      throw new ShapeError(`${name} must be ${rows} × ${cols}, got ${value.rows} × ${value.cols}`)
+    }
+    flat = value.data
+  } else if (Array.isArray(value) && value.length > 0 && Array.isArray(value[0])) {
+    const m = Matrix.from(value as number[][], name)
+    if (m.rows !== rows || m.cols !== cols) throw new ShapeError(`${name} must be ${rows} × ${cols}, got ${m.rows} × ${m.cols}`)
+    flat = m.data
+  } else if (rows === 1 && (Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array)) {
+    const list = value as ArrayLike<unknown>
+    if (list.length !== cols) throw new ShapeError(`${name} must have ${cols} values, got ${list.length}`)
+    flat = new Float32Array(cols)
+    for (let i = 0; i < cols; i++) {
+      if (typeof list[i] !== 'number') throw new TypeError(`${name}[${i}] must be a number, got ${describe(list[i])}`)
+      flat[i] = list[i] as number
+    }
+  } else {
+    throw new TypeError(`${name} must be a ${rows} × ${cols} Matrix or number[][]${rows === 1 ? ' (or a list of numbers)' : ''}, got ${describe(value)}`)
+  }
+  for (let i = 0; i < flat.length; i++) {
+    if (!Number.isFinite(flat[i]!)) throw new RangeError(`${name} holds ${flat[i]} at index ${i}; weights must be finite`)
+  }
+  return flat
+}

@@ -1,0 +1,130 @@
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, optional } from '../validate.js'
+import type { BatchStats } from '../engine/engine.js'
+import type { EpochLogs, History } from './history.js'
+
+/** The model as callbacks see it: they can stop training and snapshot or restore weights. */
+export interface CallbackModel {
+  /** Set to true to stop fit after the current batch or epoch. */
+  stopTraining: boolean
+  /** A copy of every weight (parameters and running statistics). */
+  snapshotWeights(): WeightSnapshot
+  restoreWeights(snapshot: WeightSnapshot): void
+}
+
+export interface WeightSnapshot {
+  params: Float32Array
+  stats: Float32Array
+}
+
+/** What fit tells callbacks before the first epoch. */
+export interface TrainBeginInfo {
+  /** Keys the epoch logs will have (loss, metrics, and val-prefixed ones with validation). */
+  logKeys: string[]
+  epochs: number
+}
+
+/** Batch results as onBatchEnd sees them. */
+export type BatchLogs = BatchStats
+
+/**
+ * Hooks into fit. Any may be async except onBatchEnd, which runs between batches inside the
+ * engine's loop. To stop training, set `model.stopTraining = true`.
+ */
+export interface Callback {
+  setModel?(model: CallbackModel): void
+  onTrainBegin?(info: TrainBeginInfo): void | Promise<void>
+  onEpochBegin?(epoch: number): void | Promise<void>
+  onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>
+  onBatchEnd?(batch: number, logs: BatchLogs): void
+  onTrainEnd?(history: History): void | Promise<void>
+}
+
+export interface EarlyStoppingOptions {
+  /** The log key to watch (default 'valLoss'; e.g. 'loss', 'valAccuracy'). */
+  monitor?: string
+  /** Epochs in a row without improvement after which training stops (default 0: the first). */
+  patience?: number
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number
+  /** 'min', 'max', or 'auto' (max for accuracy, min otherwise; the default). */
+  mode?: 'auto' | 'min' | 'max'
+  /** At the end, put back the weights of the best epoch (default false). */
+  restoreBestWeights?: boolean
+}
+
+/** Stops training when a monitored value stops improving, as Keras's EarlyStopping. */
+export class EarlyStopping implements Callback {
+  readonly monitor: string
+  readonly patience: number
+  readonly minDelta: number
+  readonly mode: 'min' | 'max'
+  readonly restoreBestWeights: boolean
+  /** Epoch (within the fit call) at which it stopped training, or null. */
+  stoppedEpoch: number | null = null
+  /** Epoch of the best monitored value. */
+  bestEpoch = -1
+  best = NaN
+  private wait = 0
+  private bestWeights: WeightSnapshot | null = null
+  private model: CallbackModel | null = null
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    const o = checkOptions('earlyStopping options', options, ['monitor', 'patience', 'minDelta', 'mode', 'restoreBestWeights'])
+    this.monitor = optional(o.monitor, 'valLoss', (v) => {
+      if (typeof v !== 'string' || v === '') throw new TypeError(`earlyStopping monitor must be a log key such as 'valLoss', got ${String(v)}`)
+      return v
+    })
+    this.patience = optional(o.patience, 0, (v) => checkInteger('earlyStopping patience', v, { min: 0 }))
+    this.minDelta = optional(o.minDelta, 0, (v) => checkNumber('earlyStopping minDelta', v, { min: 0 }))
+    const mode = optional(o.mode, 'auto', (v) => checkOneOf('earlyStopping mode', v, ['auto', 'min', 'max'] as const))
+    this.mode = mode === 'auto' ? (/accuracy/i.test(this.monitor) ? 'max' : 'min') : mode
+    this.restoreBestWeights = optional(o.restoreBestWeights, false, (v) => checkBoolean('earlyStopping restoreBestWeights', v))
+  }
+
+  setModel(model: CallbackModel): void {
+    this.model = model
+  }
+
+  onTrainBegin(info: TrainBeginInfo): void {
+    if (!info.logKeys.includes(this.monitor)) {
+      const hint = this.monitor.startsWith('val') ? '; pass validationSplit or validationData to fit, or monitor a training key' : ''
+      throw new RangeError(
+        `earlyStopping monitors '${this.monitor}', which this fit does not log (it logs ${info.logKeys.map((k) => `'${k}'`).join(', ')})${hint}`,
+      )
+    }
+    this.wait = 0
+    this.best = NaN
+    this.bestEpoch = -1
+    this.stoppedEpoch = null
+    this.bestWeights = null
+  }
+
+  onEpochEnd(epoch: number, logs: EpochLogs): void {
+    const value = logs[this.monitor]!
+    const improved =
+      Number.isNaN(this.best) ||
+      (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta)
+    if (improved) {
+      this.best = value
+      this.bestEpoch = epoch
+      this.wait = 0
+      if (this.restoreBestWeights) this.bestWeights = this.model!.snapshotWeights()
+      return
+    }
+    this.wait++
+    // As Keras: stop once `patience` epochs in a row failed to improve (the first, for 0).
+    if (this.wait >= Math.max(this.patience, 1)) {
+      this.stoppedEpoch = epoch
+      this.model!.stopTraining = true
+    }
+  }
+
+  onTrainEnd(): void {
+    if (this.restoreBestWeights && this.bestWeights !== null) this.model!.restoreWeights(this.bestWeights)
+  }
+}
+
+/** Stop training when a monitored value stops improving (see EarlyStopping). */
+export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
+  return new EarlyStopping(options)
+}

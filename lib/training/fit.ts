@@ -1,0 +1,228 @@
+import type { Dataset, Network } from '../engine/engine.js'
+import { ShapeError, TrainingDivergedError } from '../errors.js'
+import { toFeatures, toTargets } from '../inputs.js'
+import type { Plan } from '../plan.js'
+import {
+  checkBoolean,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  describe,
+  optional,
+} from '../validate.js'
+import { EarlyStopping, type Callback, type CallbackModel } from './callbacks.js'
+import { History, validationKey, type EpochLogs, type StopReason } from './history.js'
+
+export interface FitOptions {
+  /** Passes over the training data (default 1). */
+  epochs?: number
+  /** Samples per update: 1 is online SGD, ≥ the sample count is full-batch (default 32). */
+  batchSize?: number
+  /** Reshuffle the training samples before each epoch, from the model's seeded stream (default true). */
+  shuffle?: boolean
+  /** Hold out this fraction of the samples (the last ones, before shuffling) for validation, in [0, 1). */
+  validationSplit?: number
+  /** Validation samples as [x, y]; takes precedence over validationSplit. */
+  validationData?: [unknown, unknown]
+  /** Batch size for validation (default: batchSize). */
+  validationBatchSize?: number
+  /** Callbacks, e.g. earlyStopping({ patience: 5 }). */
+  callbacks?: Callback[]
+  /**
+   * Convergence criterion: stop when the training loss has not improved on its best by more
+   * than `tolerance` for `patience` epochs in a row (scikit-learn's tol / n_iter_no_change).
+   */
+  tolerance?: number
+  /** Epochs without an improvement of `tolerance` before stopping (default 10; needs tolerance). */
+  patience?: number
+  /** 0 (or false) is silent; 1 (or true) prints a line per epoch. Default 0. */
+  verbose?: 0 | 1 | boolean
+  /** Stops training after the current batch when aborted; fit then resolves normally. */
+  signal?: AbortSignal
+}
+
+const FIT_OPTIONS = [
+  'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'validationBatchSize',
+  'callbacks', 'tolerance', 'patience', 'verbose', 'signal',
+]
+
+/** The model as fit drives it. */
+export interface FitModel extends CallbackModel {
+  readonly network: Network
+  readonly plan: Plan
+  /** Complete epochs trained over the model's life. */
+  epochsTrained: number
+  /** The learning rate for the next epoch. */
+  readonly learningRate: number
+}
+
+interface CheckedFit {
+  epochs: number
+  batchSize: number
+  shuffle: boolean
+  validationBatchSize: number
+  callbacks: Callback[]
+  tolerance: number | null
+  patience: number
+  verbose: boolean
+  signal: AbortSignal | undefined
+  train: Dataset
+  validation: Dataset | null
+}
+
+/** Checks everything fit was given before anything changes. */
+export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): CheckedFit {
+  const o = checkOptions('fit options', options, FIT_OPTIONS)
+  const batchSize = optional(o.batchSize, 32, (v) => checkInteger('fit batchSize', v, { min: 1 }))
+  const tolerance = optional(o.tolerance, null, (v) => checkNumber('fit tolerance', v, { min: 0 }))
+  if (o.patience !== undefined && tolerance === null) {
+    throw new TypeError('fit patience applies to the convergence criterion and needs tolerance; for early stopping on validation use callbacks: [earlyStopping({ patience })]')
+  }
+  const callbacks = optional(o.callbacks, [] as Callback[], (v) => {
+    if (!Array.isArray(v) || v.some((c) => typeof c !== 'object' || c === null)) {
+      throw new TypeError(`fit callbacks must be an array of callback objects, got ${describe(v)}`)
+    }
+    return v as Callback[]
+  })
+  const signal = optional(o.signal, undefined, (v) => {
+    if (!(v instanceof AbortSignal)) throw new TypeError(`fit signal must be an AbortSignal, got ${describe(v)}`)
+    return v
+  })
+  const verbose = optional(o.verbose, false, (v) => {
+    if (v === 0 || v === 1) return v === 1
+    return checkBoolean('fit verbose', v)
+  })
+  const all = dataset(plan, 'x', 'y', x, y)
+  if (all.rows === 0) throw new ShapeError('x has no samples; fit needs at least one')
+  const split = optional(o.validationSplit, 0, (v) => checkNumber('fit validationSplit', v, { min: 0, max: 1, maxInclusive: false }))
+  let train = all
+  let validation: Dataset | null = null
+  if (o.validationData !== undefined) {
+    if (!Array.isArray(o.validationData) || o.validationData.length !== 2) {
+      throw new TypeError(`fit validationData must be [x, y], got ${describe(o.validationData)}`)
+    }
+    validation = dataset(plan, 'validationData x', 'validationData y', o.validationData[0], o.validationData[1])
+    if (validation.rows === 0) throw new ShapeError('validationData x has no samples')
+  } else if (split > 0) {
+    // As Keras: the last samples, taken before any shuffling, so the split is reproducible.
+    const trainRows = Math.floor(all.rows * (1 - split))
+    if (trainRows < 1 || trainRows === all.rows) {
+      throw new RangeError(
+        `fit validationSplit ${split} of ${all.rows} samples leaves ${trainRows} for training and ${all.rows - trainRows} for validation; both need at least one`,
+      )
+    }
+    const inCols = plan.inputSize
+    const tCols = all.y.length / all.rows
+    train = { x: all.x.subarray(0, trainRows * inCols), y: all.y.subarray(0, trainRows * tCols), rows: trainRows }
+    validation = { x: all.x.subarray(trainRows * inCols), y: all.y.subarray(trainRows * tCols), rows: all.rows - trainRows }
+  }
+  return {
+    epochs: optional(o.epochs, 1, (v) => checkInteger('fit epochs', v, { min: 1 })),
+    batchSize,
+    shuffle: optional(o.shuffle, true, (v) => checkBoolean('fit shuffle', v)),
+    validationBatchSize: optional(o.validationBatchSize, batchSize, (v) => checkInteger('fit validationBatchSize', v, { min: 1 })),
+    callbacks,
+    tolerance,
+    patience: optional(o.patience, 10, (v) => checkInteger('fit patience', v, { min: 1 })),
+    verbose,
+    signal,
+    train,
+    validation,
+  }
+}
+
+/** Converts and checks x and y against a compiled plan. */
+export function dataset(plan: Plan, xName: string, yName: string, x: unknown, y: unknown): Dataset {
+  const features = toFeatures(xName, x, plan.inputSize)
+  const targets = toTargets(yName, y, plan.loss!, plan.outputSize, features.rows)
+  return { x: features.data, y: targets, rows: features.rows }
+}
+
+/** The training loop: epochs of engine work, validation, callbacks and stopping rules. */
+export async function runFit(model: FitModel, fit: CheckedFit): Promise<History> {
+  const { network, plan } = model
+  const history = new History()
+  const logKeys = ['loss', ...plan.metrics]
+  if (fit.validation) logKeys.push('valLoss', ...plan.metrics.map(validationKey))
+  model.stopTraining = false
+  for (const cb of fit.callbacks) cb.setModel?.(model)
+  for (const cb of fit.callbacks) await cb.onTrainBegin?.({ logKeys, epochs: fit.epochs })
+  const batchCallbacks = fit.callbacks.filter((cb) => cb.onBatchEnd)
+  const onBatchEnd =
+    batchCallbacks.length === 0
+      ? undefined
+      : (batch: number, stats: { loss: number; metrics: number[] }) => {
+          for (const cb of batchCallbacks) cb.onBatchEnd!(batch, stats)
+          return model.stopTraining
+        }
+  let best = Infinity
+  let epochsWithoutImprovement = 0
+  let stopReason: StopReason = 'completed'
+  for (let epoch = 0; epoch < fit.epochs; epoch++) {
+    if (fit.signal?.aborted) {
+      stopReason = 'aborted'
+      break
+    }
+    for (const cb of fit.callbacks) await cb.onEpochBegin?.(epoch)
+    const learningRate = model.learningRate
+    const started = performance.now()
+    const result = await network.trainEpochAsync(fit.train, {
+      batchSize: fit.batchSize,
+      shuffle: fit.shuffle,
+      learningRate,
+      ...(onBatchEnd && { onBatchEnd }),
+      ...(fit.signal && { signal: fit.signal }),
+    })
+    if (result.diverged !== null) {
+      const { batch, reason } = result.diverged
+      const error = new TrainingDivergedError(
+        `training diverged in epoch ${epoch + 1}, batch ${batch + 1}: ${reason}. The model keeps its last finite weights; ` +
+          `try a smaller learning rate (now ${learningRate}), gradient clipping (clipNorm) or standardised inputs`,
+        epoch,
+        batch,
+      )
+      throw Object.assign(error, { history })
+    }
+    if (result.stopped) {
+      // An incomplete epoch is not recorded: history holds complete epochs only.
+      stopReason = fit.signal?.aborted ? 'aborted' : 'callback'
+      break
+    }
+    const logs: EpochLogs = { loss: result.loss }
+    plan.metrics.forEach((m, i) => (logs[m] = result.metrics[i]!))
+    if (fit.validation) {
+      const evaluation = network.evaluate(fit.validation, fit.validationBatchSize)
+      logs.valLoss = evaluation.loss
+      plan.metrics.forEach((m, i) => (logs[validationKey(m)] = evaluation.metrics[i]!))
+    }
+    history.record(logs, learningRate)
+    model.epochsTrained++
+    if (fit.verbose) console.log(formatEpoch(epoch, fit.epochs, logs, performance.now() - started))
+    for (const cb of fit.callbacks) await cb.onEpochEnd?.(epoch, logs)
+    if (model.stopTraining || fit.signal?.aborted) {
+      stopReason = fit.signal?.aborted
+        ? 'aborted'
+        : fit.callbacks.some((cb) => cb instanceof EarlyStopping && cb.stoppedEpoch !== null)
+          ? 'earlyStopping'
+          : 'callback'
+      break
+    }
+    if (fit.tolerance !== null) {
+      epochsWithoutImprovement = result.loss > best - fit.tolerance ? epochsWithoutImprovement + 1 : 0
+      best = Math.min(best, result.loss)
+      if (epochsWithoutImprovement >= fit.patience) {
+        stopReason = 'converged'
+        break
+      }
+    }
+  }
+  history.stopReason = stopReason
+  for (const cb of fit.callbacks) await cb.onTrainEnd?.(history)
+  return history
+}
+
+function formatEpoch(epoch: number, epochs: number, logs: EpochLogs, ms: number): string {
+  const width = String(epochs).length
+  const parts = Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`)
+  return `Epoch ${String(epoch + 1).padStart(width)}/${epochs}  ${parts.join('  ')}  (${ms.toFixed(0)} ms)`
+}
