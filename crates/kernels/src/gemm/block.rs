@@ -105,8 +105,9 @@ pub(crate) unsafe fn chunk<K: Kernel>(
 ) {
     let (kcx, mcx, ncx) = tune(K::KC, K::MC, K::NC);
     let (kb_count, kb_size) = k_blocks(p.k, kcx);
-    let mc_max = mcx.min(rows.len().div_ceil(K::MR) * K::MR);
-    let nc_max = ncx.min(cols.len().div_ceil(K::NR) * K::NR);
+    // Packing writes whole micro-panels, so round the blocks up to MR / NR.
+    let mc_max = mcx.min(rows.len()).div_ceil(K::MR) * K::MR;
+    let nc_max = ncx.min(cols.len()).div_ceil(K::NR) * K::NR;
     let (wa, wb) = ws.buffers(mc_max * kb_size, nc_max * kb_size);
     // Destination for tiles that stick out of C; the epilogue then copies the valid part.
     let mut edge = EdgeTile::default();

@@ -1,0 +1,40 @@
+//! Round-trip cost of an (almost) empty `parallel_for` region on 2 threads: back-to-back (the
+//! worker is still spinning) and after an idle gap (the worker has gone to sleep).
+//!
+//!   cargo run --release --offline -p backprop-kernels --example pool_bench
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use kernels::pool::parallel_for_max;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let hits = AtomicUsize::new(0);
+    let region = || parallel_for_max(2, 2, |i| {
+        hits.fetch_add(black_box(i), Ordering::Relaxed);
+    });
+    region(); // creates the pool
+    let back_to_back: Vec<f64> = (0..2000)
+        .map(|_| {
+            let t = Instant::now();
+            region();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    let after_idle: Vec<f64> = (0..200)
+        .map(|_| {
+            std::thread::sleep(Duration::from_micros(300));
+            let t = Instant::now();
+            region();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    println!("pool region, 2 threads: back-to-back median {:.2} µs, after 300 µs idle median {:.2} µs",
+        median(back_to_back), median(after_idle));
+}
