@@ -97,7 +97,7 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
     state.slots = slots!.data
   }
   const rng = training.rng
-  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || !Number.isInteger(training.step) || !Number.isInteger(training.epochsTrained)) {
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || !isCount(training.step) || !isCount(training.epochsTrained)) {
     fail('its training state (step, epochs, PRNG) is invalid')
   }
   state.rng = Uint32Array.from(rng)
@@ -107,6 +107,11 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
   }
   model!.restoreState(state, training.epochsTrained)
   return model!
+}
+
+/** A non-negative integer (a step or epoch count). */
+function isCount(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0
 }
 
 /** Writes the model atomically: to a temporary file beside `path`, flushed, then renamed over it. */
@@ -124,7 +129,9 @@ export async function saveModel(model: Sequential, path: string): Promise<void> 
     await rename(temp, path)
   } catch (error) {
     await unlink(temp).catch(() => {})
-    throw error
+    // The system error names the temporary file; say which file the caller asked for.
+    const { code } = error as NodeJS.ErrnoException
+    throw Object.assign(new Error(`cannot save the model to ${path}: ${(error as Error).message}`, { cause: error }), code && { code })
   }
 }
 

@@ -62,6 +62,9 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
       metadata = entry as Record<string, string>
       continue
     }
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new SafetensorsFormatError(`tensor '${name}' is described by ${JSON.stringify(entry)}, not an object with dtype, shape and data_offsets`)
+    }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown }
     if (e.dtype !== 'F32') throw new SafetensorsFormatError(`tensor '${name}' has dtype ${String(e.dtype)}; only F32 is supported`)
     const shape = e.shape
