@@ -80,6 +80,8 @@ export class JsNetwork implements Network {
   private readonly targetCols: number
   private readonly metricSums: Float64Array
   private workspace: Workspace | null = null
+  /** params, slots and stats as they were before the last update (see trainLoaded). */
+  private backup: FloatArray | null = null
   private permutation = new Uint32Array(0)
 
   constructor(plan: Plan, state: NetworkState, ctor: FloatArrayConstructor = Float32Array) {
@@ -259,9 +261,23 @@ export class JsNetwork implements Network {
     if (!Number.isFinite(sumSquares)) {
       return { loss, metrics, diverged: 'the gradient has NaN or infinite components' }
     }
+    // A finite gradient can still overflow float32 in the update (a huge learning rate): keep a
+    // copy of the state so that such an update is undone and the model keeps finite weights.
+    const { params, slots, stats } = this
+    const backup = (this.backup ??= new this.ctor(params.length + slots.length + stats.length))
+    backup.set(params, 0)
+    backup.set(slots, params.length)
+    backup.set(stats, params.length + slots.length)
     this.step++
     optimizerStep(optimizer, this.params, this.grads, this.slots, this.plan.paramCount, this.step, learningRate)
     this.commitBatchStatistics()
+    if (!allFinite(params) || !allFinite(slots) || !allFinite(stats)) {
+      params.set(backup.subarray(0, params.length))
+      slots.set(backup.subarray(params.length, params.length + slots.length))
+      stats.set(backup.subarray(params.length + slots.length))
+      this.step--
+      return { loss, metrics, diverged: 'the update made weights or optimizer state overflow to non-finite values' }
+    }
     return { loss, metrics, diverged: null }
   }
 
@@ -445,6 +461,11 @@ export class JsNetwork implements Network {
     }
     return this.workspace
   }
+}
+
+function allFinite(values: FloatArray): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false
+  return true
 }
 
 function emptyEpoch(metricCount: number): EpochResult {
