@@ -4,6 +4,7 @@
 //!   cargo run --release --offline -p backprop-kernels --example gemm_bench
 //!   cargo run … --example gemm_bench -- --csv            # machine-readable (bench/gemm_numpy.py)
 //!   cargo run … --example gemm_bench -- --sizes 512,1024 --threads 1 --forms nn
+//!   cargo run … --example gemm_bench -- --shape 128x10x128 --forms nn   # one m×n×k shape only
 //!   BACKPROP_ISA=avx2 cargo run …                        # another tier
 //!
 //! Forms: nn = A·B, tn = Aᵀ·B (A stored k×m), nt = A·Bᵀ (B stored n×k); m×n×k is the shape of
@@ -90,6 +91,7 @@ fn main() {
     let mut training = true;
     let mut csv = false;
     let mut samples = 11;
+    let mut shape: Option<(usize, usize, usize)> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -102,6 +104,10 @@ fn main() {
                 forms = ["nn", "tn", "nt"].into_iter().filter(|f| v.split(',').any(|x| x == *f)).collect();
             }
             "--no-training" => training = false,
+            "--shape" => {
+                let d: Vec<usize> = list(&val().replace('x', ","));
+                shape = Some((d[0], d[1], d[2]));
+            }
             "--samples" => samples = val().parse().expect("--samples N"),
             "--csv" => csv = true,
             other => panic!("unknown argument {other}; see the header of gemm_bench.rs"),
@@ -111,7 +117,11 @@ fn main() {
         println!("backprop-kernels gemm, isa {}, pool threads {}", active_isa(), kernels::pool::max_threads());
         println!("{:<5} {:>16} {:>8} {:>10} {:>10}", "form", "m×n×k", "threads", "µs", "GFLOP/s");
     }
-    for c in cases(&sizes, &forms, training) {
+    let cases = match shape {
+        Some((m, n, k)) => forms.iter().map(|&form| Case { form, m, n, k }).collect(),
+        None => cases(&sizes, &forms, training),
+    };
+    for c in cases {
         for &t in &threads {
             let secs = time_case(c, t, samples);
             let gflops = 2.0 * (c.m * c.n * c.k) as f64 / secs / 1e9;

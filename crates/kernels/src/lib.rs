@@ -1,7 +1,9 @@
-//! Zero-dependency compute kernels for backprop: ISA selection, the thread pool, and GEMM with
-//! per-ISA micro-kernels; (to come) activations, losses, optimizers, normalisation, the shared
-//! PRNG and the Plan executor.
+//! Zero-dependency compute kernels for backprop: ISA selection, the thread pool, GEMM with
+//! per-ISA micro-kernels, the shared PRNG, the Plan, and the Plan executor with its kernels
+//! (activations, losses, normalisation, dropout, optimizers).
 
 pub mod gemm;
 pub mod isa;
+pub mod plan;
 pub mod pool;
+pub mod rng;

@@ -130,6 +130,8 @@ struct State {
     seats: usize,
     /// Workers currently running tasks of the region.
     inside: usize,
+    /// Workers blocked on `wake` (only they need the costly futex wake-up).
+    sleeping: usize,
     /// Bumped for every region, so a worker joins each region at most once.
     epoch: u64,
 }
@@ -143,6 +145,8 @@ struct Shared {
     left: Condvar,
     /// Mirror of `State::epoch`, so spinning workers can poll without the lock.
     epoch: AtomicU64,
+    /// Mirror of `State::inside`, so the caller can poll for the end of a region.
+    inside: AtomicUsize,
     next_task: AtomicUsize,
     panicked: AtomicBool,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
@@ -161,18 +165,29 @@ impl Shared {
         let job = Job { f: TaskFn(f), n_tasks };
         self.next_task.store(0, Ordering::Relaxed);
         self.panicked.store(false, Ordering::Relaxed);
-        {
+        let sleeping = {
             let mut st = self.lock();
             st.epoch += 1;
             st.job = Some(job);
             st.seats = seats;
             self.epoch.store(st.epoch, Ordering::Release);
+            st.sleeping
+        };
+        // A futex wake costs ~5 µs here; spinning workers see the epoch without it.
+        if sleeping > 0 {
+            self.wake.notify_all();
         }
-        self.wake.notify_all();
         self.run_tasks(job);
+
+        // Workers that have not joined yet stay out: every task has been taken.
+        self.lock().job = None;
+        // The others are finishing their last task, usually within microseconds. Sleeping right
+        // away would add a wake-up of this thread (~30 µs when its core has gone idle).
+        let start = Instant::now();
+        while self.inside.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN {
+            thread::yield_now();
+        }
         let mut st = self.lock();
-        // Workers that have not woken up yet stay out: the caller has already taken every task.
-        st.job = None;
         while st.inside > 0 {
             st = self.left.wait(st).unwrap_or_else(|e| e.into_inner());
         }
@@ -204,9 +219,8 @@ impl Shared {
         loop {
             let start = Instant::now();
             while self.epoch.load(Ordering::Acquire) == seen && start.elapsed() < SPIN {
-                for _ in 0..64 {
-                    std::hint::spin_loop();
-                }
+                // Yield rather than pause: a just-woken worker may share a core with the caller.
+                thread::yield_now();
             }
             let mut st = self.lock();
             let job = loop {
@@ -215,15 +229,19 @@ impl Shared {
                     if let (Some(job), true) = (st.job, st.seats > 0) {
                         st.seats -= 1;
                         st.inside += 1;
+                        self.inside.store(st.inside, Ordering::Relaxed);
                         break job;
                     }
                 }
+                st.sleeping += 1;
                 st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.sleeping -= 1;
             };
             drop(st);
             self.run_tasks(job);
             let mut st = self.lock();
             st.inside -= 1;
+            self.inside.store(st.inside, Ordering::Release);
             if st.inside == 0 {
                 self.left.notify_one();
             }

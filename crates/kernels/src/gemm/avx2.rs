@@ -1,24 +1,25 @@
-//! AVX2+FMA micro-kernel: a 6×16 tile of C in 12 ymm accumulators.
+//! AVX2+FMA micro-kernels: MR rows × NR columns of C held in ymm accumulators.
 //!
-//! With only 16 ymm registers, 12 accumulators + 2 B vectors + 1 broadcast is the largest tile
-//! that does not spill; 12 independent FMA chains cover the FMA latency on two pipes.
+//! With only 16 ymm registers, 6×16 (12 accumulators + 2 B vectors + 1 broadcast) is the largest
+//! tile that does not spill; 12 independent FMA chains cover the FMA latency on two pipes.
+//! Outputs at most 8 wide use a 12×8 tile instead of padding half of every 16-wide one.
 
 use std::arch::x86_64::*;
-
 use std::ops::Range;
 
 use super::block::{chunk, Kernel, Problem, Tile};
 use super::pack::{pack_block, Src, Workspace};
 
-pub(crate) struct Avx2;
+/// The kernel for an `MR × NR` tile; `NR` is 8 or 16 (one or two ymm per row).
+pub(crate) struct Avx2<const MR: usize, const NR: usize>;
 
-const MR: usize = 6;
-const NR: usize = 16;
+pub(crate) type Wide = Avx2<6, 16>;
+pub(crate) type Narrow = Avx2<12, 8>;
 
-impl Kernel for Avx2 {
+impl<const MR: usize, const NR: usize> Kernel for Avx2<MR, NR> {
     const MR: usize = MR;
     const NR: usize = NR;
-    const KC: usize = 256;
+    const KC: usize = 512;
     const MC: usize = 72;
     const NC: usize = 4096;
 
@@ -26,7 +27,7 @@ impl Kernel for Avx2 {
     unsafe fn tile(t: Tile) {
         // SAFETY: the driver only instantiates this kernel after checking AVX2+FMA support, and
         // `Tile` carries the pointer contract.
-        unsafe { tile(t) }
+        unsafe { tile::<MR, NR>(t) }
     }
 
     #[inline(always)]
@@ -43,20 +44,28 @@ impl Kernel for Avx2 {
 
     unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
         // SAFETY: forwarded contract (which includes CPU support for this ISA).
-        unsafe { chunk_impl(p, rows, cols, ws) }
+        unsafe { chunk_impl::<MR, NR>(p, rows, cols, ws) }
     }
 }
 
-/// The blocking loops compiled with this ISA enabled, so packing vectorises for it too.
+/// The blocking loops compiled with AVX2+FMA enabled, so packing vectorises for it too.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn chunk_impl(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+unsafe fn chunk_impl<const MR: usize, const NR: usize>(
+    p: &Problem,
+    rows: Range<usize>,
+    cols: Range<usize>,
+    ws: &mut Workspace,
+) {
     // SAFETY: forwarded contract.
-    unsafe { chunk::<Avx2>(p, rows, cols, ws) }
+    unsafe { chunk::<Avx2<MR, NR>>(p, rows, cols, ws) }
 }
 
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn tile(t: Tile) {
+unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
+    // Two slots declared, the first NR / 8 used (stable Rust cannot size an array by NR / 8).
+    let nv = NR / 8;
+    debug_assert!(nv == 1 || nv == 2);
     // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (32-byte aligned
     // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
     // NR floats.
@@ -64,19 +73,19 @@ unsafe fn tile(t: Tile) {
         let mut acc = [[_mm256_setzero_ps(); 2]; MR];
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.kc {
-            let b0 = _mm256_load_ps(b);
-            let b1 = _mm256_load_ps(b.add(8));
+            let bv = [_mm256_load_ps(b), if nv == 2 { _mm256_load_ps(b.add(8)) } else { _mm256_setzero_ps() }];
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm256_broadcast_ss(&*a.add(i));
-                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+                for v in 0..nv {
+                    row[v] = _mm256_fmadd_ps(ai, bv[v], row[v]);
+                }
             }
             a = a.add(MR);
             b = b.add(NR);
         }
         for (i, row) in acc.iter().enumerate() {
             let c = t.c.add(i * t.ldc);
-            for (v, &x) in row.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate().take(nv) {
                 let p = c.add(v * 8);
                 let mut x = x;
                 if t.add {

@@ -1,63 +1,76 @@
-//! AVX-512F micro-kernel: a 12×32 tile of C in 24 zmm accumulators.
+//! AVX-512F micro-kernels: MR rows × NR columns of C held in zmm accumulators.
 //!
-//! Per k step it loads two B vectors and broadcasts 12 A values: 24 FMAs against 14 loads, which
-//! keeps Zen 5's two 512-bit FMA pipes busy (≥ 8 independent chains cover the 4-cycle latency)
-//! and leaves 8 of the 32 zmm registers for B and the broadcasts.
+//! The main shape, 12×32, loads two B vectors and broadcasts 12 A values per k step: 24 FMAs
+//! against 14 loads, which keeps Zen 5's two 512-bit FMA pipes busy (24 independent chains cover
+//! the 4-cycle latency) and leaves 8 of the 32 zmm registers for B and the broadcasts. Outputs
+//! at most 16 wide (a classifier's 10 logits) would waste over half of that tile, so they get a
+//! 24×16 tile instead.
 
 use std::arch::x86_64::*;
-
 use std::ops::Range;
 
 use super::block::{chunk, Kernel, Problem, Tile};
 use super::pack::{pack_block, Src, Workspace};
 
-pub(crate) struct Avx512;
+/// The kernel for an `MR × NR` tile; `NR` is 16 or 32 (one or two zmm per row).
+pub(crate) struct Avx512<const MR: usize, const NR: usize>;
 
-const MR: usize = 12;
-const NR: usize = 32;
+pub(crate) type Wide = Avx512<12, 32>;
+pub(crate) type Narrow = Avx512<24, 16>;
 
-impl Kernel for Avx512 {
+impl<const MR: usize, const NR: usize> Kernel for Avx512<MR, NR> {
     const MR: usize = MR;
     const NR: usize = NR;
-    const KC: usize = 256;
-    const MC: usize = 144;
+    // kc = 512 amortises the C-tile update over more k steps; measured best at n = 2048 and
+    // neutral for the smaller shapes.
+    const KC: usize = 512;
+    const MC: usize = 96;
     const NC: usize = 4096;
 
     #[inline(always)]
     unsafe fn tile(t: Tile) {
         // SAFETY: the driver only instantiates this kernel after checking AVX-512F support, and
         // `Tile` carries the pointer contract.
-        unsafe { tile(t) }
+        unsafe { tile::<MR, NR>(t) }
     }
 
     #[inline(always)]
     unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
         // SAFETY: forwarded contract.
-        unsafe { pack_block::<MR>(dst, src, rows, kc) }
+        unsafe { pack::<MR>(dst, src, rows, kc) }
     }
 
     #[inline(always)]
     unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
         // SAFETY: forwarded contract.
-        unsafe { pack_block::<NR>(dst, src, cols, kc) }
+        unsafe { pack::<NR>(dst, src, cols, kc) }
     }
 
     unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
         // SAFETY: forwarded contract (which includes CPU support for this ISA).
-        unsafe { chunk_impl(p, rows, cols, ws) }
+        unsafe { chunk_impl::<MR, NR>(p, rows, cols, ws) }
     }
 }
 
-/// The blocking loops compiled with this ISA enabled, so packing vectorises for it too.
+/// The blocking loops compiled with AVX-512 enabled, so packing vectorises for it too.
 #[target_feature(enable = "avx512f")]
-unsafe fn chunk_impl(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+unsafe fn chunk_impl<const MR: usize, const NR: usize>(
+    p: &Problem,
+    rows: Range<usize>,
+    cols: Range<usize>,
+    ws: &mut Workspace,
+) {
     // SAFETY: forwarded contract.
-    unsafe { chunk::<Avx512>(p, rows, cols, ws) }
+    unsafe { chunk::<Avx512<MR, NR>>(p, rows, cols, ws) }
 }
 
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn tile(t: Tile) {
+unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
+    // Stable Rust cannot size an array by NR / 16, so two slots are declared and only the
+    // first NV are used (the compiler drops the rest).
+    let nv = NR / 16;
+    debug_assert!(nv == 1 || nv == 2);
     // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (64-byte aligned
     // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
     // NR floats.
@@ -65,19 +78,19 @@ unsafe fn tile(t: Tile) {
         let mut acc = [[_mm512_setzero_ps(); 2]; MR];
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.kc {
-            let b0 = _mm512_load_ps(b);
-            let b1 = _mm512_load_ps(b.add(16));
+            let bv = [_mm512_load_ps(b), if nv == 2 { _mm512_load_ps(b.add(16)) } else { _mm512_setzero_ps() }];
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(i));
-                row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-                row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
+                for v in 0..nv {
+                    row[v] = _mm512_fmadd_ps(ai, bv[v], row[v]);
+                }
             }
             a = a.add(MR);
             b = b.add(NR);
         }
         for (i, row) in acc.iter().enumerate() {
             let c = t.c.add(i * t.ldc);
-            for (v, &x) in row.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate().take(nv) {
                 let p = c.add(v * 16);
                 let mut x = x;
                 if t.add {
@@ -89,5 +102,175 @@ unsafe fn tile(t: Tile) {
                 _mm512_storeu_ps(p, x);
             }
         }
+    }
+}
+
+/// `pack_block`, with the transposing case (source contiguous along k: A in `A·B`, B in `A·Bᵀ`)
+/// done by 16×16 register transposes — element by element it was most of the time of GEMMs
+/// whose output is narrow, where each packed element is used only once or twice.
+#[inline(always)]
+unsafe fn pack<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
+    // SAFETY: forwarded contract; `pack_transposed` needs AVX-512F, which this kernel implies.
+    unsafe {
+        if src.sw == 1 {
+            pack_copy::<W>(dst, src, width, kc)
+        } else if src.sp == 1 {
+            pack_transposed::<W>(dst, src, width, kc)
+        } else {
+            pack_block::<W>(dst, src, width, kc)
+        }
+    }
+}
+
+/// `pack_block` for a source whose W values per k step are contiguous (A in `Aᵀ·B`, B in
+/// `A·B`): one masked load and store per 16 floats, padding included.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn pack_copy<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
+    let mut w0 = 0;
+    while w0 < width {
+        let w = W.min(width - w0);
+        // SAFETY (loop body): loads are masked to the `w` valid floats of each step of this
+        // panel; stores stay inside the panel's W × kc floats.
+        unsafe {
+            let panel = dst.add(w0 * kc);
+            let from = src.ptr.add(w0);
+            for p in 0..kc {
+                let (s, d) = (from.add(p * src.sp), panel.add(p * W));
+                let mut g = 0;
+                while g < W {
+                    let lanes = 16.min(W - g);
+                    let valid = w.saturating_sub(g).min(lanes);
+                    let v = _mm512_maskz_loadu_ps(((1u32 << valid) - 1) as __mmask16, s.wrapping_add(g));
+                    _mm512_mask_storeu_ps(d.add(g), ((1u32 << lanes) - 1) as __mmask16, v);
+                    g += 16;
+                }
+            }
+        }
+        w0 += W;
+    }
+}
+
+/// `dst[panel][p*W + i] = src(panel*W + i, p)` for a source whose rows `i` are contiguous along
+/// `p`, zero past `width`. Works on 16 rows × 16 k steps at a time; the masked loads never touch
+/// memory outside the block, so ragged edges need no scalar tail.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn pack_transposed<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
+    let mut w0 = 0;
+    while w0 < width {
+        let w = W.min(width - w0);
+        // SAFETY (loop body): `panel` is the `w0 / W`-th panel of the caller's destination;
+        // loads are masked to rows `< w` and steps `< kc` of the block; stores write `lanes`
+        // floats at steps `< kc` inside the panel.
+        unsafe {
+            let panel = dst.add(w0 * kc);
+            // Row groups of up to 16 inside the panel (W is 12, 16, 24 or 32).
+            let mut g = 0;
+            while g < W {
+                let lanes = 16.min(W - g);
+                let valid = w.saturating_sub(g).min(lanes);
+                let store_mask = ((1u32 << lanes) - 1) as __mmask16;
+                let mut p0 = 0;
+                while p0 < kc {
+                    let q = 16.min(kc - p0);
+                    let load_mask = ((1u32 << q) - 1) as __mmask16;
+                    let mut r = [_mm512_setzero_ps(); 16];
+                    for (i, ri) in r.iter_mut().enumerate() {
+                        let m = if i < valid { load_mask } else { 0 };
+                        let row = src.ptr.wrapping_add((w0 + g + i) * src.sw + p0);
+                        *ri = _mm512_maskz_loadu_ps(m, row);
+                    }
+                    let t = transpose16(r);
+                    for (c, tc) in t.iter().enumerate() {
+                        if c < q {
+                            _mm512_mask_storeu_ps(panel.add((p0 + c) * W + g), store_mask, *tc);
+                        }
+                    }
+                    p0 += 16;
+                }
+                g += 16;
+            }
+        }
+        w0 += W;
+    }
+}
+
+/// Transposes a 16×16 block: `out[c]` lane `i` = `r[i]` lane `c`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    // Interleave row pairs: per 128-bit lane L, t[2j] = (r2j[4L], r2j+1[4L], r2j[4L+1], r2j+1[4L+1]).
+    let mut t = [_mm512_setzero_ps(); 16];
+    for j in 0..8 {
+        t[2 * j] = _mm512_unpacklo_ps(r[2 * j], r[2 * j + 1]);
+        t[2 * j + 1] = _mm512_unpackhi_ps(r[2 * j], r[2 * j + 1]);
+    }
+    // u[4g + c] lane L = rows 4g..4g+3 of column 4L + c.
+    let mut u = [_mm512_setzero_ps(); 16];
+    for g in 0..4 {
+        let (lo, hi) = (t[4 * g], t[4 * g + 2]);
+        let (lo2, hi2) = (t[4 * g + 1], t[4 * g + 3]);
+        u[4 * g] = _mm512_shuffle_ps::<0x44>(lo, hi);
+        u[4 * g + 1] = _mm512_shuffle_ps::<0xEE>(lo, hi);
+        u[4 * g + 2] = _mm512_shuffle_ps::<0x44>(lo2, hi2);
+        u[4 * g + 3] = _mm512_shuffle_ps::<0xEE>(lo2, hi2);
+    }
+    // Gather the 128-bit lanes: out[4L + c] = (u[c] lane L, u[4+c] lane L, u[8+c] lane L, u[12+c] lane L).
+    let mut out = [_mm512_setzero_ps(); 16];
+    for c in 0..4 {
+        let x = _mm512_shuffle_f32x4::<0x88>(u[c], u[4 + c]);
+        let y = _mm512_shuffle_f32x4::<0xDD>(u[c], u[4 + c]);
+        let x2 = _mm512_shuffle_f32x4::<0x88>(u[8 + c], u[12 + c]);
+        let y2 = _mm512_shuffle_f32x4::<0xDD>(u[8 + c], u[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(x, x2);
+        out[4 + c] = _mm512_shuffle_f32x4::<0x88>(y, y2);
+        out[8 + c] = _mm512_shuffle_f32x4::<0xDD>(x, x2);
+        out[12 + c] = _mm512_shuffle_f32x4::<0xDD>(y, y2);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simd_packs_match_generic() {
+        if !crate::isa::Isa::Avx512.is_supported() {
+            return;
+        }
+        let (rows, ld) = (70usize, 53usize);
+        let m: Vec<f32> = (0..rows * ld).map(|x| x as f32).collect();
+        fn check<const W: usize>(m: &[f32], ld: usize) {
+            for width in [1, 5, W - 1, W, W + 3, 2 * W + 1] {
+                for kc in [1, 7, 15, 16, 17, 33, 50] {
+                    let src = Src { ptr: m.as_ptr(), sw: ld, sp: 1 };
+                    let len = width.div_ceil(W) * W * kc;
+                    let (mut want, mut got) = (vec![1.0; len], vec![2.0; len]);
+                    // SAFETY: width ≤ 70 rows and kc ≤ 53 columns are inside `m`; buffers sized.
+                    unsafe {
+                        pack_block::<W>(want.as_mut_ptr(), src, width, kc);
+                        pack_transposed::<W>(got.as_mut_ptr(), src, width, kc);
+                    }
+                    assert_eq!(want, got, "transposed W={W} width={width} kc={kc}");
+                    // The same block read the other way round: kc rows of `width` floats.
+                    let src = Src { ptr: m.as_ptr(), sw: 1, sp: ld };
+                    if width <= ld && kc <= 70 {
+                        let (mut want, mut got) = (vec![1.0; len], vec![2.0; len]);
+                        // SAFETY: kc rows × width columns are inside `m`; buffers sized.
+                        unsafe {
+                            pack_block::<W>(want.as_mut_ptr(), src, width, kc);
+                            pack_copy::<W>(got.as_mut_ptr(), src, width, kc);
+                        }
+                        assert_eq!(want, got, "copy W={W} width={width} kc={kc}");
+                    }
+                }
+            }
+        }
+        check::<12>(&m, ld);
+        check::<16>(&m, ld);
+        check::<24>(&m, ld);
+        check::<32>(&m, ld);
     }
 }

@@ -28,7 +28,7 @@ use pack::Src;
 
 /// Below this many multiply-adds a call runs on one thread: waking a worker and packing twice
 /// cost more than the second core saves (measured with `examples/gemm_bench.rs`).
-const PARALLEL_MIN_MACS: usize = 1 << 19;
+const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// A row-major matrix stored in a slice: element `(i, j)` is `data[i * ld + j]`. `.t()` marks it
 /// as used transposed, which costs nothing (packing reads it either way).
@@ -251,10 +251,15 @@ pub fn gemm_with(
     // is only instantiated for a kernel whose ISA the CPU supports.
     unsafe {
         match isa.capped() {
+            // Narrow outputs get a narrower, taller tile (same summation order, same results).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => run::<avx512::Avx512>(&p, threads),
+            Isa::Avx512 if n <= 16 => run::<avx512::Narrow>(&p, threads),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => run::<avx2::Avx2>(&p, threads),
+            Isa::Avx512 => run::<avx512::Wide>(&p, threads),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 if n <= 8 => run::<avx2::Narrow>(&p, threads),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => run::<avx2::Wide>(&p, threads),
             _ => run::<scalar::Scalar>(&p, threads),
         }
     }

@@ -1,0 +1,70 @@
+//! Activation functions, forward in place and backward from the output (see
+//! lib/engine/js/activations.ts, whose semantics these follow exactly).
+
+use crate::plan::Activation;
+
+/// Applies the activation in place to `rows` rows of `cols` values.
+pub fn forward(act: Activation, z: &mut [f32], cols: usize) {
+    match act {
+        Activation::Linear => {}
+        Activation::Sigmoid => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+        // `v < 0` keeps NaN as NaN, so divergence stays visible.
+        Activation::Relu => z.iter_mut().for_each(|v| {
+            if *v < 0.0 {
+                *v = 0.0
+            }
+        }),
+        Activation::LeakyRelu(alpha) => z.iter_mut().for_each(|v| {
+            if *v < 0.0 {
+                *v *= alpha
+            }
+        }),
+        Activation::Softmax => z.chunks_exact_mut(cols).for_each(softmax_row),
+    }
+}
+
+pub fn sigmoid(v: f32) -> f32 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+/// Numerically stable softmax of one row, in place (sums in f64 as the JS engine does).
+pub fn softmax_row(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f64;
+    for v in row.iter_mut() {
+        let e = (*v - max).exp();
+        *v = e;
+        sum += e as f64;
+    }
+    let inv = (1.0 / sum) as f32;
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// Turns dL/da into dL/dz in place, using only the output `a` (σ' = a(1−a), tanh' = 1−a²,
+/// ReLU' = [a > 0]; leaky ReLU with α ≥ 0 has a > 0 exactly when z > 0; softmax applies its
+/// Jacobian row by row).
+pub fn backward(act: Activation, a: &[f32], grad: &mut [f32], cols: usize) {
+    match act {
+        Activation::Linear => {}
+        Activation::Sigmoid => grad.iter_mut().zip(a).for_each(|(g, &y)| *g *= y * (1.0 - y)),
+        Activation::Tanh => grad.iter_mut().zip(a).for_each(|(g, &y)| *g *= 1.0 - y * y),
+        Activation::Relu => grad.iter_mut().zip(a).for_each(|(g, &y)| {
+            if !(y > 0.0) {
+                *g = 0.0
+            }
+        }),
+        Activation::LeakyRelu(alpha) => grad.iter_mut().zip(a).for_each(|(g, &y)| {
+            if !(y > 0.0) {
+                *g *= alpha
+            }
+        }),
+        Activation::Softmax => {
+            for (g, y) in grad.chunks_exact_mut(cols).zip(a.chunks_exact(cols)) {
+                let dot: f64 = g.iter().zip(y).map(|(&g, &y)| g as f64 * y as f64).sum();
+                let dot = dot as f32;
+                g.iter_mut().zip(y).for_each(|(g, &y)| *g = y * (*g - dot));
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Batch normalisation (see lib/engine/js/batch-normalization.ts): training mode normalises by
+//! the batch's mean and biased variance; running statistics move only once the batch's update is
+//! known to be finite; inference uses the running statistics.
+
+/// Per-layer values the backward pass needs from the forward pass, and scratch for its sums.
+pub struct Cache {
+    /// x̂ = (x − μ)/√(σ² + ε), rows × units.
+    pub normalized: Vec<f32>,
+    pub inv_std: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub variance: Vec<f64>,
+    d_gamma: Vec<f64>,
+    d_beta: Vec<f64>,
+}
+
+impl Cache {
+    pub fn new(units: usize, rows: usize) -> Cache {
+        Cache {
+            normalized: vec![0.0; units * rows],
+            inv_std: vec![0.0; units],
+            mean: vec![0.0; units],
+            variance: vec![0.0; units],
+            d_gamma: vec![0.0; units],
+            d_beta: vec![0.0; units],
+        }
+    }
+}
+
+pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], epsilon: f32, cache: &mut Cache) {
+    let rows = x.len() / units;
+    let Cache { normalized, inv_std, mean, variance, .. } = cache;
+    mean.fill(0.0);
+    variance.fill(0.0);
+    for row in x.chunks_exact(units) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= rows as f64);
+    // Two passes: the variance of centred values avoids cancellation.
+    for row in x.chunks_exact(units) {
+        for ((s, &v), &m) in variance.iter_mut().zip(row).zip(mean.iter()) {
+            let d = v as f64 - m;
+            *s += d * d;
+        }
+    }
+    for (s, inv) in variance.iter_mut().zip(inv_std.iter_mut()) {
+        *s /= rows as f64;
+        *inv = 1.0 / (*s + epsilon as f64).sqrt();
+    }
+    for ((xr, nr), or) in x.chunks_exact(units).zip(normalized.chunks_exact_mut(units)).zip(out.chunks_exact_mut(units)) {
+        for j in 0..units {
+            let n = ((xr[j] as f64 - mean[j]) * inv_std[j]) as f32;
+            nr[j] = n;
+            or[j] = gamma[j] * n + beta[j];
+        }
+    }
+}
+
+/// running ← momentum · running + (1 − momentum) · batch.
+pub fn update_stats(running_mean: &mut [f32], running_var: &mut [f32], momentum: f32, cache: &Cache) {
+    let m = momentum as f64;
+    for j in 0..running_mean.len() {
+        running_mean[j] = (m * running_mean[j] as f64 + (1.0 - m) * cache.mean[j]) as f32;
+        running_var[j] = (m * running_var[j] as f64 + (1.0 - m) * cache.variance[j]) as f32;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], epsilon: f32) {
+    for (xr, or) in x.chunks_exact(units).zip(out.chunks_exact_mut(units)) {
+        for j in 0..units {
+            let scale = gamma[j] as f64 / (var[j] as f64 + epsilon as f64).sqrt();
+            let shift = beta[j] as f64 - scale * mean[j] as f64;
+            or[j] = (scale * xr[j] as f64 + shift) as f32;
+        }
+    }
+}
+
+/// dγ = Σ g·x̂, dβ = Σ g, dx = (γ/(N·σ)) (N·g − dβ − x̂·dγ).
+pub fn backward(dy: &[f32], dx: Option<&mut [f32]>, units: usize, gamma: &[f32], d_gamma_out: &mut [f32], d_beta_out: &mut [f32], cache: &mut Cache) {
+    let rows = dy.len() / units;
+    let Cache { normalized, inv_std, d_gamma, d_beta, .. } = cache;
+    d_gamma.fill(0.0);
+    d_beta.fill(0.0);
+    for (gr, nr) in dy.chunks_exact(units).zip(normalized.chunks_exact(units)) {
+        for j in 0..units {
+            d_gamma[j] += gr[j] as f64 * nr[j] as f64;
+            d_beta[j] += gr[j] as f64;
+        }
+    }
+    for j in 0..units {
+        d_gamma_out[j] = d_gamma[j] as f32;
+        d_beta_out[j] = d_beta[j] as f32;
+    }
+    let Some(dx) = dx else { return };
+    let n = rows as f64;
+    for ((gr, nr), xr) in dy.chunks_exact(units).zip(normalized.chunks_exact(units)).zip(dx.chunks_exact_mut(units)) {
+        for j in 0..units {
+            let k = gamma[j] as f64 * inv_std[j] / n;
+            xr[j] = (k * (n * gr[j] as f64 - d_beta[j] - nr[j] as f64 * d_gamma[j])) as f32;
+        }
+    }
+}
