@@ -107,7 +107,8 @@ function toClassIndices(name: string, y: unknown, classes: number, rows: number)
   const out = new Float32Array(rows)
   for (let i = 0; i < rows; i++) {
     const v = values[i]
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= classes) {
+    if (typeof v !== 'number') throw new TypeError(`${name}[${i}] must be a class index (a number), got ${describe(v)}`)
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
       throw new RangeError(`${name}[${i}] is ${describe(v)}; class indices must be integers in [0, ${classes - 1}] (the model has ${classes} outputs)`)
     }
     out[i] = v

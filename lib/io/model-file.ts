@@ -3,7 +3,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises'
 import { ModelFileError } from '../errors.js'
 import { layerFromPlan } from '../layers/index.js'
 import { Sequential } from '../model/sequential.js'
-import type { Backend } from '../engine/select.js'
+import { selectEngine, type Backend } from '../engine/select.js'
 import { optimizerFromPlan } from '../optimizers/index.js'
 import { optimizerSlotCount, type Plan } from '../plan.js'
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type Tensor } from './safetensors.js'
@@ -69,6 +69,8 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
   } catch {
     return fail('its plan or training metadata is not valid JSON')
   }
+  // An engine that cannot load (or a bad BACKPROP_BACKEND) is not the file's fault: let it throw as is.
+  selectEngine(backend)
   let model: Sequential
   try {
     model = new Sequential({ seed: training.seed, backend, layers: plan.layers.map(layerFromPlan) })

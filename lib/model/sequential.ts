@@ -92,6 +92,13 @@ export class Sequential implements FitModel {
     if (this.layerList.length === 0 && layer.inputSize === undefined) {
       throw new TypeError(`the first layer needs inputSize (the number of input features), e.g. new Dense({ inputSize: 2, units: 3 })`)
     }
+    // Checked here, not only in build, so the bad layer is refused and the model stays buildable.
+    if (layer.inputSize !== undefined && this.layerList.length > 0) {
+      const width = this.layerList.reduce((w, l) => l.outputSize(w), this.layerList[0]!.inputSize!)
+      if (layer.inputSize !== width) {
+        throw new ShapeError(`layer ${this.layerList.length} (${layer.className}) declares inputSize ${layer.inputSize} but receives ${width} values from the layer before`)
+      }
+    }
     this.layerList.push(layer)
     return this
   }

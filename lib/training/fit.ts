@@ -89,8 +89,8 @@ export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): 
     return v
   })
   const verbose = optional(o.verbose, false, (v) => {
-    if (v === 0 || v === 1) return v === 1
-    return checkBoolean('fit verbose', v)
+    if (v === 0 || v === 1 || typeof v === 'boolean') return v === 1 || v === true
+    throw new TypeError(`fit verbose must be 0, 1, true or false, got ${describe(v)}`)
   })
   const all = dataset(plan, 'x', 'y', x, y)
   if (all.rows === 0) throw new ShapeError('x has no samples; fit needs at least one')
