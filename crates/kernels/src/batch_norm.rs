@@ -57,12 +57,13 @@ pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], be
     }
 }
 
-/// running ← momentum · running + (1 − momentum) · batch.
-pub fn update_stats(running_mean: &mut [f32], running_var: &mut [f32], momentum: f32, cache: &Cache) {
+/// running ← momentum · running + (1 − momentum) · batch, for the mean at `stats[mean..]` and
+/// the variance at `stats[variance..]`.
+pub fn update_stats(stats: &mut [f32], mean: usize, variance: usize, momentum: f32, cache: &Cache) {
     let m = momentum as f64;
-    for j in 0..running_mean.len() {
-        running_mean[j] = (m * running_mean[j] as f64 + (1.0 - m) * cache.mean[j]) as f32;
-        running_var[j] = (m * running_var[j] as f64 + (1.0 - m) * cache.variance[j]) as f32;
+    for j in 0..cache.mean.len() {
+        stats[mean + j] = (m * stats[mean + j] as f64 + (1.0 - m) * cache.mean[j]) as f32;
+        stats[variance + j] = (m * stats[variance + j] as f64 + (1.0 - m) * cache.variance[j]) as f32;
     }
 }
 
@@ -77,8 +78,10 @@ pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32]
     }
 }
 
-/// dγ = Σ g·x̂, dβ = Σ g, dx = (γ/(N·σ)) (N·g − dβ − x̂·dγ).
-pub fn backward(dy: &[f32], dx: Option<&mut [f32]>, units: usize, gamma: &[f32], d_gamma_out: &mut [f32], d_beta_out: &mut [f32], cache: &mut Cache) {
+/// dγ = Σ g·x̂, dβ = Σ g, dx = (γ/(N·σ)) (N·g − dβ − x̂·dγ); dγ and dβ go to
+/// `grads[gamma_at..]` and `grads[beta_at..]`.
+pub fn backward(dy: &[f32], dx: Option<&mut [f32]>, gamma: &[f32], grads: &mut [f32], gamma_at: usize, beta_at: usize, cache: &mut Cache) {
+    let units = gamma.len();
     let rows = dy.len() / units;
     let Cache { normalized, inv_std, d_gamma, d_beta, .. } = cache;
     d_gamma.fill(0.0);
@@ -90,8 +93,8 @@ pub fn backward(dy: &[f32], dx: Option<&mut [f32]>, units: usize, gamma: &[f32],
         }
     }
     for j in 0..units {
-        d_gamma_out[j] = d_gamma[j] as f32;
-        d_beta_out[j] = d_beta[j] as f32;
+        grads[gamma_at + j] = d_gamma[j] as f32;
+        grads[beta_at + j] = d_beta[j] as f32;
     }
     let Some(dx) = dx else { return };
     let n = rows as f64;

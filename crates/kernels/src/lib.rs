@@ -2,8 +2,14 @@
 //! per-ISA micro-kernels, the shared PRNG, the Plan, and the Plan executor with its kernels
 //! (activations, losses, normalisation, dropout, optimizers).
 
+pub mod activations;
+pub mod batch_norm;
+pub mod dropout;
 pub mod gemm;
 pub mod isa;
+pub mod losses;
+pub mod network;
+pub mod optimizers;
 pub mod plan;
 pub mod pool;
 pub mod rng;

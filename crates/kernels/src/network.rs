@@ -1,0 +1,518 @@
+//! The Plan executor: forward, backward and update for a batch, whole epochs with the shared
+//! shuffling, evaluation and prediction. It follows lib/engine/js/network.ts step for step (the
+//! JS engine is the readable spec); here the matrix products run on the packed SIMD GEMM with
+//! bias and activation fused into its epilogue, and every buffer is allocated once per batch
+//! capacity, so an epoch allocates nothing.
+
+use crate::activations;
+use crate::batch_norm::{self, Cache};
+use crate::dropout;
+use crate::gemm::{gemm, Epilogue, MatMut, MatRef};
+use crate::losses;
+use crate::optimizers;
+use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Plan};
+use crate::rng::Rng;
+
+/// Training or evaluation data, owned (so asynchronous work never reads memory JS can free).
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    /// rows × plan.input_size.
+    pub x: Vec<f32>,
+    /// rows × plan.target_cols().
+    pub y: Vec<f32>,
+    pub rows: usize,
+}
+
+pub const MAX_METRICS: usize = 3;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchStats {
+    /// Mean loss before the update, regularisation included.
+    pub loss: f64,
+    pub metrics: [f64; MAX_METRICS],
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EpochResult {
+    /// Sample-weighted means over the batches.
+    pub loss: f64,
+    pub metrics: [f64; MAX_METRICS],
+    pub batches: usize,
+    pub samples: usize,
+    /// The callback asked to stop before the last batch.
+    pub stopped: bool,
+    /// (batch, reason) when a batch's loss or gradient was not finite; its update was skipped.
+    pub diverged: Option<(usize, String)>,
+}
+
+/// Where a layer reads its input: the batch, or an earlier layer's output buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Input,
+    Output(usize),
+}
+
+struct Workspace {
+    capacity: usize,
+    x: Vec<f32>,
+    y: Vec<f32>,
+    outputs: Vec<Vec<f32>>,
+    deltas: Vec<Vec<f32>>,
+    /// The last layer's pre-activation values when its activation is fused with the loss.
+    logits: Vec<f32>,
+    masks: Vec<Vec<f32>>,
+    batch_norm: Vec<Option<Cache>>,
+    /// Each layer's input during the last forward pass.
+    sources: Vec<Source>,
+}
+
+pub struct Network {
+    pub plan: Plan,
+    pub params: Vec<f32>,
+    pub stats: Vec<f32>,
+    pub slots: Vec<f32>,
+    pub grads: Vec<f32>,
+    pub step: u64,
+    pub rng: Rng,
+    fused: Option<Fused>,
+    accuracy: AccuracyKind,
+    target_cols: usize,
+    metric_sums: [f64; MAX_METRICS],
+    ws: Workspace,
+    order: Vec<u32>,
+}
+
+impl Network {
+    /// A network over the given state; checks every buffer length against the plan.
+    pub fn new(plan: Plan, params: Vec<f32>, stats: Vec<f32>, slots: Vec<f32>, step: u64, rng: [u32; 4]) -> Result<Network, String> {
+        if params.len() != plan.param_count {
+            return Err(format!("params has {} values, the plan needs {}", params.len(), plan.param_count));
+        }
+        if stats.len() != plan.stat_count {
+            return Err(format!("stats has {} values, the plan needs {}", stats.len(), plan.stat_count));
+        }
+        let slot_len = plan.slot_count() * plan.param_count;
+        if slots.len() != slot_len {
+            return Err(format!("optimizer state has {} values, the plan needs {slot_len}", slots.len()));
+        }
+        if plan.metrics.len() > MAX_METRICS {
+            return Err(format!("at most {MAX_METRICS} metrics are supported"));
+        }
+        let layers = plan.layers.len();
+        Ok(Network {
+            fused: plan.fused(),
+            accuracy: plan.accuracy_kind(),
+            target_cols: plan.target_cols(),
+            grads: vec![0.0; plan.param_count],
+            plan,
+            params,
+            stats,
+            slots,
+            step,
+            rng: Rng::new(rng),
+            metric_sums: [0.0; MAX_METRICS],
+            ws: Workspace {
+                capacity: 0,
+                x: Vec::new(),
+                y: Vec::new(),
+                outputs: vec![Vec::new(); layers],
+                deltas: vec![Vec::new(); layers],
+                logits: Vec::new(),
+                masks: vec![Vec::new(); layers],
+                batch_norm: (0..layers).map(|_| None).collect(),
+                sources: vec![Source::Input; layers + 1],
+            },
+            order: Vec::new(),
+        })
+    }
+
+    /// Checks a dataset's buffers against the plan.
+    pub fn check_dataset(&self, data: &Dataset) -> Result<(), String> {
+        if data.x.len() != data.rows * self.plan.input_size {
+            return Err(format!("x has {} values, expected rows × inputs = {} × {}", data.x.len(), data.rows, self.plan.input_size));
+        }
+        if data.y.len() != data.rows * self.target_cols {
+            return Err(format!("y has {} values, expected rows × {} = {}", data.y.len(), self.target_cols, data.rows * self.target_cols));
+        }
+        if self.plan.loss == Some(Loss::SparseCategoricalCrossEntropy) {
+            let classes = self.plan.output_size as f32;
+            if let Some(bad) = data.y.iter().find(|&&v| !(v >= 0.0 && v < classes && v.fract() == 0.0)) {
+                return Err(format!("class index {bad} is not an integer in [0, {classes})"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One forward/backward/update on `rows` rows, in order.
+    pub fn train_batch(&mut self, x: &[f32], y: &[f32], rows: usize, lr: f64) -> (BatchStats, Option<String>) {
+        self.ensure_workspace(rows);
+        let (inputs, tc) = (self.plan.input_size, self.target_cols);
+        self.ws.x[..rows * inputs].copy_from_slice(&x[..rows * inputs]);
+        self.ws.y[..rows * tc].copy_from_slice(&y[..rows * tc]);
+        self.train_loaded(rows, lr)
+    }
+
+    /// One pass over the data in batches, shuffled from the training stream when asked.
+    /// `on_batch(batch, stats)` runs after each update and returns true to stop.
+    pub fn train_epoch(&mut self, data: &Dataset, batch_size: usize, shuffle: bool, lr: f64, on_batch: &mut dyn FnMut(usize, &BatchStats) -> bool) -> EpochResult {
+        let batch_size = batch_size.max(1);
+        let mut result = EpochResult::default();
+        let mut order = std::mem::take(&mut self.order);
+        self.rng.shuffled_order(&mut order, data.rows, shuffle);
+        self.ensure_workspace(batch_size.min(data.rows));
+        let mut start = 0;
+        let mut batch = 0;
+        while start < data.rows {
+            let rows = batch_size.min(data.rows - start);
+            self.gather(data, &order[start..start + rows]);
+            let (stats, diverged) = self.train_loaded(rows, lr);
+            if let Some(reason) = diverged {
+                result.diverged = Some((batch, reason));
+                break;
+            }
+            result.batches += 1;
+            result.samples += rows;
+            result.loss += stats.loss * rows as f64;
+            for m in 0..MAX_METRICS {
+                result.metrics[m] += stats.metrics[m] * rows as f64;
+            }
+            start += rows;
+            if on_batch(batch, &stats) {
+                result.stopped = start < data.rows;
+                break;
+            }
+            batch += 1;
+        }
+        self.order = order;
+        let n = result.samples as f64;
+        if result.samples > 0 {
+            result.loss /= n;
+            result.metrics.iter_mut().for_each(|m| *m /= n);
+        } else {
+            result.loss = f64::NAN;
+            result.metrics = [f64::NAN; MAX_METRICS];
+        }
+        result
+    }
+
+    /// Mean loss (with regularisation) and metrics in inference mode.
+    pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> BatchStats {
+        let batch_size = batch_size.max(1);
+        self.ensure_workspace(batch_size.min(data.rows).max(1));
+        self.metric_sums = [0.0; MAX_METRICS];
+        let mut loss_sum = 0.0;
+        let (inputs, tc) = (self.plan.input_size, self.target_cols);
+        let mut start = 0;
+        while start < data.rows {
+            let rows = batch_size.min(data.rows - start);
+            self.ws.x[..rows * inputs].copy_from_slice(&data.x[start * inputs..(start + rows) * inputs]);
+            self.ws.y[..rows * tc].copy_from_slice(&data.y[start * tc..(start + rows) * tc]);
+            loss_sum += self.forward_loss(rows, false, 0.0);
+            start += rows;
+        }
+        let n = data.rows.max(1) as f64;
+        BatchStats { loss: loss_sum / n + self.regularization_loss(), metrics: self.metric_sums.map(|s| s / n) }
+    }
+
+    /// Outputs (rows × output_size) in inference mode, written to `out`.
+    pub fn predict(&mut self, x: &[f32], rows: usize, batch_size: usize, out: &mut [f32]) {
+        let batch_size = batch_size.max(1);
+        self.ensure_workspace(batch_size.min(rows).max(1));
+        let (inputs, cols) = (self.plan.input_size, self.plan.output_size);
+        let mut start = 0;
+        while start < rows {
+            let n = batch_size.min(rows - start);
+            self.ws.x[..n * inputs].copy_from_slice(&x[start * inputs..(start + n) * inputs]);
+            self.forward(n, false, false, &mut self.rng.clone());
+            let result = self.output_buffer(self.plan.layers.len());
+            out[start * cols..(start + n) * cols].copy_from_slice(&result[..n * cols]);
+            start += n;
+        }
+    }
+
+    /// Gradient of the mean loss over all rows as one batch in training mode, changing nothing:
+    /// dropout draws from a copy of the stream and running statistics stay put.
+    pub fn compute_gradients(&mut self, x: &[f32], y: &[f32], rows: usize) -> (f64, Vec<f32>) {
+        self.ensure_workspace(rows);
+        let (inputs, tc) = (self.plan.input_size, self.target_cols);
+        self.ws.x[..rows * inputs].copy_from_slice(&x[..rows * inputs]);
+        self.ws.y[..rows * tc].copy_from_slice(&y[..rows * tc]);
+        let mut rng = self.rng.clone();
+        let loss = self.loss_and_gradients(rows, &mut rng);
+        (loss, self.grads.clone())
+    }
+
+    fn gather(&mut self, data: &Dataset, rows: &[u32]) {
+        let (inputs, tc) = (self.plan.input_size, self.target_cols);
+        for (r, &src) in rows.iter().enumerate() {
+            let src = src as usize;
+            self.ws.x[r * inputs..(r + 1) * inputs].copy_from_slice(&data.x[src * inputs..(src + 1) * inputs]);
+            self.ws.y[r * tc..(r + 1) * tc].copy_from_slice(&data.y[src * tc..(src + 1) * tc]);
+        }
+    }
+
+    /// Forward, backward and update on the loaded batch; skips the update if anything diverged.
+    fn train_loaded(&mut self, rows: usize, lr: f64) -> (BatchStats, Option<String>) {
+        let mut rng = std::mem::replace(&mut self.rng, Rng::new([0; 4]));
+        let loss = self.loss_and_gradients(rows, &mut rng);
+        self.rng = rng;
+        let stats = BatchStats { loss, metrics: self.metric_sums.map(|s| s / rows as f64) };
+        if !loss.is_finite() {
+            return (stats, Some(format!("the loss is {}", if loss.is_nan() { "NaN" } else { "infinite" })));
+        }
+        let opt = self.plan.optimizer.expect("training needs a compiled plan");
+        if !optimizers::clip(opt.clip(), &mut self.grads).is_finite() {
+            return (stats, Some("the gradient has NaN or infinite components".into()));
+        }
+        self.step += 1;
+        optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, self.step, lr);
+        for (l, layer) in self.plan.layers.iter().enumerate() {
+            if let Layer::BatchNorm { momentum, mean, variance, .. } = *layer {
+                batch_norm::update_stats(&mut self.stats, mean, variance, momentum, self.ws.batch_norm[l].as_ref().unwrap());
+            }
+        }
+        (stats, None)
+    }
+
+    fn loss_and_gradients(&mut self, rows: usize, rng: &mut Rng) -> f64 {
+        self.metric_sums = [0.0; MAX_METRICS];
+        let loss_sum = self.forward_loss_with(rows, true, 1.0 / rows as f32, rng);
+        self.backward(rows);
+        self.add_regularization_gradients();
+        loss_sum / rows as f64 + self.regularization_loss()
+    }
+
+    /// Inference-mode forward plus loss (no dropout, so no stream is needed).
+    fn forward_loss(&mut self, rows: usize, training: bool, scale: f32) -> f64 {
+        let mut rng = self.rng.clone();
+        self.forward_loss_with(rows, training, scale, &mut rng)
+    }
+
+    /// Forward pass plus the loss: returns the summed per-sample loss, adds metric sums, and
+    /// leaves in the last layer's delta the gradient of `scale` × that sum.
+    fn forward_loss_with(&mut self, rows: usize, training: bool, scale: f32, rng: &mut Rng) -> f64 {
+        let last = self.plan.layers.len() - 1;
+        let cols = self.plan.output_size;
+        self.forward(rows, training, self.fused.is_some(), rng);
+        let n = rows * cols;
+        let tc = self.target_cols;
+        let ws = &mut self.ws;
+        let out_index = ws.sources[last + 1];
+        let loss = self.plan.loss.expect("a loss needs a compiled plan");
+        let sparse = loss == Loss::SparseCategoricalCrossEntropy;
+        let y = &ws.y[..rows * tc];
+        let delta = &mut ws.deltas[last][..n];
+        let total = match self.fused {
+            Some(kind) => {
+                // The fused output's probabilities land in the last layer's output buffer.
+                let a = &mut ws.outputs[last][..n];
+                losses::fused(kind, sparse, &ws.logits[..n], a, y, cols, delta, scale)
+            }
+            None => {
+                let a: &[f32] = match out_index {
+                    Source::Input => &ws.x[..n],
+                    Source::Output(j) => &ws.outputs[j][..n],
+                };
+                losses::unfused(loss, a, y, cols, delta, scale)
+            }
+        };
+        let a: &[f32] = match (self.fused, out_index) {
+            (Some(_), _) => &ws.outputs[last][..n],
+            (None, Source::Input) => &ws.x[..n],
+            (None, Source::Output(j)) => &ws.outputs[j][..n],
+        };
+        losses::add_metric_sums(&self.plan.metrics, self.accuracy, a, y, cols, &mut self.metric_sums);
+        total
+    }
+
+    /// The buffer holding layer `l`'s input (`l` = layer count gives the network output).
+    fn output_buffer(&self, l: usize) -> &[f32] {
+        match self.ws.sources[l] {
+            Source::Input => &self.ws.x,
+            Source::Output(j) => &self.ws.outputs[j],
+        }
+    }
+
+    /// Runs every layer on the loaded batch. With `keep_logits`, the last layer leaves its
+    /// pre-activation values in `logits` and skips the activation (the fused loss applies it).
+    fn forward(&mut self, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
+        let layers = self.plan.layers.len();
+        let ws = &mut self.ws;
+        let mut source = Source::Input;
+        for l in 0..layers {
+            ws.sources[l] = source;
+            let layer = &self.plan.layers[l];
+            let units = layer.units();
+            let (before, rest) = ws.outputs.split_at_mut(l);
+            let out = &mut rest[0][..rows * units];
+            let input: &[f32] = match source {
+                Source::Input => &ws.x,
+                Source::Output(j) => &before[j],
+            };
+            let fuse_here = keep_logits && l == layers - 1;
+            match *layer {
+                Layer::Dense { inputs, units, activation, kernel, bias, .. } => {
+                    let x = MatRef::new(&input[..rows * inputs], rows, inputs);
+                    let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
+                    let target = if fuse_here { &mut ws.logits[..rows * units] } else { &mut *out };
+                    let bias = bias.map(|b| &self.params[b..b + units]);
+                    let hook = |_: usize, _: usize, seg: &mut [f32]| activations::forward(activation, seg, 1);
+                    let elementwise = !fuse_here && !matches!(activation, Activation::Linear | Activation::Softmax);
+                    let epilogue = match (bias, elementwise) {
+                        (Some(b), true) => Epilogue::BiasThen(b, &hook),
+                        (Some(b), false) => Epilogue::Bias(b),
+                        (None, true) => Epilogue::Map(&hook),
+                        (None, false) => Epilogue::None,
+                    };
+                    gemm(x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                    if !fuse_here && activation == Activation::Softmax {
+                        activations::forward(activation, out, units);
+                    }
+                    source = Source::Output(l);
+                }
+                Layer::Dropout { rate, .. } => {
+                    if training && rate > 0.0 {
+                        dropout::forward(rate, &input[..rows * units], out, &mut ws.masks[l][..rows * units], rng);
+                        source = Source::Output(l);
+                    }
+                }
+                Layer::BatchNorm { gamma, beta, mean, variance, epsilon, .. } => {
+                    let (g, b) = (&self.params[gamma..gamma + units], &self.params[beta..beta + units]);
+                    if training {
+                        batch_norm::train_forward(&input[..rows * units], out, units, g, b, epsilon, ws.batch_norm[l].as_mut().unwrap());
+                    } else {
+                        let (m, v) = (&self.stats[mean..mean + units], &self.stats[variance..variance + units]);
+                        batch_norm::inference_forward(&input[..rows * units], out, units, g, b, m, v, epsilon);
+                    }
+                    source = Source::Output(l);
+                }
+                Layer::Activation { activation, .. } => {
+                    if fuse_here {
+                        ws.logits[..rows * units].copy_from_slice(&input[..rows * units]);
+                    } else {
+                        out.copy_from_slice(&input[..rows * units]);
+                        activations::forward(activation, out, units);
+                    }
+                    source = Source::Output(l);
+                }
+            }
+        }
+        ws.sources[layers] = source;
+    }
+
+    /// Backpropagates the last layer's delta through every layer, filling `grads`.
+    fn backward(&mut self, rows: usize) {
+        let layers = &self.plan.layers;
+        let last = layers.len() - 1;
+        let ws = &mut self.ws;
+        for l in (0..=last).rev() {
+            let units = layers[l].units();
+            let (lower, upper) = ws.deltas.split_at_mut(l);
+            let delta = &mut upper[0][..rows * units];
+            let fused_here = l == last && self.fused.is_some();
+            match layers[l] {
+                Layer::Dense { inputs, units, activation, kernel, bias, .. } => {
+                    if !fused_here {
+                        activations::backward(activation, &ws.outputs[l][..rows * units], delta, units);
+                    }
+                    let input: &[f32] = match ws.sources[l] {
+                        Source::Input => &ws.x,
+                        Source::Output(j) => &ws.outputs[j],
+                    };
+                    let x = MatRef::new(&input[..rows * inputs], rows, inputs);
+                    let dz = MatRef::new(delta, rows, units);
+                    gemm(x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
+                        .expect("dense shapes are checked by the plan");
+                    if let Some(b) = bias {
+                        let db = &mut self.grads[b..b + units];
+                        db.fill(0.0);
+                        for row in delta.chunks_exact(units) {
+                            db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+                        }
+                    }
+                    if l > 0 {
+                        let dx = &mut lower[l - 1][..rows * inputs];
+                        let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
+                        gemm(dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
+                    }
+                }
+                Layer::Dropout { rate, .. } => {
+                    if l > 0 {
+                        let dx = &mut lower[l - 1][..rows * units];
+                        if rate > 0.0 {
+                            dropout::backward(delta, dx, &ws.masks[l][..rows * units]);
+                        } else {
+                            dx.copy_from_slice(delta);
+                        }
+                    }
+                }
+                Layer::BatchNorm { gamma, beta, .. } => {
+                    let dx = if l > 0 { Some(&mut lower[l - 1][..rows * units]) } else { None };
+                    let cache = ws.batch_norm[l].as_mut().unwrap();
+                    batch_norm::backward(delta, dx, &self.params[gamma..gamma + units], &mut self.grads, gamma, beta, cache);
+                }
+                Layer::Activation { activation, .. } => {
+                    if l > 0 {
+                        let dx = &mut lower[l - 1][..rows * units];
+                        dx.copy_from_slice(delta);
+                        if !fused_here {
+                            activations::backward(activation, &ws.outputs[l][..rows * units], dx, units);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// λ₁·Σ|w| + λ₂·Σw² over every regularised kernel.
+    pub fn regularization_loss(&self) -> f64 {
+        let mut total = 0.0;
+        for layer in &self.plan.layers {
+            if let Layer::Dense { inputs, units, kernel, l1, l2, .. } = *layer {
+                if l1 == 0.0 && l2 == 0.0 {
+                    continue;
+                }
+                for &w in &self.params[kernel..kernel + inputs * units] {
+                    let w = w as f64;
+                    total += l1 as f64 * w.abs() + l2 as f64 * w * w;
+                }
+            }
+        }
+        total
+    }
+
+    fn add_regularization_gradients(&mut self) {
+        for layer in &self.plan.layers {
+            if let Layer::Dense { inputs, units, kernel, l1, l2, .. } = *layer {
+                if l1 == 0.0 && l2 == 0.0 {
+                    continue;
+                }
+                let range = kernel..kernel + inputs * units;
+                for (g, &w) in self.grads[range.clone()].iter_mut().zip(&self.params[range]) {
+                    let sign = if w > 0.0 { 1.0 } else if w < 0.0 { -1.0 } else { 0.0 };
+                    *g += l1 * sign + 2.0 * l2 * w;
+                }
+            }
+        }
+    }
+
+    fn ensure_workspace(&mut self, rows: usize) {
+        let rows = rows.max(1);
+        if self.ws.capacity >= rows {
+            return;
+        }
+        let plan = &self.plan;
+        let ws = &mut self.ws;
+        ws.capacity = rows;
+        ws.x = vec![0.0; rows * plan.input_size];
+        ws.y = vec![0.0; rows * self.target_cols];
+        for (l, layer) in plan.layers.iter().enumerate() {
+            let units = layer.units();
+            ws.outputs[l] = vec![0.0; rows * units];
+            ws.deltas[l] = vec![0.0; rows * units];
+            ws.masks[l] = if matches!(layer, Layer::Dropout { .. }) { vec![0.0; rows * units] } else { Vec::new() };
+            ws.batch_norm[l] = if matches!(layer, Layer::BatchNorm { .. }) { Some(Cache::new(units, rows)) } else { None };
+        }
+        ws.logits = if self.fused.is_some() { vec![0.0; rows * plan.output_size] } else { Vec::new() };
+    }
+}
