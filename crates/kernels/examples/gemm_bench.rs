@@ -30,16 +30,36 @@ fn cases(sizes: &[usize], forms: &[&'static str], training: bool) -> Vec<Case> {
     let mut out = Vec::new();
     for &form in forms {
         for &s in sizes {
-            out.push(Case { form, m: s, n: s, k: s });
+            out.push(Case {
+                form,
+                m: s,
+                n: s,
+                k: s,
+            });
         }
     }
     if training {
         // Forward X·W, weight gradient Xᵀ·dZ, input gradient dZ·Wᵀ for each layer.
         for (inp, out_) in [(784, 256), (256, 128), (128, 10)] {
             let b = 128;
-            out.push(Case { form: "nn", m: b, n: out_, k: inp });
-            out.push(Case { form: "tn", m: inp, n: out_, k: b });
-            out.push(Case { form: "nt", m: b, n: inp, k: out_ });
+            out.push(Case {
+                form: "nn",
+                m: b,
+                n: out_,
+                k: inp,
+            });
+            out.push(Case {
+                form: "tn",
+                m: inp,
+                n: out_,
+                k: b,
+            });
+            out.push(Case {
+                form: "nt",
+                m: b,
+                n: inp,
+                k: out_,
+            });
         }
     }
     out
@@ -48,15 +68,35 @@ fn cases(sizes: &[usize], forms: &[&'static str], training: bool) -> Vec<Case> {
 /// Median seconds per call: warm up for ~50 ms, then `samples` samples of ≥ 2 ms each.
 fn time_case(c: Case, threads: usize, samples: usize) -> f64 {
     let (m, n, k) = (c.m, c.n, c.k);
-    let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0).collect();
-    let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 8.0).collect();
+    let a: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
+        .collect();
+    let b: Vec<f32> = (0..k * n)
+        .map(|i| ((i * 5 % 11) as f32 - 5.0) / 8.0)
+        .collect();
     let mut cm = vec![0.0f32; m * n];
     let isa = active_isa();
     let mut call = || {
-        let av = if c.form == "tn" { MatRef::new(&a, k, m).t() } else { MatRef::new(&a, m, k) };
-        let bv = if c.form == "nt" { MatRef::new(&b, n, k).t() } else { MatRef::new(&b, k, n) };
-        gemm_with(isa, threads, black_box(av), black_box(bv), MatMut::new(&mut cm, m, n), false, Epilogue::None)
-            .unwrap();
+        let av = if c.form == "tn" {
+            MatRef::new(&a, k, m).t()
+        } else {
+            MatRef::new(&a, m, k)
+        };
+        let bv = if c.form == "nt" {
+            MatRef::new(&b, n, k).t()
+        } else {
+            MatRef::new(&b, k, n)
+        };
+        gemm_with(
+            isa,
+            threads,
+            black_box(av),
+            black_box(bv),
+            MatMut::new(&mut cm, m, n),
+            false,
+            Epilogue::None,
+        )
+        .unwrap();
     };
     let start = Instant::now();
     let mut warm = 0u32;
@@ -81,7 +121,9 @@ fn time_case(c: Case, threads: usize, samples: usize) -> f64 {
 }
 
 fn list<T: std::str::FromStr>(s: &str) -> Vec<T> {
-    s.split(',').map(|x| x.trim().parse().ok().expect("bad list item")).collect()
+    s.split(',')
+        .map(|x| x.trim().parse().ok().expect("bad list item"))
+        .collect()
 }
 
 fn main() {
@@ -101,7 +143,10 @@ fn main() {
             "--threads" => threads = list(&val()),
             "--forms" => {
                 let v = val();
-                forms = ["nn", "tn", "nt"].into_iter().filter(|f| v.split(',').any(|x| x == *f)).collect();
+                forms = ["nn", "tn", "nt"]
+                    .into_iter()
+                    .filter(|f| v.split(',').any(|x| x == *f))
+                    .collect();
             }
             "--no-training" => training = false,
             "--shape" => {
@@ -114,8 +159,15 @@ fn main() {
         }
     }
     if !csv {
-        println!("backprop-kernels gemm, isa {}, pool threads {}", active_isa(), kernels::pool::max_threads());
-        println!("{:<5} {:>16} {:>8} {:>10} {:>10}", "form", "m×n×k", "threads", "µs", "GFLOP/s");
+        println!(
+            "backprop-kernels gemm, isa {}, pool threads {}",
+            active_isa(),
+            kernels::pool::max_threads()
+        );
+        println!(
+            "{:<5} {:>16} {:>8} {:>10} {:>10}",
+            "form", "m×n×k", "threads", "µs", "GFLOP/s"
+        );
     }
     let cases = match shape {
         Some((m, n, k)) => forms.iter().map(|&form| Case { form, m, n, k }).collect(),
@@ -129,7 +181,14 @@ fn main() {
                 println!("{},{},{},{},{},{:.3}", c.form, c.m, c.n, c.k, t, gflops);
             } else {
                 let shape = format!("{}×{}×{}", c.m, c.n, c.k);
-                println!("{:<5} {:>16} {:>8} {:>10.1} {:>10.1}", c.form, shape, t, secs * 1e6, gflops);
+                println!(
+                    "{:<5} {:>16} {:>8} {:>10.1} {:>10.1}",
+                    c.form,
+                    shape,
+                    t,
+                    secs * 1e6,
+                    gflops
+                );
             }
         }
     }

@@ -16,9 +16,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let hits = AtomicUsize::new(0);
-    let region = || parallel_for_max(2, 2, |i| {
-        hits.fetch_add(black_box(i), Ordering::Relaxed);
-    });
+    let region = || {
+        parallel_for_max(2, 2, |i| {
+            hits.fetch_add(black_box(i), Ordering::Relaxed);
+        })
+    };
     region(); // creates the pool
     let back_to_back: Vec<f64> = (0..2000)
         .map(|_| {

@@ -94,10 +94,19 @@ fn selection() -> &'static Selection {
 fn select(env: Option<&str>) -> Selection {
     let detected = detected_isa();
     match env {
-        None => Selection { isa: detected, ignored: None },
-        Some(v) if v.trim().is_empty() => Selection { isa: detected, ignored: None },
+        None => Selection {
+            isa: detected,
+            ignored: None,
+        },
+        Some(v) if v.trim().is_empty() => Selection {
+            isa: detected,
+            ignored: None,
+        },
         Some(v) => match Isa::parse(v) {
-            Some(cap) => Selection { isa: cap.min(detected), ignored: None },
+            Some(cap) => Selection {
+                isa: cap.min(detected),
+                ignored: None,
+            },
             None => Selection {
                 isa: detected,
                 ignored: Some(format!(

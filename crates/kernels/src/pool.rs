@@ -68,9 +68,15 @@ fn config() -> &'static Config {
     CONFIG.get_or_init(|| {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
         match std::env::var("BACKPROP_THREADS") {
-            Err(_) => Config { threads: cores, ignored: None },
+            Err(_) => Config {
+                threads: cores,
+                ignored: None,
+            },
             Ok(v) => match v.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Config { threads: n.min(cores), ignored: None },
+                Ok(n) if n >= 1 => Config {
+                    threads: n.min(cores),
+                    ignored: None,
+                },
                 _ => Config {
                     threads: cores,
                     ignored: Some(format!(
@@ -105,7 +111,11 @@ fn pool() -> &'static Pool {
             }
             workers += 1;
         }
-        Pool { region: Mutex::new(()), shared, workers }
+        Pool {
+            region: Mutex::new(()),
+            shared,
+            workers,
+        }
     })
 }
 
@@ -162,7 +172,10 @@ impl Shared {
         // SAFETY: erasing the lifetime is sound because this function does not return before
         // `job` is withdrawn and `inside == 0`, i.e. before every worker has dropped the pointer.
         let f: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
-        let job = Job { f: TaskFn(f), n_tasks };
+        let job = Job {
+            f: TaskFn(f),
+            n_tasks,
+        };
         self.next_task.store(0, Ordering::Relaxed);
         self.panicked.store(false, Ordering::Relaxed);
         let sleeping = {

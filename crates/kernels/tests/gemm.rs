@@ -9,7 +9,10 @@ struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let x = ((self.0 >> 40) as f32) / (1u64 << 24) as f32;
         if x < 0.02 {
             0.0
@@ -62,8 +65,16 @@ struct Case {
 impl Case {
     fn new(m: usize, n: usize, k: usize, form: Form, pad: usize, seed: u64) -> Case {
         let mut rng = Rng(seed ^ (m * 1_000_003 + n * 1009 + k) as u64);
-        let (ar, ac) = if matches!(form, Form::Tn | Form::Tt) { (k, m) } else { (m, k) };
-        let (br, bc) = if matches!(form, Form::Nt | Form::Tt) { (n, k) } else { (k, n) };
+        let (ar, ac) = if matches!(form, Form::Tn | Form::Tt) {
+            (k, m)
+        } else {
+            (m, k)
+        };
+        let (br, bc) = if matches!(form, Form::Nt | Form::Tt) {
+            (n, k)
+        } else {
+            (k, n)
+        };
         let (lda, ldb, ldc) = (ac + pad, bc + pad, n + pad);
         let len = |r: usize, ld: usize| if r == 0 { 0 } else { (r - 1) * ld + ld.max(1) };
         Case {
@@ -84,12 +95,20 @@ impl Case {
 
     fn a_at(&self, i: usize, p: usize) -> f64 {
         let t = matches!(self.form, Form::Tn | Form::Tt);
-        (if t { self.a[p * self.lda + i] } else { self.a[i * self.lda + p] }) as f64
+        (if t {
+            self.a[p * self.lda + i]
+        } else {
+            self.a[i * self.lda + p]
+        }) as f64
     }
 
     fn b_at(&self, p: usize, j: usize) -> f64 {
         let t = matches!(self.form, Form::Nt | Form::Tt);
-        (if t { self.b[j * self.ldb + p] } else { self.b[p * self.ldb + j] }) as f64
+        (if t {
+            self.b[j * self.ldb + p]
+        } else {
+            self.b[p * self.ldb + j]
+        }) as f64
     }
 
     fn views(&self) -> (MatRef<'_>, MatRef<'_>) {
@@ -106,7 +125,14 @@ impl Case {
     }
 
     /// Runs the GEMM and checks every element (and that padding is untouched).
-    fn check(&self, isa: Isa, threads: usize, accumulate: bool, bias: bool, hook: bool) -> Vec<f32> {
+    fn check(
+        &self,
+        isa: Isa,
+        threads: usize,
+        accumulate: bool,
+        bias: bool,
+        hook: bool,
+    ) -> Vec<f32> {
         let mut c = self.c0.clone();
         let (a, b) = self.views();
         let ep = match (bias, hook) {
@@ -115,8 +141,16 @@ impl Case {
             (false, true) => Epilogue::Map(&relu),
             (true, true) => Epilogue::BiasThen(&self.bias, &relu),
         };
-        gemm_with(isa, threads, a, b, MatMut::with_ld(&mut c, self.m, self.n, self.ldc), accumulate, ep)
-            .unwrap();
+        gemm_with(
+            isa,
+            threads,
+            a,
+            b,
+            MatMut::with_ld(&mut c, self.m, self.n, self.ldc),
+            accumulate,
+            ep,
+        )
+        .unwrap();
         for i in 0..self.m {
             for j in 0..self.ldc {
                 let got = c[i * self.ldc + j];
@@ -183,7 +217,9 @@ fn every_form_tier_and_shape() {
                 for pad in [0, 3] {
                     let case = Case::new(m, n, k, form, pad, 1);
                     for accumulate in [false, true] {
-                        for (bias, hook) in [(false, false), (true, false), (true, true), (false, true)] {
+                        for (bias, hook) in
+                            [(false, false), (true, false), (true, true), (false, true)]
+                        {
                             case.check(isa, 1, accumulate, bias, hook);
                         }
                     }
@@ -196,17 +232,25 @@ fn every_form_tier_and_shape() {
 #[test]
 fn large_training_shapes_all_tiers_and_threads() {
     // The shapes of a 784-256-128-10 MLP at batch 128: forward, weight grad, input grad.
-    let shapes = [(128, 256, 784, Form::Nn), (784, 256, 128, Form::Tn), (128, 784, 256, Form::Nt),
-        (128, 128, 256, Form::Nn), (128, 10, 128, Form::Nn), (128, 10, 128, Form::Tn),
-        (300, 500, 600, Form::Nn)];
+    let shapes = [
+        (128, 256, 784, Form::Nn),
+        (784, 256, 128, Form::Tn),
+        (128, 784, 256, Form::Nt),
+        (128, 128, 256, Form::Nn),
+        (128, 10, 128, Form::Nn),
+        (128, 10, 128, Form::Tn),
+        (300, 500, 600, Form::Nn),
+    ];
     for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
         for &(m, n, k, form) in &shapes {
             let case = Case::new(m, n, k, form, 1, 7);
             let one = case.check(isa, 1, true, true, true);
             let two = case.check(isa, 2, true, true, true);
             let many = case.check(isa, 8, true, true, true);
-            assert!(bits(&one) == bits(&two) && bits(&one) == bits(&many),
-                "{isa} {form:?} {m}x{n}x{k}: thread count changed the result");
+            assert!(
+                bits(&one) == bits(&two) && bits(&one) == bits(&many),
+                "{isa} {form:?} {m}x{n}x{k}: thread count changed the result"
+            );
         }
     }
 }
@@ -225,7 +269,11 @@ fn deterministic_across_calls_threads_and_splits() {
                 let first = case.check(isa, 1, false, true, false);
                 for threads in [2, 3, 4, 1] {
                     let again = case.check(isa, threads, false, true, false);
-                    assert_eq!(bits(&first), bits(&again), "{isa} {form:?} {m}x{n}x{k} threads={threads}");
+                    assert_eq!(
+                        bits(&first),
+                        bits(&again),
+                        "{isa} {form:?} {m}x{n}x{k} threads={threads}"
+                    );
                 }
             }
         }
@@ -251,9 +299,20 @@ fn hook_sees_each_element_once_with_positions() {
                 }
             };
             let mut c = vec![0.0f32; m * n];
-            gemm_with(isa, threads, MatRef::new(&a, m, k), MatRef::new(&b, k, n),
-                MatMut::new(&mut c, m, n), false, Epilogue::BiasThen(&bias, &hook)).unwrap();
-            assert!(seen.iter().all(|s| s.load(Ordering::Relaxed) == 1), "{isa} threads={threads}");
+            gemm_with(
+                isa,
+                threads,
+                MatRef::new(&a, m, k),
+                MatRef::new(&b, k, n),
+                MatMut::new(&mut c, m, n),
+                false,
+                Epilogue::BiasThen(&bias, &hook),
+            )
+            .unwrap();
+            assert!(
+                seen.iter().all(|s| s.load(Ordering::Relaxed) == 1),
+                "{isa} threads={threads}"
+            );
             assert!(c.iter().all(|&x| x == -1.0));
         }
     }
@@ -263,12 +322,24 @@ fn hook_sees_each_element_once_with_positions() {
 fn k_zero_zeroes_or_keeps_then_applies_epilogue() {
     let bias = [1.0f32, -2.0, 3.0];
     let mut c = vec![5.0f32; 6];
-    gemm(MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), MatMut::new(&mut c, 2, 3), false,
-        Epilogue::BiasThen(&bias, &relu)).unwrap();
+    gemm(
+        MatRef::new(&[], 2, 0),
+        MatRef::new(&[], 0, 3),
+        MatMut::new(&mut c, 2, 3),
+        false,
+        Epilogue::BiasThen(&bias, &relu),
+    )
+    .unwrap();
     assert_eq!(c, [1.0, 0.0, 3.0, 1.0, 0.0, 3.0]);
     let mut c = vec![5.0f32; 6];
-    gemm(MatRef::new(&[], 2, 0), MatRef::new(&[], 0, 3), MatMut::new(&mut c, 2, 3), true,
-        Epilogue::Bias(&bias)).unwrap();
+    gemm(
+        MatRef::new(&[], 2, 0),
+        MatRef::new(&[], 0, 3),
+        MatMut::new(&mut c, 2, 3),
+        true,
+        Epilogue::Bias(&bias),
+    )
+    .unwrap();
     assert_eq!(c, [6.0, 3.0, 8.0, 6.0, 3.0, 8.0]);
 }
 
@@ -279,31 +350,84 @@ fn bad_arguments_are_errors_and_leave_c_alone() {
     let mut c = vec![7.0f32; 12];
     let run = |a: MatRef, b: MatRef, c: MatMut, ep| gemm(a, b, c, false, ep);
     assert_eq!(
-        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 3, 4), MatMut::new(&mut c, 3, 4), Epilogue::None),
-        Err(GemmError::InnerDim { a_cols: 4, b_rows: 3 })
+        run(
+            MatRef::new(&a, 3, 4),
+            MatRef::new(&b, 3, 4),
+            MatMut::new(&mut c, 3, 4),
+            Epilogue::None
+        ),
+        Err(GemmError::InnerDim {
+            a_cols: 4,
+            b_rows: 3
+        })
     );
     assert_eq!(
-        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 4, 3), Epilogue::None),
-        Err(GemmError::OutputShape { expected: (3, 3), got: (4, 3) })
+        run(
+            MatRef::new(&a, 3, 4),
+            MatRef::new(&b, 4, 3),
+            MatMut::new(&mut c, 4, 3),
+            Epilogue::None
+        ),
+        Err(GemmError::OutputShape {
+            expected: (3, 3),
+            got: (4, 3)
+        })
     );
     assert_eq!(
-        run(MatRef::with_ld(&a, 3, 4, 3), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 3, 3), Epilogue::None),
-        Err(GemmError::LeadingDim { matrix: "A", ld: 3, cols: 4 })
+        run(
+            MatRef::with_ld(&a, 3, 4, 3),
+            MatRef::new(&b, 4, 3),
+            MatMut::new(&mut c, 3, 3),
+            Epilogue::None
+        ),
+        Err(GemmError::LeadingDim {
+            matrix: "A",
+            ld: 3,
+            cols: 4
+        })
     );
     assert_eq!(
-        run(MatRef::with_ld(&a, 3, 4, 5), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 3, 3), Epilogue::None),
-        Err(GemmError::TooShort { matrix: "A", len: 12, needed: 14 })
+        run(
+            MatRef::with_ld(&a, 3, 4, 5),
+            MatRef::new(&b, 4, 3),
+            MatMut::new(&mut c, 3, 3),
+            Epilogue::None
+        ),
+        Err(GemmError::TooShort {
+            matrix: "A",
+            len: 12,
+            needed: 14
+        })
     );
     assert_eq!(
-        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 4, 3), MatMut::new(&mut c[..8], 3, 3), Epilogue::None),
-        Err(GemmError::TooShort { matrix: "C", len: 8, needed: 9 })
+        run(
+            MatRef::new(&a, 3, 4),
+            MatRef::new(&b, 4, 3),
+            MatMut::new(&mut c[..8], 3, 3),
+            Epilogue::None
+        ),
+        Err(GemmError::TooShort {
+            matrix: "C",
+            len: 8,
+            needed: 9
+        })
     );
     assert_eq!(
-        run(MatRef::new(&a, 3, 4), MatRef::new(&b, 4, 3), MatMut::new(&mut c, 3, 3), Epilogue::Bias(&[0.0; 2])),
+        run(
+            MatRef::new(&a, 3, 4),
+            MatRef::new(&b, 4, 3),
+            MatMut::new(&mut c, 3, 3),
+            Epilogue::Bias(&[0.0; 2])
+        ),
         Err(GemmError::BiasLen { len: 2, n: 3 })
     );
     assert!(c.iter().all(|&x| x == 7.0));
-    let msg = GemmError::TooShort { matrix: "B", len: 1, needed: 2 }.to_string();
+    let msg = GemmError::TooShort {
+        matrix: "B",
+        len: 1,
+        needed: 2,
+    }
+    .to_string();
     assert!(msg.contains("B needs 2 floats"), "{msg}");
 }
 
@@ -315,12 +439,25 @@ fn panicking_hook_reaches_caller() {
     let mut c = vec![0.0f32; m * n];
     let hook = |row: usize, _: usize, _: &mut [f32]| assert!(row != 200, "hook failed on row 200");
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        gemm_with(Isa::Avx512, 2, MatRef::new(&a, m, k), MatRef::new(&b, k, n),
-            MatMut::new(&mut c, m, n), false, Epilogue::Map(&hook))
+        gemm_with(
+            Isa::Avx512,
+            2,
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n),
+            MatMut::new(&mut c, m, n),
+            false,
+            Epilogue::Map(&hook),
+        )
     }));
     assert!(r.is_err());
     // The pool still works afterwards.
-    gemm(MatRef::new(&a, m, k), MatRef::new(&b, k, n), MatMut::new(&mut c, m, n), false,
-        Epilogue::None).unwrap();
+    gemm(
+        MatRef::new(&a, m, k),
+        MatRef::new(&b, k, n),
+        MatMut::new(&mut c, m, n),
+        false,
+        Epilogue::None,
+    )
+    .unwrap();
     assert!(c.iter().all(|&x| x == k as f32));
 }

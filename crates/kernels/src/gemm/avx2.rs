@@ -73,7 +73,14 @@ unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
         let mut acc = [[_mm256_setzero_ps(); 2]; MR];
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.kc {
-            let bv = [_mm256_load_ps(b), if nv == 2 { _mm256_load_ps(b.add(8)) } else { _mm256_setzero_ps() }];
+            let bv = [
+                _mm256_load_ps(b),
+                if nv == 2 {
+                    _mm256_load_ps(b.add(8))
+                } else {
+                    _mm256_setzero_ps()
+                },
+            ];
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm256_broadcast_ss(&*a.add(i));
                 for v in 0..nv {

@@ -78,7 +78,14 @@ unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
         let mut acc = [[_mm512_setzero_ps(); 2]; MR];
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.kc {
-            let bv = [_mm512_load_ps(b), if nv == 2 { _mm512_load_ps(b.add(16)) } else { _mm512_setzero_ps() }];
+            let bv = [
+                _mm512_load_ps(b),
+                if nv == 2 {
+                    _mm512_load_ps(b.add(16))
+                } else {
+                    _mm512_setzero_ps()
+                },
+            ];
             for (i, row) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(i));
                 for v in 0..nv {
@@ -141,7 +148,10 @@ unsafe fn pack_copy<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: u
                 while g < W {
                     let lanes = 16.min(W - g);
                     let valid = w.saturating_sub(g).min(lanes);
-                    let v = _mm512_maskz_loadu_ps(((1u32 << valid) - 1) as __mmask16, s.wrapping_add(g));
+                    let v = _mm512_maskz_loadu_ps(
+                        ((1u32 << valid) - 1) as __mmask16,
+                        s.wrapping_add(g),
+                    );
                     _mm512_mask_storeu_ps(d.add(g), ((1u32 << lanes) - 1) as __mmask16, v);
                     g += 16;
                 }
@@ -245,7 +255,11 @@ mod tests {
         fn check<const W: usize>(m: &[f32], ld: usize) {
             for width in [1, 5, W - 1, W, W + 3, 2 * W + 1] {
                 for kc in [1, 7, 15, 16, 17, 33, 50] {
-                    let src = Src { ptr: m.as_ptr(), sw: ld, sp: 1 };
+                    let src = Src {
+                        ptr: m.as_ptr(),
+                        sw: ld,
+                        sp: 1,
+                    };
                     let len = width.div_ceil(W) * W * kc;
                     let (mut want, mut got) = (vec![1.0; len], vec![2.0; len]);
                     // SAFETY: width ≤ 70 rows and kc ≤ 53 columns are inside `m`; buffers sized.
@@ -255,7 +269,11 @@ mod tests {
                     }
                     assert_eq!(want, got, "transposed W={W} width={width} kc={kc}");
                     // The same block read the other way round: kc rows of `width` floats.
-                    let src = Src { ptr: m.as_ptr(), sw: 1, sp: ld };
+                    let src = Src {
+                        ptr: m.as_ptr(),
+                        sw: 1,
+                        sp: ld,
+                    };
                     if width <= ld && kc <= 70 {
                         let (mut want, mut got) = (vec![1.0; len], vec![2.0; len]);
                         // SAFETY: kc rows × width columns are inside `m`; buffers sized.

@@ -103,18 +103,17 @@ pub(crate) unsafe fn chunk<K: Kernel>(
     cols: Range<usize>,
     ws: &mut Workspace,
 ) {
-    let (kcx, mcx, ncx) = tune(K::KC, K::MC, K::NC);
-    let (kb_count, kb_size) = k_blocks(p.k, kcx);
+    let (kb_count, kb_size) = k_blocks(p.k, K::KC);
     // Packing writes whole micro-panels, so round the blocks up to MR / NR.
-    let mc_max = mcx.min(rows.len()).div_ceil(K::MR) * K::MR;
-    let nc_max = ncx.min(cols.len()).div_ceil(K::NR) * K::NR;
+    let mc_max = K::MC.min(rows.len()).div_ceil(K::MR) * K::MR;
+    let nc_max = K::NC.min(cols.len()).div_ceil(K::NR) * K::NR;
     let (wa, wb) = ws.buffers(mc_max * kb_size, nc_max * kb_size);
     // Destination for tiles that stick out of C; the epilogue then copies the valid part.
     let mut edge = EdgeTile::default();
 
     let mut jc = cols.start;
     while jc < cols.end {
-        let nc = ncx.min(cols.end - jc);
+        let nc = K::NC.min(cols.end - jc);
         for kb in 0..kb_count {
             let pc = kb * kb_size;
             let kc = kb_size.min(p.k - pc);
@@ -124,14 +123,10 @@ pub(crate) unsafe fn chunk<K: Kernel>(
             unsafe { K::pack_b(wb, p.b.at(jc, pc), nc, kc) };
             let mut ic = rows.start;
             while ic < rows.end {
-                let mc = mcx.min(rows.end - ic);
+                let mc = K::MC.min(rows.end - ic);
                 // SAFETY: as for B.
                 unsafe { K::pack_a(wa, p.a.at(ic, pc), mc, kc) };
-                let (nj, ni) = (nc.div_ceil(K::NR), mc.div_ceil(K::MR));
-                let swap = swapped();
-                for outer in 0..(if swap { ni } else { nj }) {
-                    for inner in 0..(if swap { nj } else { ni }) {
-                    let (ir, jr) = if swap { (outer * K::MR, inner * K::NR) } else { (inner * K::MR, outer * K::NR) };
+                for jr in (0..nc).step_by(K::NR) {
                     let j = jc + jr;
                     let nr = K::NR.min(nc - jr);
                     let bias = if last && !p.bias.is_null() {
@@ -140,6 +135,7 @@ pub(crate) unsafe fn chunk<K: Kernel>(
                     } else {
                         std::ptr::null()
                     };
+                    for ir in (0..mc).step_by(K::MR) {
                         let i = ic + ir;
                         let mr = K::MR.min(mc - ir);
                         let t = Tile {
@@ -199,7 +195,13 @@ impl EdgeTile {
     #[inline(always)]
     unsafe fn run<K: Kernel>(&mut self, t: Tile, mr: usize, nr: usize) {
         debug_assert!(K::MR * K::NR <= Self::LEN);
-        let scratch = Tile { c: self.0.as_mut_ptr(), ldc: K::NR, add: false, bias: std::ptr::null(), ..t };
+        let scratch = Tile {
+            c: self.0.as_mut_ptr(),
+            ldc: K::NR,
+            add: false,
+            bias: std::ptr::null(),
+            ..t
+        };
         // SAFETY (whole body): the scratch holds MR × NR; `t.c` rows r < mr, columns < nr are
         // inside C; `t.bias` has at least nr floats when not null.
         unsafe {
@@ -246,41 +248,35 @@ impl Split {
     }
 }
 
-/// Chooses the grid for `threads` threads whose slowest chunk is cheapest: its padded tile area
+/// Chooses the grid of at most `chunks` chunks whose slowest chunk is cheapest: its padded tile area
 /// (compute) plus the rows of A and columns of B it must pack (packing is duplicated across
 /// chunks that share rows or columns). C is never split along k, so every thread count gives
 /// bit-identical results.
-pub(crate) fn split<K: Kernel>(m: usize, n: usize, threads: usize) -> Split {
+pub(crate) fn split<K: Kernel>(m: usize, n: usize, chunks: usize) -> Split {
     // Packing one element costs about as much as this many multiply-adds of compute per k step.
     const PACK_COST: usize = 24;
     let (mt, nt) = (m.div_ceil(K::MR), n.div_ceil(K::NR));
-    let mut best = Split { tm: 1, tn: 1, rows: mt * K::MR, cols: nt * K::NR };
+    let mut best = Split {
+        tm: 1,
+        tn: 1,
+        rows: mt * K::MR,
+        cols: nt * K::NR,
+    };
     let mut best_cost = usize::MAX;
-    for tm in 1..=threads.min(mt) {
-        let tn = (threads / tm).min(nt);
+    for tm in 1..=chunks.min(mt) {
+        let tn = (chunks / tm).min(nt);
         let rows = mt.div_ceil(tm) * K::MR;
         let cols = nt.div_ceil(tn) * K::NR;
         let cost = rows * cols + PACK_COST * (rows + cols);
         if cost < best_cost {
             best_cost = cost;
-            best = Split { tm: mt.div_ceil(mt.div_ceil(tm)), tn: nt.div_ceil(nt.div_ceil(tn)), rows, cols };
+            best = Split {
+                tm: mt.div_ceil(mt.div_ceil(tm)),
+                tn: nt.div_ceil(nt.div_ceil(tn)),
+                rows,
+                cols,
+            };
         }
     }
     best
-}
-
-// TEMPORARY tuning override.
-fn tune(kc: usize, mc: usize, nc: usize) -> (usize, usize, usize) {
-    static T: std::sync::OnceLock<Option<(usize, usize, usize)>> = std::sync::OnceLock::new();
-    T.get_or_init(|| {
-        let v = std::env::var("BP_TUNE").ok()?;
-        let x: Vec<usize> = v.split(',').map(|s| s.parse().unwrap()).collect();
-        Some((x[0], x[1], x[2]))
-    })
-    .unwrap_or((kc, mc, nc))
-}
-
-fn swapped() -> bool {
-    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *T.get_or_init(|| std::env::var("BP_SWAP").is_ok())
 }

@@ -11,13 +11,13 @@
 //! count: threads own disjoint rectangles of C and never split the k sum. Different ISA tiers may
 //! differ in the last bits (FMA versus separate multiply and add).
 
-mod block;
-mod pack;
-mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod block;
+mod pack;
+mod scalar;
 
 use std::fmt;
 
@@ -29,6 +29,9 @@ use pack::Src;
 /// Below this many multiply-adds a call runs on one thread: waking a worker and packing twice
 /// cost more than the second core saves (measured with `examples/gemm_bench.rs`).
 const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+/// Per-thread multiply-adds (~0.3 ms) above which C is cut into two chunks per thread.
+const BALANCE_MIN_MACS: usize = 1 << 26;
 
 /// A row-major matrix stored in a slice: element `(i, j)` is `data[i * ld + j]`. `.t()` marks it
 /// as used transposed, which costs nothing (packing reads it either way).
@@ -49,12 +52,21 @@ impl<'a> MatRef<'a> {
 
     /// A `rows × cols` matrix whose rows start `ld` floats apart (a sub-matrix of a wider one).
     pub fn with_ld(data: &'a [f32], rows: usize, cols: usize, ld: usize) -> Self {
-        MatRef { data, rows, cols, ld, trans: false }
+        MatRef {
+            data,
+            rows,
+            cols,
+            ld,
+            trans: false,
+        }
     }
 
     /// The same storage, used transposed.
     pub fn t(self) -> Self {
-        MatRef { trans: !self.trans, ..self }
+        MatRef {
+            trans: !self.trans,
+            ..self
+        }
     }
 
     /// Rows and columns as used (after any transposition).
@@ -84,7 +96,12 @@ impl<'a> MatMut<'a> {
 
     /// A `rows × cols` matrix whose rows start `ld` floats apart.
     pub fn with_ld(data: &'a mut [f32], rows: usize, cols: usize, ld: usize) -> Self {
-        MatMut { data, rows, cols, ld }
+        MatMut {
+            data,
+            rows,
+            cols,
+            ld,
+        }
     }
 }
 
@@ -137,11 +154,22 @@ pub enum GemmError {
     /// `op(A)` is m×k but `op(B)` is k'×n with k ≠ k'.
     InnerDim { a_cols: usize, b_rows: usize },
     /// C is not m×n.
-    OutputShape { expected: (usize, usize), got: (usize, usize) },
+    OutputShape {
+        expected: (usize, usize),
+        got: (usize, usize),
+    },
     /// A leading dimension is smaller than the row length it must skip.
-    LeadingDim { matrix: &'static str, ld: usize, cols: usize },
+    LeadingDim {
+        matrix: &'static str,
+        ld: usize,
+        cols: usize,
+    },
     /// A slice is shorter than `(rows - 1) * ld + cols`.
-    TooShort { matrix: &'static str, len: usize, needed: usize },
+    TooShort {
+        matrix: &'static str,
+        len: usize,
+        needed: usize,
+    },
     /// The bias has the wrong length.
     BiasLen { len: usize, n: usize },
     /// The dimensions overflow `usize`.
@@ -207,10 +235,16 @@ pub fn gemm_with(
     let (m, k) = a.shape();
     let (kb, n) = b.shape();
     if k != kb {
-        return Err(GemmError::InnerDim { a_cols: k, b_rows: kb });
+        return Err(GemmError::InnerDim {
+            a_cols: k,
+            b_rows: kb,
+        });
     }
     if (c.rows, c.cols) != (m, n) {
-        return Err(GemmError::OutputShape { expected: (m, n), got: (c.rows, c.cols) });
+        return Err(GemmError::OutputShape {
+            expected: (m, n),
+            got: (c.rows, c.cols),
+        });
     }
     let (bias, hook) = epilogue.parts();
     if let Some(bias) = bias {
@@ -231,14 +265,30 @@ pub fn gemm_with(
         k,
         // op(A)(i, p) and op(B)(p, j) in terms of the stored layouts.
         a: if a.trans {
-            Src { ptr: a.data.as_ptr(), sw: 1, sp: a.ld }
+            Src {
+                ptr: a.data.as_ptr(),
+                sw: 1,
+                sp: a.ld,
+            }
         } else {
-            Src { ptr: a.data.as_ptr(), sw: a.ld, sp: 1 }
+            Src {
+                ptr: a.data.as_ptr(),
+                sw: a.ld,
+                sp: 1,
+            }
         },
         b: if b.trans {
-            Src { ptr: b.data.as_ptr(), sw: b.ld, sp: 1 }
+            Src {
+                ptr: b.data.as_ptr(),
+                sw: b.ld,
+                sp: 1,
+            }
         } else {
-            Src { ptr: b.data.as_ptr(), sw: 1, sp: b.ld }
+            Src {
+                ptr: b.data.as_ptr(),
+                sw: 1,
+                sp: b.ld,
+            }
         },
         c: c.data.as_mut_ptr(),
         ldc: c.ld,
@@ -246,7 +296,11 @@ pub fn gemm_with(
         bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
         hook,
     };
-    let threads = if m * n * k < PARALLEL_MIN_MACS { 1 } else { max_threads.min(pool::max_threads()) };
+    let threads = if m * n * k < PARALLEL_MIN_MACS {
+        1
+    } else {
+        max_threads.min(pool::max_threads())
+    };
     // SAFETY: `p` was built from validated views that stay borrowed for this call, and `run`
     // is only instantiated for a kernel whose ISA the CPU supports.
     unsafe {
@@ -271,7 +325,15 @@ pub fn gemm_with(
 /// # Safety
 /// `p` is valid and the CPU supports `K`'s ISA.
 unsafe fn run<K: Kernel>(p: &Problem, threads: usize) {
-    let split = block::split::<K>(p.m, p.n, threads);
+    // Large products get two chunks per thread: if another process holds one of the cores, the
+    // task queue moves work to the free thread instead of the call waiting for the slow one.
+    // (Each extra chunk re-packs its share of A or B, which costs a few percent below this size.)
+    let per_thread = if threads > 1 && p.m * p.n * p.k >= threads * BALANCE_MIN_MACS {
+        2
+    } else {
+        1
+    };
+    let split = block::split::<K>(p.m, p.n, threads * per_thread);
     pool::parallel_for_max(split.tasks(), threads, |t| {
         let (rows, cols) = split.chunk(t, p.m, p.n);
         if rows.is_empty() || cols.is_empty() {
@@ -300,7 +362,11 @@ fn check_storage(
         .and_then(|x| x.checked_add(cols))
         .ok_or(GemmError::Overflow { matrix })?;
     if len < needed {
-        return Err(GemmError::TooShort { matrix, len, needed });
+        return Err(GemmError::TooShort {
+            matrix,
+            len,
+            needed,
+        });
     }
     Ok(())
 }

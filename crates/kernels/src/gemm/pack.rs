@@ -25,7 +25,10 @@ impl Src {
     pub fn at(self, w: usize, p: usize) -> Src {
         // `wrapping_add` keeps forming the pointer defined even when it is never read (empty
         // blocks at the edge).
-        Src { ptr: self.ptr.wrapping_add(w * self.sw + p * self.sp), ..self }
+        Src {
+            ptr: self.ptr.wrapping_add(w * self.sw + p * self.sp),
+            ..self
+        }
     }
 }
 
@@ -86,8 +89,11 @@ unsafe fn pack_panel<const W: usize>(dst: *mut f32, src: Src, w: usize, kc: usiz
         } else {
             for p in 0..kc {
                 for i in 0..W {
-                    *dst.add(p * W + i) =
-                        if i < w { *src.ptr.add(i * src.sw + p * src.sp) } else { 0.0 };
+                    *dst.add(p * W + i) = if i < w {
+                        *src.ptr.add(i * src.sw + p * src.sp)
+                    } else {
+                        0.0
+                    };
                 }
             }
         }
@@ -153,7 +159,11 @@ mod tests {
         let (rows, cols) = (5usize, 11usize);
         let m: Vec<f32> = (0..rows * cols).map(|x| x as f32 + 1.0).collect();
         for (sw, sp, width, kc) in [(cols, 1, rows, cols), (1, cols, cols, rows)] {
-            let src = Src { ptr: m.as_ptr(), sw, sp };
+            let src = Src {
+                ptr: m.as_ptr(),
+                sw,
+                sp,
+            };
             let mut dst = vec![f32::NAN; width.div_ceil(4) * 4 * kc];
             // SAFETY: the source covers width × kc, dst is sized as documented.
             unsafe { pack_block::<4>(dst.as_mut_ptr(), src, width, kc) };
