@@ -17,7 +17,9 @@ import {
   Dense,
   Dropout,
   Matrix,
+  BackendUnavailableError,
   ModelFileError,
+  ModelStateError,
   NotCompiledError,
   RMSProp,
   SGD,
@@ -396,7 +398,7 @@ describe('architecture', () => {
   it('adding a layer after build is refused and changes nothing', async () => {
     const model = models.regression
     const error = await expectUnchanged(model, () => model.add(new Dense({ units: 1 })))
-    check(error, Error, ['cannot add layers to a model that is already built (compiled, trained or used)'])
+    check(error, ModelStateError, ['cannot add layers to a model that is already built (compiled, trained or used)'])
     expect(model.layers.length).toBe(4)
   })
 
@@ -406,7 +408,7 @@ describe('architecture', () => {
   })
 
   it('compiling a model without layers', () => {
-    expectThrows(() => new Sequential().compile({ loss: 'meanSquaredError' }), Error, 'the model has no layers; add at least one with model.add(...)')
+    expectThrows(() => new Sequential().compile({ loss: 'meanSquaredError' }), ModelStateError, 'the model has no layers; add at least one with model.add(...)')
   })
 
   const OUTPUT_CASES: [string, 'linear' | 'relu' | 'tanh', LossName][] = [
@@ -496,20 +498,20 @@ describe('engine selection', () => {
   it.skipIf(native.nativeAvailable)("backend 'native' without the native engine shows the cause", async () => {
     const model = new Sequential({ seed: 1, backend: 'native' }).add(new Dense({ inputSize: 3, units: 1 }))
     const error = caughtSync(() => model.compile({ loss: 'meanSquaredError' }))
-    check(error, Error, ["backend 'native' was requested but the native engine cannot load: ", native.fallbackReason!])
+    check(error, BackendUnavailableError, ["backend 'native' was requested but the native engine cannot load: ", native.fallbackReason!])
     expect(error!.cause).toBeInstanceOf(Error)
     expect((error!.cause as Error).message).toBe(native.fallbackReason)
     // Loading a good file with backend 'native' reports the engine, not a broken file.
     const loadError = caughtSync(() => Sequential.fromBytes(models.sparse.toBytes(), { backend: 'native' }))
     expect(loadError).not.toBeInstanceOf(ModelFileError)
-    check(loadError, Error, ["backend 'native' was requested but the native engine cannot load"])
+    check(loadError, BackendUnavailableError, ["backend 'native' was requested but the native engine cannot load"])
     const dir = fs.mkdtempSync(os.tmpdir() + '/backprop-')
     try {
       const file = path.join(dir, 'm.safetensors')
       await models.sparse.save(file)
       const e = await caught(() => Sequential.load(file, { backend: 'native' }))
       expect(e).not.toBeInstanceOf(ModelFileError)
-      check(e, Error, ["backend 'native' was requested"])
+      check(e, BackendUnavailableError, ["backend 'native' was requested"])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -41,3 +41,13 @@ export class ModelFileError extends Error {
     super(message)
   }
 }
+
+/** A call the model cannot take in its current state (e.g. adding layers after it is built). */
+export class ModelStateError extends Error {
+  override name = 'ModelStateError'
+}
+
+/** The requested engine cannot run here (e.g. 'native' when the addon cannot load). */
+export class BackendUnavailableError extends Error {
+  override name = 'BackendUnavailableError'
+}

@@ -1,3 +1,4 @@
+import { BackendUnavailableError } from '../errors.js'
 import type { Engine } from './engine.js'
 import { jsEngine } from './js/index.js'
 import { checkOneOf } from '../validate.js'
@@ -51,7 +52,7 @@ export function selectEngine(requested: Backend): Engine {
   const { engine, error } = nativeEngine()
   if (engine !== null) return engine
   if (backend === 'native') {
-    throw new Error(`backend 'native' was requested but the native engine cannot load: ${error!.message}`, { cause: error })
+    throw new BackendUnavailableError(`backend 'native' was requested but the native engine cannot load: ${error!.message}`, { cause: error })
   }
   return jsEngine
 }

@@ -69,6 +69,12 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
   } catch {
     return fail('its plan or training metadata is not valid JSON')
   }
+  // Refuse a plan whose buffers the file cannot hold before allocating them (a hostile file
+  // could otherwise ask for gigabytes).
+  const claimed = Number(plan?.paramCount) + Number(plan?.statCount)
+  if (!Array.isArray(plan?.layers) || !(claimed * 4 <= bytes.length)) {
+    fail(`its plan claims ${claimed} weights, more than the file's ${bytes.length} bytes can hold`)
+  }
   // An engine that cannot load (or a bad BACKPROP_BACKEND) is not the file's fault: let it throw as is.
   selectEngine(backend)
   let model: Sequential

@@ -1,7 +1,7 @@
 import type { Network, NetworkState } from '../engine/engine.js'
 import { initialSlots } from '../engine/js/network.js'
 import { BACKENDS, selectEngine, type Backend } from '../engine/select.js'
-import { NotCompiledError, ShapeError, TrainingDivergedError } from '../errors.js'
+import { ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from '../errors.js'
 import { toFeatures, type Features, type Targets } from '../inputs.js'
 import { Layer } from '../layers/layer.js'
 import type { WeightSpec } from '../layers/layer.js'
@@ -67,6 +67,8 @@ export class Sequential implements FitModel {
   private readonly layerList: Layer[] = []
   private built: { plan: Plan; network: Network } | null = null
   private optimizerInstance: Optimizer | null = null
+  /** True while fit runs (it yields to the event loop between batches). */
+  private fitting = false
 
   constructor(options: SequentialOptions = {}) {
     const o = checkOptions('Sequential options', options, ['seed', 'backend', 'layers'])
@@ -88,7 +90,7 @@ export class Sequential implements FitModel {
     if (!(layer instanceof Layer)) {
       throw new TypeError(`add expects a layer (new Dense({...}), new Dropout({...}), …), got ${describe(layer)}`)
     }
-    if (this.built) throw new Error('cannot add layers to a model that is already built (compiled, trained or used)')
+    if (this.built) throw new ModelStateError('cannot add layers to a model that is already built (compiled, trained or used)')
     if (this.layerList.length === 0 && layer.inputSize === undefined) {
       throw new TypeError(`the first layer needs inputSize (the number of input features), e.g. new Dense({ inputSize: 2, units: 3 })`)
     }
@@ -109,7 +111,7 @@ export class Sequential implements FitModel {
    */
   build(): this {
     if (this.built) return this
-    if (this.layerList.length === 0) throw new Error('the model has no layers; add at least one with model.add(...)')
+    if (this.layerList.length === 0) throw new ModelStateError('the model has no layers; add at least one with model.add(...)')
     let paramCount = 0
     let statCount = 0
     const alloc = {
@@ -180,6 +182,7 @@ export class Sequential implements FitModel {
    * optimizer's state.
    */
   compile(options: CompileOptions): this {
+    this.requireIdle('compile')
     const o = checkOptions('compile options', options, ['loss', 'optimizer', 'metrics'])
     if (o.loss === undefined) throw new TypeError(`compile needs a loss: one of ${LOSSES.map((l) => `'${l}'`).join(', ')}`)
     const loss = checkOneOf('compile loss', o.loss, LOSSES)
@@ -210,12 +213,20 @@ export class Sequential implements FitModel {
    */
   async fit(x: Features, y: Targets, options: FitOptions = {}): Promise<History> {
     const plan = this.requireCompiled('fit')
-    return runFit(this, checkFit(plan, x, y, options))
+    const checked = checkFit(plan, x, y, options)
+    this.requireIdle('fit')
+    this.fitting = true
+    try {
+      return await runFit(this, checked)
+    } finally {
+      this.fitting = false
+    }
   }
 
   /** One update on exactly these samples, in this order; returns the loss and metrics before it. */
   trainOnBatch(x: Features, y: Targets): EvaluationResult {
     const plan = this.requireCompiled('trainOnBatch')
+    this.requireIdle('trainOnBatch')
     const data = dataset(plan, 'x', 'y', x, y)
     if (data.rows === 0) throw new ShapeError('x has no samples; trainOnBatch needs at least one')
     const result = this.network.trainBatch(data, this.learningRate)
@@ -359,6 +370,11 @@ export class Sequential implements FitModel {
     }
     this.network.writeState(state)
     this.epochsTrained = epochsTrained
+  }
+
+  /** Training mutates the model between awaits: a second trainer would interleave with it. */
+  private requireIdle(what: string): void {
+    if (this.fitting) throw new ModelStateError(`${what} cannot run while fit is training this model; await fit first`)
   }
 
   private requireCompiled(what: string): Plan {
