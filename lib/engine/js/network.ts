@@ -83,6 +83,11 @@ export class JsNetwork implements Network {
   /** params, slots and stats as they were before the last update (see trainLoaded). */
   private backup: FloatArray | null = null
   private permutation = new Uint32Array(0)
+  /**
+   * When trainEpochAsync last yielded to the event loop. Kept across calls: an epoch shorter
+   * than the interval must not restart the clock, or a fit of many short epochs never yields.
+   */
+  private lastYield = 0
 
   constructor(plan: Plan, state: NetworkState, ctor: FloatArrayConstructor = Float32Array) {
     this.plan = plan
@@ -131,11 +136,10 @@ export class JsNetwork implements Network {
 
   async trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult> {
     const result = emptyEpoch(this.plan.metrics.length)
-    let last = performance.now()
     for (const _ of this.epochSteps(data, options, result)) {
-      if (performance.now() - last > YIELD_INTERVAL_MS) {
+      if (performance.now() - this.lastYield > YIELD_INTERVAL_MS) {
         await new Promise((resolve) => setImmediate(resolve))
-        last = performance.now()
+        this.lastYield = performance.now()
       }
     }
     return finishEpoch(result)
