@@ -30,7 +30,8 @@ export interface FitOptions {
   callbacks?: Callback[]
   /**
    * Convergence criterion: stop when the training loss has not improved on its best by more
-   * than `tolerance` for `patience` epochs in a row (scikit-learn's tol / n_iter_no_change).
+   * than `tolerance` for `patience` epochs in a row (like scikit-learn's tol / n_iter_no_change,
+   * which waits one epoch more).
    */
   tolerance?: number
   /** Epochs without an improvement of `tolerance` before stopping (default 10; needs tolerance). */
