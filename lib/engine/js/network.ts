@@ -79,6 +79,8 @@ export class JsNetwork implements Network {
   private readonly accuracy: AccuracyKind
   private readonly targetCols: number
   private readonly metricSums: Float64Array
+  /** The parameter ranges of regularised kernels, with their strengths. */
+  private readonly regularized: { start: number; end: number; l1: number; l2: number }[]
   private workspace: Workspace | null = null
   /** params, slots and stats as they were before the last update (see trainLoaded). */
   private backup: FloatArray | null = null
@@ -102,6 +104,11 @@ export class JsNetwork implements Network {
     this.accuracy = accuracyKind(plan)
     this.targetCols = targetColumns(plan)
     this.metricSums = new Float64Array(plan.metrics.length)
+    this.regularized = plan.layers.flatMap((layer) =>
+      layer.kind === 'dense' && layer.kernelRegularizer !== null
+        ? [{ start: layer.kernelOffset, end: layer.kernelOffset + layer.inputs * layer.units, ...layer.kernelRegularizer }]
+        : [],
+    )
   }
 
   readState(): NetworkState {
@@ -420,11 +427,8 @@ export class JsNetwork implements Network {
   /** λ₁·Σ|w| + λ₂·Σw² over every regularised kernel. */
   regularizationLoss(): number {
     let total = 0
-    for (const layer of this.plan.layers) {
-      if (layer.kind !== 'dense' || layer.kernelRegularizer === null) continue
-      const { l1, l2 } = layer.kernelRegularizer
-      const end = layer.kernelOffset + layer.inputs * layer.units
-      for (let i = layer.kernelOffset; i < end; i++) {
+    for (const { start, end, l1, l2 } of this.regularized) {
+      for (let i = start; i < end; i++) {
         const w = this.params[i]!
         total += l1 * Math.abs(w) + l2 * w * w
       }
@@ -434,11 +438,8 @@ export class JsNetwork implements Network {
 
   /** Adds λ₁·sign(w) + 2λ₂·w to each regularised kernel's gradient. */
   private addRegularizationGradients(): void {
-    for (const layer of this.plan.layers) {
-      if (layer.kind !== 'dense' || layer.kernelRegularizer === null) continue
-      const { l1, l2 } = layer.kernelRegularizer
-      const end = layer.kernelOffset + layer.inputs * layer.units
-      for (let i = layer.kernelOffset; i < end; i++) {
+    for (const { start, end, l1, l2 } of this.regularized) {
+      for (let i = start; i < end; i++) {
         const w = this.params[i]!
         this.grads[i] = this.grads[i]! + l1 * Math.sign(w) + 2 * l2 * w
       }
