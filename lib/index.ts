@@ -31,7 +31,25 @@ export type { Initializer, InitializerName } from './initializers.js'
 export { ACTIVATIONS, LOSSES, METRICS } from './plan.js'
 export type { ActivationName, LossName, MetricName, Plan } from './plan.js'
 export { EarlyStopping, earlyStopping } from './training/callbacks.js'
-export type { BatchLogs, Callback, EarlyStoppingOptions, TrainBeginInfo } from './training/callbacks.js'
+export type { BatchLogs, Callback, CallbackModel, EarlyStoppingOptions, TrainBeginInfo } from './training/callbacks.js'
+export { LearningRateScheduler, learningRateScheduler } from './training/learning-rate-scheduler.js'
+export type { ScheduleFunction } from './training/learning-rate-scheduler.js'
+export { ReduceLROnPlateau, reduceLROnPlateau } from './training/reduce-lr-on-plateau.js'
+export type { ReduceLROnPlateauOptions } from './training/reduce-lr-on-plateau.js'
+export {
+  CosineDecay,
+  ExponentialDecay,
+  LearningRateSchedule,
+  StepDecay,
+  cosineDecay,
+  exponentialDecay,
+  scheduleFromSpec,
+  stepDecay,
+} from './schedules/index.js'
+export type { ScheduleSpec } from './schedules/index.js'
+export type { CosineDecayOptions } from './schedules/cosine-decay.js'
+export type { ExponentialDecayOptions } from './schedules/exponential-decay.js'
+export type { StepDecayOptions } from './schedules/step-decay.js'
 export { History } from './training/history.js'
 export type { EpochLogs, StopReason } from './training/history.js'
 export type { FitOptions } from './training/fit.js'

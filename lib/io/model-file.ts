@@ -18,6 +18,12 @@ interface TrainingMetadata {
   step: number
   epochsTrained: number
   rng: number[]
+  /**
+   * The learning rate in force when saved (a schedule may have moved it from the optimizer's),
+   * so training resumes at the same rate; null for an uncompiled model. Files written before
+   * schedules existed lack it and resume at the optimizer's rate.
+   */
+  learningRate?: number | null
 }
 
 /**
@@ -35,7 +41,13 @@ export function modelToBytes(model: Sequential): Uint8Array {
   }
   const slotCount = optimizerSlotCount(plan.optimizer)
   if (slotCount > 0) tensors.set(SLOTS_TENSOR, { shape: [slotCount, plan.paramCount], data: state.slots })
-  const training: TrainingMetadata = { seed: model.seed, step: state.step, epochsTrained: model.epochsTrained, rng: Array.from(state.rng) }
+  const training: TrainingMetadata = {
+    seed: model.seed,
+    step: state.step,
+    epochsTrained: model.epochsTrained,
+    rng: Array.from(state.rng),
+    learningRate: model.compiled ? model.learningRate : null,
+  }
   return encodeSafetensors(tensors, {
     format: 'backprop',
     formatVersion: String(MODEL_FORMAT_VERSION),
@@ -112,6 +124,13 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
   state.step = training.step
   for (const [name, t] of [['params', state.params], ['stats', state.stats], ['optimizer state', state.slots]] as const) {
     if (!t.every(Number.isFinite)) fail(`its ${name} hold NaN or infinite values`)
+  }
+  const learningRate = training.learningRate
+  if (learningRate != null) {
+    if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0 || !model!.compiled) {
+      fail(`its training state has learning rate ${JSON.stringify(learningRate)}; expected a finite number ≥ 0 for a compiled model`)
+    }
+    model!.learningRate = learningRate
   }
   model!.restoreState(state, training.epochsTrained)
   return model!

@@ -20,7 +20,7 @@ import { INIT_STREAM, Rng, TRAINING_STREAM, randomSeed, seedState } from '../rng
 import type { WeightSnapshot } from '../training/callbacks.js'
 import { checkFit, dataset, runFit, type FitModel, type FitOptions } from '../training/fit.js'
 import type { History } from '../training/history.js'
-import { checkInteger, checkOneOf, checkOptions, describe, optional } from '../validate.js'
+import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
 import { loadModel, modelFromBytes, modelToBytes, saveModel } from '../io/model-file.js'
 import { summarize } from './summary.js'
 
@@ -67,6 +67,11 @@ export class Sequential implements FitModel {
   private readonly layerList: Layer[] = []
   private built: { plan: Plan; network: Network } | null = null
   private optimizerInstance: Optimizer | null = null
+  /**
+   * The learning rate in force, which schedules change between epochs. The optimizer instance
+   * keeps the rate it was compiled with; this one is training state (saved with the model).
+   */
+  private currentLearningRate = 0
   /** True while fit runs (it yields to the event loop between batches). */
   private fitting = false
 
@@ -173,8 +178,19 @@ export class Sequential implements FitModel {
     return this.optimizerInstance
   }
 
+  /**
+   * The learning rate for the next update: the compiled optimizer's, until a schedule (or you)
+   * set another. It is part of the training state, so save and load keep it.
+   */
   get learningRate(): number {
-    return this.requireCompiled('learningRate').optimizer!.learningRate
+    this.requireCompiled('learningRate')
+    return this.currentLearningRate
+  }
+
+  set learningRate(value: number) {
+    this.requireCompiled('learningRate')
+    // 0 is allowed (a warm-up may start there); a negative rate would climb the loss.
+    this.currentLearningRate = checkNumber('learningRate', value, { min: 0 })
   }
 
   /**
@@ -203,6 +219,7 @@ export class Sequential implements FitModel {
     this.built!.network.dispose()
     this.built = { plan, network }
     this.optimizerInstance = optimizer
+    this.currentLearningRate = optimizer.learningRate
     return this
   }
 

@@ -2,10 +2,17 @@ import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, opti
 import type { BatchStats } from '../engine/engine.js'
 import type { EpochLogs, History } from './history.js'
 
-/** The model as callbacks see it: they can stop training and snapshot or restore weights. */
+/**
+ * The model as callbacks see it: they can stop training, snapshot or restore weights, and set
+ * the learning rate for the next epoch.
+ */
 export interface CallbackModel {
   /** Set to true to stop fit after the current batch or epoch. */
   stopTraining: boolean
+  /** The learning rate for the next update; fit reads it at the start of each epoch. */
+  learningRate: number
+  /** Complete epochs trained over the model's life (not only in this fit call). */
+  readonly epochsTrained: number
   /** A copy of every weight (parameters and running statistics). */
   snapshotWeights(): WeightSnapshot
   restoreWeights(snapshot: WeightSnapshot): void

@@ -53,8 +53,6 @@ export interface FitModel extends CallbackModel {
   readonly plan: Plan
   /** Complete epochs trained over the model's life. */
   epochsTrained: number
-  /** The learning rate for the next epoch. */
-  readonly learningRate: number
 }
 
 interface CheckedFit {
