@@ -2,7 +2,11 @@
 """numpy float32 matmul (OpenBLAS sgemm) on the same cases as crates/kernels/examples/gemm_bench.rs.
 
   python3 bench/gemm_numpy.py              # numpy only, 1 and 2 threads
-  python3 bench/gemm_numpy.py --compare    # also runs the Rust benchmark and prints ours/numpy
+  python3 bench/gemm_numpy.py --compare    # also the Rust benchmark, interleaved, ours/numpy
+
+The machine is shared and noisy, so --compare alternates ours and numpy case by case for
+--rounds rounds and reports each side's median: a burst of other load then hits both sides
+rather than one whole column.
 
 Thread counts are fixed per process through OPENBLAS_NUM_THREADS/OMP_NUM_THREADS (threadpoolctl
 is used instead when installed), so without it the script re-runs itself once per count.
@@ -61,7 +65,11 @@ def run_numpy(args, threads):
     """Rows (form, m, n, k, threads, gflops) for one thread count, in this process."""
     import numpy as np
     rows = []
-    for form, m, n, k in cases(args.sizes, args.forms, not args.no_training):
+    todo = cases(args.sizes, args.forms, not args.no_training)
+    if args.shape:
+        m, n, k = (int(x) for x in args.shape.split("x"))
+        todo = [(f, m, n, k) for f in args.forms]
+    for form, m, n, k in todo:
         secs = time_case(np, form, m, n, k, args.samples)
         rows.append((form, m, n, k, threads, 2.0 * m * n * k / secs / 1e9))
     return rows
@@ -95,12 +103,35 @@ def parse(line):
     return (f, int(m), int(n), int(k), int(t), float(g))
 
 
-def rust_rows(args):
-    cmd = ["cargo", "run", "--quiet", "--release", "--offline", "-p", "backprop-kernels",
-           "--example", "gemm_bench", "--", "--csv", "--threads", ",".join(map(str, args.threads))]
-    cmd += passthrough(args)
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return [parse(line) for line in out.splitlines() if line.count(",") == 5]
+def build_rust():
+    subprocess.run(["cargo", "build", "--quiet", "--release", "--offline", "-p", "backprop-kernels",
+                    "--example", "gemm_bench"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release", "examples", "gemm_bench")
+
+
+def one_case(cmd, env=None):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return [parse(line) for line in out.splitlines() if line.count(",") == 5][0][5]
+
+
+def compare(args):
+    """{(form, m, n, k, threads): (numpy median, ours median)}, interleaved case by case."""
+    binary = build_rust()
+    me = [sys.executable, os.path.abspath(__file__)]
+    runs = {}
+    for _ in range(args.rounds):
+        for t in args.threads:
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
+            for form, m, n, k in cases(args.sizes, args.forms, not args.no_training):
+                shape = f"{m}x{n}x{k}"
+                common = ["--shape", shape, "--forms", form, "--samples", str(args.samples)]
+                theirs = one_case(me + ["--child", str(t)] + common, env)
+                ours = one_case([binary, "--csv", "--threads", str(t)] + common)
+                r = runs.setdefault((form, m, n, k, t), ([], []))
+                r[0].append(theirs)
+                r[1].append(ours)
+    med = lambda v: sorted(v)[len(v) // 2]
+    return {key: (med(a), med(b)) for key, (a, b) in runs.items()}
 
 
 def openblas_core():
@@ -122,6 +153,8 @@ def main():
     p.add_argument("--samples", type=int, default=11)
     p.add_argument("--no-training", action="store_true", help="square sizes only")
     p.add_argument("--compare", action="store_true", help="also run the Rust benchmark")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --compare")
+    p.add_argument("--shape", help="one MxNxK shape instead of the default cases")
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
 
@@ -130,9 +163,13 @@ def main():
             print(",".join(str(x) for x in row[:5]) + f",{row[5]:.3f}")
         return
 
-    ours = {r[:5]: r[5] for r in rust_rows(args)} if args.compare else {}
-    theirs = {r[:5]: r[5] for r in numpy_rows(args)}
-    print(f"numpy: {openblas_core()}")
+    if args.compare:
+        both = compare(args)
+        theirs = {key: v[0] for key, v in both.items()}
+        ours = {key: v[1] for key, v in both.items()}
+    else:
+        theirs, ours = {r[:5]: r[5] for r in numpy_rows(args)}, {}
+    print(f"numpy: {openblas_core()}" + (f"; medians of {args.rounds} interleaved rounds" if args.compare else ""))
     head = f'{"form":<5} {"m×n×k":>16} {"threads":>7} {"numpy GF/s":>11}'
     if args.compare:
         head += f' {"ours GF/s":>10} {"ours/numpy":>10}'

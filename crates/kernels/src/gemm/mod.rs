@@ -296,7 +296,7 @@ pub fn gemm_with(
         bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
         hook,
     };
-    let threads = if m * n * k < PARALLEL_MIN_MACS {
+    let threads = if m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_MACS {
         1
     } else {
         max_threads.min(pool::max_threads())
@@ -328,7 +328,9 @@ unsafe fn run<K: Kernel>(p: &Problem, threads: usize) {
     // Large products get two chunks per thread: if another process holds one of the cores, the
     // task queue moves work to the free thread instead of the call waiting for the slow one.
     // (Each extra chunk re-packs its share of A or B, which costs a few percent below this size.)
-    let per_thread = if threads > 1 && p.m * p.n * p.k >= threads * BALANCE_MIN_MACS {
+    let per_thread = if threads > 1
+        && p.m.saturating_mul(p.n).saturating_mul(p.k) >= threads * BALANCE_MIN_MACS
+    {
         2
     } else {
         1
