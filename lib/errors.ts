@@ -42,6 +42,23 @@ export class ModelFileError extends Error {
   }
 }
 
+/**
+ * A data file (CSV, IDX, a dataset directory) that is missing, truncated or malformed. The
+ * message names the file, where in it the problem is, and what was expected there.
+ */
+export class DataFileError extends Error {
+  override name = 'DataFileError'
+  constructor(
+    message: string,
+    /** The file or directory that could not be read. */
+    readonly path: string,
+    /** Where in the file: a 1-based line (text files) or a 0-based byte offset (binary files), when known. */
+    readonly location: { line?: number; byteOffset?: number } = {},
+  ) {
+    super(message)
+  }
+}
+
 /** A call the model cannot take in its current state (e.g. adding layers after it is built). */
 export class ModelStateError extends Error {
   override name = 'ModelStateError'
