@@ -50,6 +50,39 @@ export type { ScheduleSpec } from './schedules/index.js'
 export type { CosineDecayOptions } from './schedules/cosine-decay.js'
 export type { ExponentialDecayOptions } from './schedules/exponential-decay.js'
 export type { StepDecayOptions } from './schedules/step-decay.js'
+export {
+  SearchResult,
+  WorkerStartError,
+  choice,
+  gridSearch,
+  intUniform,
+  logUniform,
+  parameterGrid,
+  parameterSampler,
+  progressBar,
+  randomSearch,
+  trialSeed,
+  uniform,
+} from './search/index.js'
+export type {
+  Axis,
+  BuildContext,
+  BuildFunction,
+  Distribution,
+  ModelSpec,
+  ProgressStream,
+  RandomSearchOptions,
+  ScheduleOption,
+  ScoreMetric,
+  SearchOptions,
+  SearchProgress,
+  SearchSpace,
+  SearchStopReason,
+  TrialParams,
+  TrialResult,
+  TrialStatus,
+  VegaLiteSpec,
+} from './search/index.js'
 export { History } from './training/history.js'
 export type { EpochLogs, StopReason } from './training/history.js'
 export type { FitOptions } from './training/fit.js'
@@ -76,6 +109,8 @@ export type { StandardScalerJSON, StandardScalerOptions } from './data/standard-
 export { MinMaxScaler } from './data/min-max-scaler.js'
 export type { MinMaxScalerJSON, MinMaxScalerOptions } from './data/min-max-scaler.js'
 export { scalerFromJSON } from './data/scaler.js'
+export { applyPreprocessing } from './data/preprocessing.js'
+export type { Preprocessing, PreprocessingJSON } from './data/preprocessing.js'
 export type { Scaler, ScalerJSON } from './data/scaler.js'
 export { fromOneHot, oneHot } from './data/one-hot.js'
 export { takeRows } from './data/rows.js'

@@ -6,6 +6,8 @@ import { Sequential } from '../model/sequential.js'
 import { selectEngine, type Backend } from '../engine/select.js'
 import { optimizerFromPlan } from '../optimizers/index.js'
 import { optimizerSlotCount, type Plan } from '../plan.js'
+import { preprocessingFromJSON, preprocessingToJSON } from '../data/preprocessing.js'
+import { History } from '../training/history.js'
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type Tensor } from './safetensors.js'
 
 /** The model file format this version writes and reads. */
@@ -48,12 +50,17 @@ export function modelToBytes(model: Sequential): Uint8Array {
     rng: Array.from(state.rng),
     learningRate: model.compiled ? model.learningRate : null,
   }
-  return encodeSafetensors(tensors, {
+  const metadata: Record<string, string> = {
     format: 'backprop',
     formatVersion: String(MODEL_FORMAT_VERSION),
     plan: JSON.stringify(plan),
     training: JSON.stringify(training),
-  })
+  }
+  // Optional entries, added after version 1 first shipped: readers that predate them ignore
+  // them, and files without them still load.
+  if (model.preprocessing) metadata.preprocessing = JSON.stringify(preprocessingToJSON(model.preprocessing))
+  if (model.trainingHistory.epochs > 0) metadata.history = JSON.stringify(model.trainingHistory)
+  return encodeSafetensors(tensors, metadata)
 }
 
 /** Rebuilds a model from safetensors bytes; `source` names the file in error messages. */
@@ -133,6 +140,20 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
     model!.learningRate = learningRate
   }
   model!.restoreState(state, training.epochsTrained)
+  if (metadata.preprocessing !== undefined) {
+    try {
+      model!.preprocessing = preprocessingFromJSON(JSON.parse(metadata.preprocessing), plan.inputSize, plan.outputSize)
+    } catch (error) {
+      fail(`its preprocessing metadata is invalid: ${(error as Error).message}`)
+    }
+  }
+  if (metadata.history !== undefined) {
+    try {
+      model!.trainingHistory.append(History.fromJSON(JSON.parse(metadata.history)))
+    } catch (error) {
+      fail(`its training history is invalid: ${(error as Error).message}`)
+    }
+  }
   return model!
 }
 

@@ -19,10 +19,11 @@ import {
 import { INIT_STREAM, Rng, TRAINING_STREAM, randomSeed, seedState } from '../rng.js'
 import type { WeightSnapshot } from '../training/callbacks.js'
 import { checkFit, dataset, runFit, type FitModel, type FitOptions } from '../training/fit.js'
-import type { History } from '../training/history.js'
+import { History } from '../training/history.js'
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
 import { loadModel, modelFromBytes, modelToBytes, saveModel } from '../io/model-file.js'
 import { summarize } from './summary.js'
+import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js'
 
 export interface SequentialOptions {
   /** Seed for initialisation, shuffling and dropout: the same seed gives the same run. */
@@ -64,6 +65,8 @@ export class Sequential implements FitModel {
   stopTraining = false
   /** Complete epochs trained over the model's life (saved with it). */
   epochsTrained = 0
+  /** Every epoch trained over the model's life, across fit calls (saved with it). */
+  readonly trainingHistory = new History()
   private readonly layerList: Layer[] = []
   private built: { plan: Plan; network: Network } | null = null
   private optimizerInstance: Optimizer | null = null
@@ -74,6 +77,7 @@ export class Sequential implements FitModel {
   private currentLearningRate = 0
   /** True while fit runs (it yields to the event loop between batches). */
   private fitting = false
+  private preprocessingInfo: Required<Preprocessing> | null = null
 
   constructor(options: SequentialOptions = {}) {
     const o = checkOptions('Sequential options', options, ['seed', 'backend', 'layers'])
@@ -173,6 +177,21 @@ export class Sequential implements FitModel {
     return this.built?.plan.loss != null
   }
 
+  /**
+   * How raw data becomes this model's input and its outputs become names: a fitted scaler,
+   * feature names and class names. Saved with the model, so after `load` you can predict on raw
+   * data: `model.predict(applyPreprocessing(model.preprocessing, raw))`. Checked against the model's
+   * input and output sizes when set; null when none was set.
+   */
+  get preprocessing(): Required<Preprocessing> | null {
+    return this.preprocessingInfo
+  }
+
+  set preprocessing(value: Preprocessing | null) {
+    const plan = this.plan
+    this.preprocessingInfo = value === null ? null : checkPreprocessing(value, plan.inputSize, plan.outputSize)
+  }
+
   /** The compiled optimizer. */
   get optimizer(): Optimizer | null {
     return this.optimizerInstance
@@ -234,7 +253,14 @@ export class Sequential implements FitModel {
     this.requireIdle('fit')
     this.fitting = true
     try {
-      return await runFit(this, checked)
+      const history = await runFit(this, checked)
+      this.trainingHistory.append(history)
+      return history
+    } catch (error) {
+      // A diverged fit still trained its completed epochs.
+      const partial = (error as { history?: unknown }).history
+      if (partial instanceof History) this.trainingHistory.append(partial)
+      throw error
     } finally {
       this.fitting = false
     }
