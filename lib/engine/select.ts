@@ -1,6 +1,7 @@
 import { BackendUnavailableError } from '../errors.js'
 import type { Engine } from './engine.js'
 import { jsEngine } from './js/index.js'
+import { loadNativeEngine, type NativeEngine } from './native/engine.js'
 import { checkOneOf } from '../validate.js'
 
 export const BACKENDS = ['auto', 'native', 'js'] as const
@@ -14,19 +15,19 @@ export interface BackendInfo {
   nativeAvailable: boolean
   /** Why the native engine is not in use, when it is not. */
   fallbackReason: string | null
+  /** The native core's SIMD tier ('avx512', 'avx2', 'scalar'; capped by BACKPROP_ISA), when it loaded. */
+  isa: string | null
+  /** Threads the native kernels use (capped by BACKPROP_THREADS), when it loaded. */
+  threads: number | null
 }
 
-/** Loads the native engine; throws with the loader's cause when it cannot. */
-function loadNative(): Engine {
-  throw new Error('the native engine is not part of this build (no native addon is bundled yet)')
-}
+let native: { engine: NativeEngine | null; error: Error | null } | null = null
 
-let native: { engine: Engine | null; error: Error | null } | null = null
-
-function nativeEngine(): { engine: Engine | null; error: Error | null } {
+/** The native engine, loaded on first use (so importing backprop never fails because of it). */
+function nativeEngine(): { engine: NativeEngine | null; error: Error | null } {
   if (native === null) {
     try {
-      native = { engine: loadNative(), error: null }
+      native = { engine: loadNativeEngine(), error: null }
     } catch (error) {
       native = { engine: null, error: error as Error }
     }
@@ -61,9 +62,12 @@ export function selectEngine(requested: Backend): Engine {
 export function backendInfo(): BackendInfo {
   const { engine, error } = nativeEngine()
   const chosen = selectEngine('auto')
+  const info = engine?.info()
   return {
     engine: chosen.name,
     nativeAvailable: engine !== null,
     fallbackReason: chosen.name === 'native' ? null : error ? error.message : 'BACKPROP_BACKEND=js',
+    isa: info?.isa ?? null,
+    threads: info?.threads ?? null,
   }
 }

@@ -26,7 +26,7 @@ impl Cache {
     }
 }
 
-pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], epsilon: f32, cache: &mut Cache) {
+pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], epsilon: f64, cache: &mut Cache) {
     let rows = x.len() / units;
     let Cache { normalized, inv_std, mean, variance, .. } = cache;
     mean.fill(0.0);
@@ -46,7 +46,7 @@ pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], be
     }
     for (s, inv) in variance.iter_mut().zip(inv_std.iter_mut()) {
         *s /= rows as f64;
-        *inv = 1.0 / (*s + epsilon as f64).sqrt();
+        *inv = 1.0 / (*s + epsilon).sqrt();
     }
     for ((xr, nr), or) in x.chunks_exact(units).zip(normalized.chunks_exact_mut(units)).zip(out.chunks_exact_mut(units)) {
         for j in 0..units {
@@ -59,8 +59,8 @@ pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], be
 
 /// running ← momentum · running + (1 − momentum) · batch, for the mean at `stats[mean..]` and
 /// the variance at `stats[variance..]`.
-pub fn update_stats(stats: &mut [f32], mean: usize, variance: usize, momentum: f32, cache: &Cache) {
-    let m = momentum as f64;
+pub fn update_stats(stats: &mut [f32], mean: usize, variance: usize, momentum: f64, cache: &Cache) {
+    let m = momentum;
     for j in 0..cache.mean.len() {
         stats[mean + j] = (m * stats[mean + j] as f64 + (1.0 - m) * cache.mean[j]) as f32;
         stats[variance + j] = (m * stats[variance + j] as f64 + (1.0 - m) * cache.variance[j]) as f32;
@@ -68,10 +68,10 @@ pub fn update_stats(stats: &mut [f32], mean: usize, variance: usize, momentum: f
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], epsilon: f32) {
+pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], epsilon: f64) {
     for (xr, or) in x.chunks_exact(units).zip(out.chunks_exact_mut(units)) {
         for j in 0..units {
-            let scale = gamma[j] as f64 / (var[j] as f64 + epsilon as f64).sqrt();
+            let scale = gamma[j] as f64 / (var[j] as f64 + epsilon).sqrt();
             let shift = beta[j] as f64 - scale * mean[j] as f64;
             or[j] = (scale * xr[j] as f64 + shift) as f32;
         }

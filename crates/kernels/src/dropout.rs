@@ -3,9 +3,8 @@
 
 use crate::rng::Rng;
 
-pub fn forward(rate: f32, x: &[f32], out: &mut [f32], mask: &mut [f32], rng: &mut Rng) {
-    let keep = (1.0 / (1.0 - rate as f64)) as f32;
-    let rate = rate as f64;
+pub fn forward(rate: f64, x: &[f32], out: &mut [f32], mask: &mut [f32], rng: &mut Rng) {
+    let keep = (1.0 / (1.0 - rate)) as f32;
     for ((o, m), &v) in out.iter_mut().zip(mask.iter_mut()).zip(x) {
         *m = if rng.next_f64() < rate { 0.0 } else { keep };
         *o = v * *m;

@@ -45,6 +45,37 @@ pub struct EpochResult {
     pub diverged: Option<(usize, String)>,
 }
 
+/// An epoch in progress (see `Network::begin_epoch`).
+#[derive(Debug)]
+pub struct Epoch {
+    /// The visiting order of the rows (shuffled once, at the start).
+    order: Vec<u32>,
+    rows: usize,
+    batch_size: usize,
+    lr: f64,
+    /// First row of the next batch, and that batch's index.
+    start: usize,
+    batch: usize,
+    finished: bool,
+    /// Sums over the batches so far.
+    result: EpochResult,
+}
+
+impl Epoch {
+    /// Ends the epoch after the batch just trained, as when a callback asks to stop.
+    pub fn stop(&mut self) {
+        if !self.finished {
+            self.result.stopped = self.start < self.rows;
+            self.finished = true;
+        }
+    }
+
+    /// Batches trained so far.
+    pub fn batches(&self) -> usize {
+        self.result.batches
+    }
+}
+
 /// Where a layer reads its input: the batch, or an earlier layer's output buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
@@ -80,6 +111,32 @@ pub struct Network {
     metric_sums: [f64; MAX_METRICS],
     ws: Workspace,
     order: Vec<u32>,
+    /// params then slots as they were before the last update, and the statistics likewise:
+    /// an update that overflows is undone from these (allocated by the first update).
+    backup: Vec<f32>,
+    stats_backup: Vec<f32>,
+}
+
+/// Why an update was undone (the JS engine's words).
+pub const OVERFLOW: &str = "the update made weights or optimizer state overflow to non-finite values";
+
+/// Checks rows of inputs and targets against the plan: lengths, and class indices (which the
+/// losses use as indices) for sparse labels.
+pub fn check_data(plan: &Plan, x: &[f32], y: &[f32], rows: usize) -> Result<(), String> {
+    if Some(x.len()) != rows.checked_mul(plan.input_size) {
+        return Err(format!("x has {} values, expected rows × inputs = {} × {}", x.len(), rows, plan.input_size));
+    }
+    let target_cols = plan.target_cols();
+    if Some(y.len()) != rows.checked_mul(target_cols) {
+        return Err(format!("y has {} values, expected rows × {} = {}", y.len(), target_cols, rows.saturating_mul(target_cols)));
+    }
+    if plan.loss == Some(Loss::SparseCategoricalCrossEntropy) {
+        let classes = plan.output_size as f32;
+        if let Some(bad) = y.iter().find(|&&v| !(v >= 0.0 && v < classes && v.fract() == 0.0)) {
+            return Err(format!("class index {bad} is not an integer in [0, {classes})"));
+        }
+    }
+    Ok(())
 }
 
 impl Network {
@@ -123,24 +180,14 @@ impl Network {
                 sources: vec![Source::Input; layers + 1],
             },
             order: Vec::new(),
+            backup: Vec::new(),
+            stats_backup: Vec::new(),
         })
     }
 
     /// Checks a dataset's buffers against the plan.
     pub fn check_dataset(&self, data: &Dataset) -> Result<(), String> {
-        if data.x.len() != data.rows * self.plan.input_size {
-            return Err(format!("x has {} values, expected rows × inputs = {} × {}", data.x.len(), data.rows, self.plan.input_size));
-        }
-        if data.y.len() != data.rows * self.target_cols {
-            return Err(format!("y has {} values, expected rows × {} = {}", data.y.len(), self.target_cols, data.rows * self.target_cols));
-        }
-        if self.plan.loss == Some(Loss::SparseCategoricalCrossEntropy) {
-            let classes = self.plan.output_size as f32;
-            if let Some(bad) = data.y.iter().find(|&&v| !(v >= 0.0 && v < classes && v.fract() == 0.0)) {
-                return Err(format!("class index {bad} is not an integer in [0, {classes})"));
-            }
-        }
-        Ok(())
+        check_data(&self.plan, &data.x, &data.y, data.rows)
     }
 
     /// One forward/backward/update on `rows` rows, in order.
@@ -155,35 +202,58 @@ impl Network {
     /// One pass over the data in batches, shuffled from the training stream when asked.
     /// `on_batch(batch, stats)` runs after each update and returns true to stop.
     pub fn train_epoch(&mut self, data: &Dataset, batch_size: usize, shuffle: bool, lr: f64, on_batch: &mut dyn FnMut(usize, &BatchStats) -> bool) -> EpochResult {
-        let batch_size = batch_size.max(1);
-        let mut result = EpochResult::default();
-        let mut order = std::mem::take(&mut self.order);
-        self.rng.shuffled_order(&mut order, data.rows, shuffle);
-        self.ensure_workspace(batch_size.min(data.rows));
-        let mut start = 0;
-        let mut batch = 0;
-        while start < data.rows {
-            let rows = batch_size.min(data.rows - start);
-            self.gather(data, &order[start..start + rows]);
-            let (stats, diverged) = self.train_loaded(rows, lr);
-            if let Some(reason) = diverged {
-                result.diverged = Some((batch, reason));
-                break;
-            }
-            result.batches += 1;
-            result.samples += rows;
-            result.loss += stats.loss * rows as f64;
-            for m in 0..MAX_METRICS {
-                result.metrics[m] += stats.metrics[m] * rows as f64;
-            }
-            start += rows;
+        let mut epoch = self.begin_epoch(data.rows, batch_size, shuffle, lr);
+        while let Some((batch, stats)) = self.epoch_step(data, &mut epoch) {
             if on_batch(batch, &stats) {
-                result.stopped = start < data.rows;
+                epoch.stop();
                 break;
             }
-            batch += 1;
         }
-        self.order = order;
+        self.finish_epoch(epoch)
+    }
+
+    /// Starts an epoch over `rows` rows, drawing the shuffle from the training stream now. The
+    /// epoch then runs one batch per `epoch_step`, so a caller can run other code between
+    /// batches (callbacks that read or change the network, as the JS engine allows).
+    pub fn begin_epoch(&mut self, rows: usize, batch_size: usize, shuffle: bool, lr: f64) -> Epoch {
+        let mut order = std::mem::take(&mut self.order);
+        self.rng.shuffled_order(&mut order, rows, shuffle);
+        Epoch { order, rows, batch_size: batch_size.max(1), lr, start: 0, batch: 0, finished: false, result: EpochResult::default() }
+    }
+
+    /// Trains the epoch's next batch of `data` (the `rows` rows the epoch began with). Returns
+    /// the batch's index and statistics, or None once the epoch is over: every row trained,
+    /// stopped, or a batch diverged (its update skipped; see `EpochResult::diverged`).
+    pub fn epoch_step(&mut self, data: &Dataset, epoch: &mut Epoch) -> Option<(usize, BatchStats)> {
+        if epoch.finished || epoch.start >= epoch.rows {
+            epoch.finished = true;
+            return None;
+        }
+        let rows = epoch.batch_size.min(epoch.rows - epoch.start);
+        self.ensure_workspace(rows);
+        self.gather(data, &epoch.order[epoch.start..epoch.start + rows]);
+        let (stats, diverged) = self.train_loaded(rows, epoch.lr);
+        if let Some(reason) = diverged {
+            epoch.result.diverged = Some((epoch.batch, reason));
+            epoch.finished = true;
+            return None;
+        }
+        let result = &mut epoch.result;
+        result.batches += 1;
+        result.samples += rows;
+        result.loss += stats.loss * rows as f64;
+        for m in 0..MAX_METRICS {
+            result.metrics[m] += stats.metrics[m] * rows as f64;
+        }
+        epoch.start += rows;
+        epoch.batch += 1;
+        Some((epoch.batch - 1, stats))
+    }
+
+    /// The epoch's result: sample-weighted means over the batches trained (NaN when none was).
+    pub fn finish_epoch(&mut self, epoch: Epoch) -> EpochResult {
+        self.order = epoch.order;
+        let mut result = epoch.result;
         let n = result.samples as f64;
         if result.samples > 0 {
             result.loss /= n;
@@ -258,18 +328,39 @@ impl Network {
         self.rng = rng;
         let stats = BatchStats { loss, metrics: self.metric_sums.map(|s| s / rows as f64) };
         if !loss.is_finite() {
-            return (stats, Some(format!("the loss is {}", if loss.is_nan() { "NaN" } else { "infinite" })));
+            let shown = if loss.is_nan() { "NaN" } else if loss > 0.0 { "Infinity" } else { "-Infinity" };
+            return (stats, Some(format!("the loss is {shown}")));
         }
         let opt = self.plan.optimizer.expect("training needs a compiled plan");
         if !optimizers::clip(opt.clip(), &mut self.grads).is_finite() {
             return (stats, Some("the gradient has NaN or infinite components".into()));
         }
+        let saved = self.params.len() + self.slots.len();
+        if self.backup.len() != saved {
+            self.backup = vec![0.0; saved];
+            self.stats_backup = vec![0.0; self.stats.len()];
+        }
         self.step += 1;
-        optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, self.step, lr);
-        for (l, layer) in self.plan.layers.iter().enumerate() {
-            if let Layer::BatchNorm { momentum, mean, variance, .. } = *layer {
-                batch_norm::update_stats(&mut self.stats, mean, variance, momentum, self.ws.batch_norm[l].as_ref().unwrap());
+        let mut finite = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, self.step, lr, &mut self.backup);
+        if finite && !self.stats.is_empty() {
+            self.stats_backup.copy_from_slice(&self.stats);
+            for (l, layer) in self.plan.layers.iter().enumerate() {
+                if let Layer::BatchNorm { momentum, mean, variance, .. } = *layer {
+                    batch_norm::update_stats(&mut self.stats, mean, variance, momentum, self.ws.batch_norm[l].as_ref().unwrap());
+                }
             }
+            finite = self.stats.iter().all(|v| v.is_finite());
+            if !finite {
+                self.stats.copy_from_slice(&self.stats_backup);
+            }
+        }
+        if !finite {
+            // As the JS engine: undo the whole update, so a diverged model keeps finite weights.
+            let (params, slots) = self.backup.split_at(self.params.len());
+            self.params.copy_from_slice(params);
+            self.slots.copy_from_slice(slots);
+            self.step -= 1;
+            return (stats, Some(OVERFLOW.into()));
         }
         (stats, None)
     }

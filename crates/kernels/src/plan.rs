@@ -74,8 +74,10 @@ impl Optimizer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
     Dense { inputs: usize, units: usize, activation: Activation, kernel: usize, bias: Option<usize>, l1: f32, l2: f32 },
-    Dropout { units: usize, rate: f32 },
-    BatchNorm { units: usize, momentum: f32, epsilon: f32, gamma: usize, beta: usize, mean: usize, variance: usize },
+    /// Rates, momenta and ε stay f64 as in the JS engine: rounding them to f32 first shifts
+    /// complements such as 1 − momentum (by ~1e-6 relative for 0.99) and dropout's threshold.
+    Dropout { units: usize, rate: f64 },
+    BatchNorm { units: usize, momentum: f64, epsilon: f64, gamma: usize, beta: usize, mean: usize, variance: usize },
     Activation { units: usize, activation: Activation },
 }
 
@@ -323,7 +325,7 @@ impl Reader<'_> {
                 l1: nonneg("l1", r[2])?,
                 l2: nonneg("l2", r[3])?,
             },
-            1 if (0.0..1.0).contains(&r[0]) => Layer::Dropout { units, rate: r[0] as f32 },
+            1 if (0.0..1.0).contains(&r[0]) => Layer::Dropout { units, rate: r[0] },
             1 => return Err(format!("dropout rate must be in [0, 1), got {}", r[0])),
             2 => {
                 if !(0.0..=1.0).contains(&r[4]) || !(r[5].is_finite() && r[5] > 0.0) {
@@ -335,8 +337,8 @@ impl Reader<'_> {
                     beta: range("beta", r[1], units, params)?,
                     mean: range("moving mean", r[2], units, stats)?,
                     variance: range("moving variance", r[3], units, stats)?,
-                    momentum: r[4] as f32,
-                    epsilon: r[5] as f32,
+                    momentum: r[4],
+                    epsilon: r[5],
                 }
             }
             _ => Layer::Activation { units, activation },

@@ -1,3 +1,4 @@
+import { DEFAULT_LEAKY_RELU_ALPHA } from '../../activations.js'
 import { ACTIVATIONS, LOSSES, METRICS, type ActivationPlan, type LayerPlan, type OptimizerPlan, type Plan } from '../../plan.js'
 
 /**
@@ -50,7 +51,8 @@ function encodeOptimizer(opt: OptimizerPlan | null): number[] {
 }
 
 function activation(act: ActivationPlan): [number, number] {
-  return [ACTIVATIONS.indexOf(act.name), act.alpha ?? 0]
+  // A plan read from a file may omit leakyRelu's alpha; the JS engine then uses the default.
+  return [ACTIVATIONS.indexOf(act.name), act.name === 'leakyRelu' ? (act.alpha ?? DEFAULT_LEAKY_RELU_ALPHA) : 0]
 }
 
 function encodeLayer(layer: LayerPlan, inputs: number): number[] {

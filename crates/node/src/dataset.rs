@@ -1,0 +1,97 @@
+//! The opaque Dataset object: a private copy of training or evaluation data, checked against
+//! one network's plan. Asynchronous work reads only this copy (shared through an `Arc`), never
+//! JavaScript memory, so the caller may mutate, transfer or detach its arrays at any time.
+
+use std::sync::Arc;
+
+use kernels::network::{check_data, Dataset};
+use kernels::plan::Plan;
+
+use crate::env::Env;
+use crate::error::{JsError, JsResult};
+use crate::sys::{napi_type_tag, napi_value};
+use crate::typed::View;
+use crate::wrapped::{self, Wrapped};
+
+pub struct DatasetBox {
+    pub data: Arc<Dataset>,
+    /// The id of the network whose plan the data was checked against.
+    pub owner: u64,
+    /// Bytes reported to V8 as external memory (returned by the finalizer).
+    bytes: i64,
+}
+
+impl Wrapped for DatasetBox {
+    const TAG: napi_type_tag = napi_type_tag { lower: 0x6261_636b_7072_6f70, upper: 0x6461_7461_7365_7431 };
+    const NAME: &'static str = "Dataset (from network.createDataset)";
+
+    fn finalize(&mut self, env: Env) {
+        env.adjust_external_memory(-self.bytes);
+    }
+}
+
+fn invalid(e: String) -> JsError {
+    JsError::range_error(e)
+}
+
+/// Copies checked rows into a new Dataset object owned by network `owner`.
+///
+/// # Safety
+/// As `View::slice`: no JavaScript may run during the call.
+pub unsafe fn create(env: Env, plan: &Plan, owner: u64, x: &View<f32>, y: &View<f32>, rows: usize) -> JsResult<napi_value> {
+    let (xs, ys) = unsafe { (x.slice(), y.slice()) };
+    check_data(plan, xs, ys, rows).map_err(invalid)?;
+    let data = Dataset { x: xs.to_vec(), y: ys.to_vec(), rows };
+    let bytes = ((data.x.len() + data.y.len()) * 4) as i64;
+    let object = env.object()?;
+    env.set(object, c"rows", env.double(rows as f64)?)?;
+    wrapped::wrap(env, object, DatasetBox { data: Arc::new(data), owner, bytes })?;
+    env.adjust_external_memory(bytes);
+    Ok(object)
+}
+
+/// The dataset in `value`, which must belong to network `owner`.
+pub fn unwrap<'a>(env: Env, value: napi_value, name: &str, owner: u64) -> JsResult<&'a mut DatasetBox> {
+    let raw = wrapped::unwrap::<DatasetBox>(env, value, name)?;
+    // SAFETY: the object is an argument of the current call, so it (and its box) is alive;
+    // each call unwraps at most one dataset, so this is the only reference.
+    let dataset = unsafe { &mut *raw };
+    if dataset.owner != owner {
+        return Err(JsError::type_error(format!("{name} was created by another network; create it with this network's createDataset")));
+    }
+    Ok(dataset)
+}
+
+/// Brings the private copy up to date with `x` and `y` (the arrays it was made from, possibly
+/// changed since): compares first and copies only when something differs, so an unchanged
+/// dataset costs one read. Returns whether anything changed.
+///
+/// # Safety
+/// As `View::slice`.
+pub unsafe fn refresh(dataset: &mut DatasetBox, plan: &Plan, x: &View<f32>, y: &View<f32>) -> JsResult<bool> {
+    let (xs, ys) = unsafe { (x.slice(), y.slice()) };
+    let rows = dataset.data.rows;
+    if xs.len() != dataset.data.x.len() || ys.len() != dataset.data.y.len() {
+        return Err(JsError::range_error(format!(
+            "refreshDataset needs arrays of the dataset's size ({} and {} values), got {} and {}; create a new dataset instead",
+            dataset.data.x.len(),
+            dataset.data.y.len(),
+            xs.len(),
+            ys.len()
+        )));
+    }
+    // Bitwise comparison: NaN payloads and -0 count as changes, as they would for training.
+    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
+    let (x_same, y_same) = (same(xs, &dataset.data.x), same(ys, &dataset.data.y));
+    if x_same && y_same {
+        return Ok(false);
+    }
+    if !y_same {
+        check_data(plan, xs, ys, rows).map_err(invalid)?;
+    }
+    let data = Arc::get_mut(&mut dataset.data)
+        .ok_or_else(|| JsError::Busy("busy: training is running with this dataset; await it before refreshing the dataset".into()))?;
+    data.x.copy_from_slice(xs);
+    data.y.copy_from_slice(ys);
+    Ok(true)
+}

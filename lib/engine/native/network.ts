@@ -1,0 +1,138 @@
+import type { Network as RawNetwork, NativeDataset } from '../../../native/index.js'
+import { targetColumns, type Plan } from '../../plan.js'
+import type {
+  BatchResult,
+  BatchStats,
+  Dataset,
+  EpochOptions,
+  EpochResult,
+  Evaluation,
+  Network,
+  NetworkState,
+} from '../engine.js'
+import type { NativeBinding } from './binding.js'
+import { encodePlan } from './plan-code.js'
+
+/** A native copy of a JS Dataset and the arrays it was copied from. */
+interface CachedDataset {
+  native: NativeDataset
+  x: Float32Array
+  y: Float32Array
+  rows: number
+}
+
+/**
+ * The Network interface over the Rust executor (crates/kernels through crates/node): one
+ * native call per batch, per epoch or per prediction. Computes what JsNetwork computes, to float
+ * tolerance, with the same PRNG stream for shuffling and dropout.
+ *
+ * trainEpochAsync runs the epoch on the libuv thread pool. With `onBatchEnd`, the pool thread
+ * pauses after each batch until the callback has run on the main thread (it may use the
+ * network then, and a `true` return stops right after that batch, as in the JS engine); the
+ * pause costs a thread round trip (tens of µs) per batch, so it is only made when a callback
+ * is given. Otherwise, while an epoch runs asynchronously, any other use of this network
+ * (readState, predict, …) throws an Error with code 'ERR_BACKPROP_BUSY' instead of seeing a
+ * half-trained state. Aborting `signal` stops the epoch at the next batch boundary the pool
+ * thread reaches (the one it is training finishes first).
+ *
+ * Epoch data is copied into native memory once per Dataset object and compared (not copied)
+ * before each later epoch, so changes to its arrays between epochs are still seen.
+ */
+export class NativeNetwork implements Network {
+  readonly engine = 'native'
+  readonly plan: Plan
+  private readonly native: RawNetwork
+  private readonly datasets = new WeakMap<Dataset, CachedDataset>()
+  private readonly targetCols: number
+
+  constructor(binding: NativeBinding, plan: Plan, state: NetworkState) {
+    this.plan = plan
+    this.targetCols = targetColumns(plan)
+    this.native = new binding.Network(encodePlan(plan), state.params, state.stats, state.slots, state.step, state.rng)
+  }
+
+  readState(): NetworkState {
+    return this.native.readState()
+  }
+
+  writeState(state: Partial<NetworkState>): void {
+    this.native.writeState(state)
+  }
+
+  trainBatch(data: Dataset, learningRate: number): BatchResult {
+    const { x, y } = this.rowsOf(data)
+    return this.native.trainBatch(x, y, data.rows, learningRate)
+  }
+
+  trainEpoch(data: Dataset, options: EpochOptions): EpochResult {
+    const { onBatchEnd, signal } = options
+    const onBatch =
+      onBatchEnd || signal
+        ? (batch: number, loss: number, metrics: number[]) => onBatchEnd?.(batch, { loss, metrics }) === true || signal?.aborted === true
+        : undefined
+    return this.native.trainEpoch(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRate, onBatch)
+  }
+
+  async trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult> {
+    const { onBatchEnd, signal } = options
+    const native = this.native
+    const onProgress = onBatchEnd
+      ? (batch: number, loss: number, metrics: number[]) => {
+          const stats: BatchStats = { loss, metrics }
+          if (onBatchEnd(batch, stats) === true) native.cancel()
+        }
+      : undefined
+    const promise = native.trainEpochAsync(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRate, onProgress, true)
+    if (!signal) return promise
+    const abort = (): void => native.cancel()
+    // Already aborted: like the JS engine, the first batch still runs, then the epoch stops.
+    if (signal.aborted) abort()
+    else signal.addEventListener('abort', abort, { once: true })
+    try {
+      return await promise
+    } finally {
+      signal.removeEventListener('abort', abort)
+    }
+  }
+
+  evaluate(data: Dataset, batchSize: number): Evaluation {
+    return this.native.evaluate(this.nativeDataset(data), batchSize)
+  }
+
+  predict(x: Float32Array, rows: number, batchSize: number): Float32Array {
+    return this.native.predict(x.subarray(0, rows * this.plan.inputSize), rows, batchSize)
+  }
+
+  computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
+    const { x, y } = this.rowsOf(data)
+    return this.native.computeGradients(x, y, data.rows)
+  }
+
+  dispose(): void {
+    this.native.dispose()
+  }
+
+  /** Exactly the rows the dataset claims (its arrays may be longer views). */
+  private rowsOf(data: Dataset): { x: Float32Array; y: Float32Array } {
+    return {
+      x: data.x.subarray(0, data.rows * this.plan.inputSize),
+      y: data.y.subarray(0, data.rows * this.targetCols),
+    }
+  }
+
+  /**
+   * The native copy of `data`, made on first use (fit passes the same Dataset every epoch, so
+   * its data is copied once) and brought up to date on later uses.
+   */
+  private nativeDataset(data: Dataset): NativeDataset {
+    const { x, y } = this.rowsOf(data)
+    const cached = this.datasets.get(data)
+    if (cached && cached.x === data.x && cached.y === data.y && cached.rows === data.rows) {
+      this.native.refreshDataset(cached.native, x, y)
+      return cached.native
+    }
+    const native = this.native.createDataset(x, y, data.rows)
+    this.datasets.set(data, { native, x: data.x, y: data.y, rows: data.rows })
+    return native
+  }
+}
