@@ -5,12 +5,18 @@
 use crate::plan::{AccuracyKind, Fused, Loss, Metric};
 
 /// Probabilities are clipped to [ε, 1−ε] before a logarithm on the unfused path, as Keras does.
-const EPS: f32 = 1e-7;
+/// The bounds and the comparisons are f64, as in the JS engine: in f32, 1 − ε rounds to
+/// 1 − 1.19e-7, which moves the clip (and the zero-gradient region) for saturated outputs.
+const EPS: f64 = 1e-7;
+
+// Every loss below computes in f64 from the f32 inputs and rounds once when storing, step for
+// step as lib/engine/js/losses.ts does (JavaScript arithmetic is f64), so the two engines differ
+// only by the libm's last bit. The outputs are rows × classes: small next to the GEMMs.
 
 /// Fused forms: read logits `z`, write probabilities to `a` and dL/dz to `grad`. Never takes
 /// the log of a probability, so saturated outputs give finite losses.
 #[allow(clippy::too_many_arguments)]
-pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f32) -> f64 {
+pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f64) -> f64 {
     let mut total = 0.0f64;
     match kind {
         Fused::SoftmaxCrossEntropy => {
@@ -19,45 +25,46 @@ pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], col
                 let zr = &z[r * cols..(r + 1) * cols];
                 let ar = &mut a[r * cols..(r + 1) * cols];
                 let gr = &mut grad[r * cols..(r + 1) * cols];
-                let max = zr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0f64;
-                for (p, &v) in ar.iter_mut().zip(zr) {
-                    let e = (v - max).exp();
-                    *p = e;
-                    sum += e as f64;
+                let mut max = f64::NEG_INFINITY;
+                for &v in zr {
+                    if v as f64 > max {
+                        max = v as f64;
+                    }
                 }
-                let lse = max as f64 + sum.ln();
-                let inv = (1.0 / sum) as f32;
-                ar.iter_mut().for_each(|p| *p *= inv);
+                let sum: f64 = zr.iter().map(|&v| (v as f64 - max).exp()).sum();
+                let lse = max + sum.ln();
+                let inv = 1.0 / sum;
+                for (p, &v) in ar.iter_mut().zip(zr) {
+                    *p = ((v as f64 - max).exp() * inv) as f32;
+                }
                 if sparse {
                     let label = y[r] as usize;
                     total += lse - zr[label] as f64;
                     for (j, (g, &p)) in gr.iter_mut().zip(ar.iter()).enumerate() {
-                        *g = (p - if j == label { 1.0 } else { 0.0 }) * scale;
+                        *g = ((p as f64 - if j == label { 1.0 } else { 0.0 }) * scale) as f32;
                     }
                 } else {
                     let yr = &y[r * cols..(r + 1) * cols];
-                    let mut y_sum = 0.0f32;
+                    let mut y_sum = 0.0f64;
                     for (&t, &v) in yr.iter().zip(zr) {
-                        y_sum += t;
+                        y_sum += t as f64;
                         total += t as f64 * (lse - v as f64);
                     }
+                    // d/dz_j Σ_k y_k (lse − z_k) = p_j Σ_k y_k − y_j.
                     for ((g, &p), &t) in gr.iter_mut().zip(ar.iter()).zip(yr) {
-                        *g = (p * y_sum - t) * scale;
+                        *g = ((p as f64 * y_sum - t as f64) * scale) as f32;
                     }
                 }
             }
         }
         Fused::SigmoidCrossEntropy => {
-            let per_unit = scale / cols as f32;
-            let inv_cols = 1.0 / cols as f64;
+            let per_unit = scale / cols as f64;
             for i in 0..z.len() {
-                let v = z[i];
-                let t = y[i];
-                total += ((v.max(0.0) - v * t) as f64 + ((-v.abs()).exp() as f64).ln_1p()) * inv_cols;
+                let (v, t) = (z[i] as f64, y[i] as f64);
+                total += (v.max(0.0) - v * t + (-v.abs()).exp().ln_1p()) / cols as f64;
                 let p = 1.0 / (1.0 + (-v).exp());
-                a[i] = p;
-                grad[i] = (p - t) * per_unit;
+                a[i] = p as f32;
+                grad[i] = ((p - t) * per_unit) as f32;
             }
         }
     }
@@ -65,44 +72,44 @@ pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], col
 }
 
 /// Unfused losses on output activations `a`; writes dL/da to `grad`.
-pub fn unfused(loss: Loss, a: &[f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f32) -> f64 {
+pub fn unfused(loss: Loss, a: &[f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f64) -> f64 {
     let (lo, hi) = (EPS, 1.0 - EPS);
-    let clip = |p: f32| p.clamp(lo, hi);
-    let inside = |p: f32| (lo..=hi).contains(&p);
+    // The clip has zero slope outside [ε, 1−ε].
+    let clip = |raw: f64| if raw < lo { (lo, false) } else if raw > hi { (hi, false) } else { (raw, true) };
     let mut total = 0.0f64;
-    let inv_cols = 1.0 / cols as f64;
+    let k = cols as f64;
     match loss {
         Loss::MeanSquaredError => {
-            let g = 2.0 * scale / cols as f32;
+            let g = 2.0 * scale / k;
             for i in 0..a.len() {
-                let d = a[i] - y[i];
-                total += (d as f64) * (d as f64) * inv_cols;
-                grad[i] = g * d;
+                let d = a[i] as f64 - y[i] as f64;
+                total += d * d / k;
+                grad[i] = (g * d) as f32;
             }
         }
         Loss::BinaryCrossEntropy => {
-            let g = scale / cols as f32;
+            let g = scale / k;
             for i in 0..a.len() {
-                let (p, t) = (clip(a[i]), y[i]);
-                total -= (t as f64 * (p as f64).ln() + (1.0 - t as f64) * (1.0 - p as f64).ln()) * inv_cols;
-                grad[i] = if inside(a[i]) { g * ((p - t) / (p * (1.0 - p))) } else { 0.0 };
+                let ((p, inside), t) = (clip(a[i] as f64), y[i] as f64);
+                total -= (t * p.ln() + (1.0 - t) * (1.0 - p).ln()) / k;
+                grad[i] = if inside { (g * ((p - t) / (p * (1.0 - p)))) as f32 } else { 0.0 };
             }
         }
         Loss::CategoricalCrossEntropy => {
             for i in 0..a.len() {
-                let (p, t) = (clip(a[i]), y[i]);
-                total -= t as f64 * (p as f64).ln();
-                grad[i] = if inside(a[i]) { -scale * t / p } else { 0.0 };
+                let ((p, inside), t) = (clip(a[i] as f64), y[i] as f64);
+                total -= t * p.ln();
+                grad[i] = if inside { ((-scale * t) / p) as f32 } else { 0.0 };
             }
         }
         Loss::SparseCategoricalCrossEntropy => {
             for (r, (ar, gr)) in a.chunks_exact(cols).zip(grad.chunks_exact_mut(cols)).enumerate() {
                 let label = y[r] as usize;
                 gr.fill(0.0);
-                let p = clip(ar[label]);
-                total -= (p as f64).ln();
-                if inside(ar[label]) {
-                    gr[label] = -scale / p;
+                let (p, inside) = clip(ar[label] as f64);
+                total -= p.ln();
+                if inside {
+                    gr[label] = (-scale / p) as f32;
                 }
             }
         }
@@ -132,8 +139,8 @@ pub fn add_metric_sums(metrics: &[Metric], accuracy: AccuracyKind, a: &[f32], y:
                     (0..rows).filter(|&r| argmax(&a[r * cols..(r + 1) * cols]) == argmax(&y[r * cols..(r + 1) * cols])).count() as f64
                 }
             },
-            Metric::MeanAbsoluteError => a.iter().zip(y).map(|(&p, &t)| (p - t).abs() as f64).sum::<f64>() / cols as f64,
-            Metric::MeanSquaredError => a.iter().zip(y).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>() / cols as f64,
+            Metric::MeanAbsoluteError => a.iter().zip(y).map(|(&p, &t)| (p as f64 - t as f64).abs() / cols as f64).sum::<f64>(),
+            Metric::MeanSquaredError => a.iter().zip(y).map(|(&p, &t)| (p as f64 - t as f64).powi(2) / cols as f64).sum::<f64>(),
         };
     }
 }

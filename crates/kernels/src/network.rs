@@ -367,21 +367,21 @@ impl Network {
 
     fn loss_and_gradients(&mut self, rows: usize, rng: &mut Rng) -> f64 {
         self.metric_sums = [0.0; MAX_METRICS];
-        let loss_sum = self.forward_loss_with(rows, true, 1.0 / rows as f32, rng);
+        let loss_sum = self.forward_loss_with(rows, true, 1.0 / rows as f64, rng);
         self.backward(rows);
         self.add_regularization_gradients();
         loss_sum / rows as f64 + self.regularization_loss()
     }
 
     /// Inference-mode forward plus loss (no dropout, so no stream is needed).
-    fn forward_loss(&mut self, rows: usize, training: bool, scale: f32) -> f64 {
+    fn forward_loss(&mut self, rows: usize, training: bool, scale: f64) -> f64 {
         let mut rng = self.rng.clone();
         self.forward_loss_with(rows, training, scale, &mut rng)
     }
 
     /// Forward pass plus the loss: returns the summed per-sample loss, adds metric sums, and
     /// leaves in the last layer's delta the gradient of `scale` × that sum.
-    fn forward_loss_with(&mut self, rows: usize, training: bool, scale: f32, rng: &mut Rng) -> f64 {
+    fn forward_loss_with(&mut self, rows: usize, training: bool, scale: f64, rng: &mut Rng) -> f64 {
         let last = self.plan.layers.len() - 1;
         let cols = self.plan.output_size;
         self.forward(rows, training, self.fused.is_some(), rng);
