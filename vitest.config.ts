@@ -1,8 +1,30 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Files about the engines themselves (native against JS, the addon's boundary, packaging):
+ * they pick their engines explicitly, so they run once.
+ */
+const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['__test__/**/*.test.ts'],
     testTimeout: 60_000,
+    // Everything else runs twice, once per engine: models built with backend 'auto' (the
+    // default) follow BACKPROP_BACKEND. The native project needs the addon (npm run build).
+    projects: [
+      ...(['js', 'native'] as const).map((engine) => ({
+        extends: true as const,
+        test: {
+          name: engine,
+          include: ['__test__/**/*.test.ts'],
+          exclude: ENGINE_SPECIFIC,
+          env: { BACKPROP_BACKEND: engine },
+        },
+      })),
+      {
+        extends: true as const,
+        test: { name: 'engines', include: ENGINE_SPECIFIC },
+      },
+    ],
   },
 })
