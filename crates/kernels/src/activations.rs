@@ -2,13 +2,14 @@
 //! lib/engine/js/activations.ts, whose semantics these follow exactly).
 
 use crate::plan::Activation;
+use crate::vmath;
 
 /// Applies the activation in place to `rows` rows of `cols` values.
 pub fn forward(act: Activation, z: &mut [f32], cols: usize) {
     match act {
         Activation::Linear => {}
-        Activation::Sigmoid => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
-        Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Sigmoid => vmath::sigmoid(z),
+        Activation::Tanh => vmath::tanh(z),
         // `v < 0` keeps NaN as NaN, so divergence stays visible.
         Activation::Relu => z.iter_mut().for_each(|v| {
             if *v < 0.0 {
@@ -24,19 +25,12 @@ pub fn forward(act: Activation, z: &mut [f32], cols: usize) {
     }
 }
 
-pub fn sigmoid(v: f32) -> f32 {
-    1.0 / (1.0 + (-v).exp())
-}
-
 /// Numerically stable softmax of one row, in place (sums in f64 as the JS engine does).
 pub fn softmax_row(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f64;
-    for v in row.iter_mut() {
-        let e = (*v - max).exp();
-        *v = e;
-        sum += e as f64;
-    }
+    row.iter_mut().for_each(|v| *v -= max);
+    vmath::exp(row);
+    let sum: f64 = row.iter().map(|&e| e as f64).sum();
     let inv = (1.0 / sum) as f32;
     row.iter_mut().for_each(|v| *v *= inv);
 }

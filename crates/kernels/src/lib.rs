@@ -13,3 +13,4 @@ pub mod optimizers;
 pub mod plan;
 pub mod pool;
 pub mod rng;
+pub mod vmath;
