@@ -97,8 +97,10 @@ pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32
             }
         }
         Optimizer::Adam { beta1, beta2, epsilon, weight_decay, .. } => {
-            let t = step as i32;
-            let alpha = (lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t))) as f32;
+            // powf as JavaScript's Math.pow: powi(step as i32) wrapped past 2³¹ steps (a restored
+            // state may carry any step) and is less accurate.
+            let t = step as f64;
+            let alpha = (lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t))) as f32;
             let decay = (1.0 - lr * weight_decay) as f32;
             // As for RMSProp: 1 − (β2 as f32) would be off by 1.3e-5 relative for β2 = 0.999.
             let (b1, b2, eps) = (beta1 as f32, beta2 as f32, epsilon as f32);

@@ -150,14 +150,17 @@ impl Drop for Progress {
 }
 
 unsafe extern "C" fn call_js(env: napi_env, callback: napi_value, context: *mut c_void, data: *mut c_void) {
-    // SAFETY: `data` is a Message boxed by `send`; `context` lives until `finalize`.
+    // SAFETY: `data` is a Message boxed by `send`.
     let message = *unsafe { Box::from_raw(data.cast::<Message>()) };
+    if env.is_null() {
+        // The environment is being torn down and Node is emptying the queue — after `finalize`
+        // has freed the context, so it must not be touched. Just free the message.
+        return;
+    }
+    // SAFETY: with a live env, `finalize` has not run yet, so the context is alive.
     let context = unsafe { &*context.cast::<Context>() };
     let is_batch = matches!(message, Message::Batch { .. });
     guard::contain("a progress callback", || {
-        if env.is_null() {
-            return; // Node is shutting down: just free the message.
-        }
         let env = Env(env);
         match message {
             Message::Batch { batch, stats } => {
@@ -209,7 +212,8 @@ fn call_back(env: Env, callback: napi_value, context: &Context, batch: usize, st
 
 unsafe extern "C" fn finalize(env: napi_env, data: *mut c_void, _hint: *mut c_void) {
     guard::contain("a progress finalizer", || {
-        // SAFETY: the Context boxed in `Progress::new`; Node calls this once, last.
+        // SAFETY: the Context boxed in `Progress::new`; Node calls this once, after the last
+        // `call_js` with a live env (at teardown, queued messages follow with a NULL env).
         let context = unsafe { Box::from_raw(data.cast::<Context>()) };
         {
             let mut link = context.channel.lock();
