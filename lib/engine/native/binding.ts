@@ -33,5 +33,10 @@ function loadFailure(error: unknown): string {
   if (code === 'MODULE_NOT_FOUND' && messages[0]?.includes('native/index.js')) {
     return 'the native addon is not built in this checkout (native/index.js is missing; run npm run build)'
   }
+  const [top, ...causes] = messages
+  if (top?.startsWith('Cannot find native binding') && causes.length > 0) {
+    // The loader's own headline blames an npm bug; the causes say what was really tried.
+    return `the native addon did not load: no binary for ${process.platform}-${process.arch} was found (${causes.join('; ')}); install the optional package that matches this platform, or run npm run build in a checkout`
+  }
   return `the native addon did not load: ${messages.join('; ')}`
 }

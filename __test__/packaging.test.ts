@@ -1,0 +1,143 @@
+/**
+ * The published shape works: `npm pack` the package and its per-platform binary package,
+ * install both into a fresh project, and check — in child processes, as a user would run it —
+ * that `import('backprop')` (ESM) and `require('backprop')` (CommonJS, Node ≥ 20.19) load the
+ * native engine and train; and that installed without the platform package, backprop falls
+ * back to the JS engine and still trains.
+ *
+ * Needs the build (`npm run build`: dist/, native/index.js, the .node copied into
+ * npm/linux-x64-gnu/); skipped, saying so, when the addon is not built. Installs use the npm
+ * cache only (`--offline`, or `--prefer-offline` if npm insists on the registry).
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const platformDir = join(root, 'npm', 'linux-x64-gnu')
+const required = [
+  join(root, 'dist', 'index.js'),
+  join(root, 'native', 'index.js'),
+  join(platformDir, 'backprop.linux-x64-gnu.node'),
+]
+const missing = required.filter((f) => !existsSync(f))
+const skipReason = missing.length > 0 ? `the package is not built (missing ${missing.map((f) => f.slice(root.length)).join(', ')}; run npm run build)` : ''
+
+/** The environment for child processes: no engine override, no npm script context of ours. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'BACKPROP_BACKEND' || k === 'NODE_OPTIONS' || k.startsWith('VITEST')) continue
+    if (k.startsWith('npm_') && k !== 'npm_config_cache' && k !== 'npm_config_userconfig') continue
+    env[k] = v
+  }
+  return env
+}
+
+function npm(args: string[], cwd: string): string {
+  return execFileSync('npm', args, { cwd, env: childEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Installs tarballs into a fresh project, from the npm cache only. */
+function project(name: string, tarballs: string[]): string {
+  const dir = join(work, name)
+  execFileSync('mkdir', ['-p', dir])
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true }))
+  const common = ['install', '--no-audit', '--no-fund', '--no-package-lock', ...tarballs]
+  try {
+    npm([...common, '--offline'], dir)
+  } catch {
+    npm([...common, '--prefer-offline'], dir)
+  }
+  return dir
+}
+
+/** Runs a script in a project with node and returns the JSON it prints last. */
+function run(dir: string, args: string[]): { engine: string; fallbackReason: string | null; isa: string | null; losses: number[] } {
+  const child = spawnSync(process.execPath, args, { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 60_000 })
+  expect(child.status, `${child.stdout}\n${child.stderr}`).toBe(0)
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!)
+}
+
+/** Trains a tiny model and prints what engine did it. `lib` is the imported package. */
+const trainScript = (lib: string) => `
+  const { backendInfo, Sequential, Dense, Adam, moons } = ${lib}
+  const data = moons({ samples: 64, seed: 1 })
+  const model = new Sequential({ seed: 1 }).add(new Dense({ inputSize: 2, units: 8, activation: 'tanh' })).add(new Dense({ units: 1, activation: 'sigmoid' }))
+  model.compile({ loss: 'binaryCrossEntropy', optimizer: new Adam({ learningRate: 0.05 }) })
+  model.fit(data.x, data.y, { epochs: 5, batchSize: 16 }).then((h) => {
+    const info = backendInfo()
+    if (model.engine !== info.engine) throw new Error('model engine ' + model.engine + ' differs from ' + info.engine)
+    console.log(JSON.stringify({ engine: info.engine, fallbackReason: info.fallbackReason, isa: info.isa, losses: h.loss }))
+  })
+`
+
+let work = ''
+let tarballs: { root: string; platform: string } = { root: '', platform: '' }
+
+describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'backprop-packaging-'))
+    const packs = join(work, 'packs')
+    execFileSync('mkdir', ['-p', packs])
+    npm(['pack', '--pack-destination', packs, root], work)
+    npm(['pack', '--pack-destination', packs, platformDir], work)
+    const files = readdirSync(packs)
+    tarballs = {
+      root: join(packs, files.find((f) => /^backprop-\d/.test(f))!),
+      platform: join(packs, files.find((f) => f.startsWith('backprop-linux-x64-gnu-'))!),
+    }
+  }, 120_000)
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true })
+  })
+
+  it('packs the loader and the compiled library, and leaves the binary to the platform package', () => {
+    const list = (tgz: string) => execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).split('\n')
+    const main = list(tarballs.root)
+    expect(main).toContain('package/dist/index.js')
+    expect(main).toContain('package/native/index.js')
+    expect(main).toContain('package/native/index.d.ts')
+    expect(main.filter((f) => f.endsWith('.node'))).toEqual([])
+    expect(main.some((f) => f.startsWith('package/crates/') || f.startsWith('package/lib/'))).toBe(false)
+    expect(list(tarballs.platform)).toContain('package/backprop.linux-x64-gnu.node')
+  })
+
+  it('with the platform package: import() and require() load the native engine and train', () => {
+    const dir = project('with-native', [tarballs.root, tarballs.platform])
+    const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop')`)])
+    expect(esm.engine).toBe('native')
+    expect(esm.fallbackReason).toBeNull()
+    expect(['avx512', 'avx2', 'scalar']).toContain(esm.isa)
+    expect(esm.losses).toHaveLength(5)
+    expect(esm.losses.at(-1)!).toBeLessThan(esm.losses[0]!)
+    writeFileSync(join(dir, 'train.cjs'), trainScript(`require('backprop')`))
+    const cjs = run(dir, ['train.cjs'])
+    expect(cjs.engine).toBe('native')
+    expect(cjs.losses).toEqual(esm.losses)
+  }, 180_000)
+
+  it('without it: falls back to the JS engine, says why, and trains the same', () => {
+    const dir = project('js-only', [tarballs.root])
+    const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop')`)])
+    expect(esm.engine).toBe('js')
+    expect(esm.fallbackReason).toMatch(/native addon did not load.*backprop-linux-x64-gnu/)
+    expect(esm.isa).toBeNull()
+    writeFileSync(join(dir, 'train.cjs'), trainScript(`require('backprop')`))
+    const cjs = run(dir, ['train.cjs'])
+    expect(cjs.engine).toBe('js')
+    expect(cjs.losses).toEqual(esm.losses)
+    // And forcing native says what is missing.
+    const forced = spawnSync(process.execPath, ['--input-type=module', '-e', `const { Sequential, Dense } = await import('backprop'); new Sequential({ backend: 'native' }).add(new Dense({ inputSize: 1, units: 1 })).build()`], {
+      cwd: dir,
+      env: childEnv(),
+      encoding: 'utf8',
+    })
+    expect(forced.status).not.toBe(0)
+    expect(forced.stderr).toMatch(/backend 'native' was requested but the native engine cannot load: the native addon did not load/)
+  }, 180_000)
+})
