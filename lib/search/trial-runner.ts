@@ -183,6 +183,8 @@ function createWorker(threads: number): Worker {
   const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url)
   const env = { ...process.env, BACKPROP_THREADS: String(threads) }
   if (!fromSource) return new Worker(url, { env })
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}) })`
+  // Resolved here, from this module, so it does not depend on the worker's working directory.
+  const tsx = import.meta.resolve('tsx/esm/api')
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}) })`
   return new Worker(bootstrap, { eval: true, env })
 }
