@@ -69,11 +69,6 @@ impl Epoch {
             self.finished = true;
         }
     }
-
-    /// Batches trained so far.
-    pub fn batches(&self) -> usize {
-        self.result.batches
-    }
 }
 
 /// Where a layer reads its input: the batch, or an earlier layer's output buffer.

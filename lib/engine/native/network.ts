@@ -76,13 +76,15 @@ export class NativeNetwork implements Network {
   async trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult> {
     const { onBatchEnd, signal } = options
     const native = this.native
-    const onProgress = onBatchEnd
+    // Lockstep: the pool thread waits while the callback runs, so it sees (and may use) the
+    // network between batches, and cancel() from it stops right after that batch.
+    const onBatch = onBatchEnd
       ? (batch: number, loss: number, metrics: number[]) => {
           const stats: BatchStats = { loss, metrics }
           if (onBatchEnd(batch, stats) === true) native.cancel()
         }
       : undefined
-    const promise = native.trainEpochAsync(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRate, onProgress, true)
+    const promise = native.trainEpochAsync(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRate, onBatch, true)
     if (!signal) return promise
     const abort = (): void => native.cancel()
     // Already aborted: like the JS engine, the first batch still runs, then the epoch stops.
