@@ -30,8 +30,6 @@ export interface SearchOptions {
   seed?: number
   /** Worker threads running trials in parallel (default: the available cores; 0 runs them in this thread). */
   workers?: number
-  /** Threads each worker's engine may use (default 1). */
-  threadsPerWorker?: number
   /** Engine of the trials' models (default 'auto'). */
   backend?: Backend
   /** Start no trial after this many milliseconds (the trials then running finish). */
@@ -60,7 +58,7 @@ export interface RandomSearchOptions extends SearchOptions {
 }
 
 const SEARCH_OPTIONS = [
-  'loss', 'metric', 'direction', 'validationSplit', 'validationData', 'folds', 'seed', 'workers', 'threadsPerWorker',
+  'loss', 'metric', 'direction', 'validationSplit', 'validationData', 'folds', 'seed', 'workers',
   'backend', 'timeBudgetMs', 'earlyStopping', 'pruning', 'refit', 'build', 'progress', 'signal',
 ]
 
@@ -112,7 +110,7 @@ async function runSearch(
   const pruner = settings.pruning ? new MedianPruner(direction, settings.pruning.minTrials) : null
   const workers = Math.min(settings.workers, total)
   const runner: TrialRunner =
-    workers === 0 ? new InProcessRunner(data, pruner, settings.build) : new WorkerPool(workers, data, pruner, settings.threadsPerWorker)
+    workers === 0 ? new InProcessRunner(data, pruner, settings.build) : new WorkerPool(workers, data, pruner)
   const deadline = settings.timeBudgetMs === null ? Infinity : started + settings.timeBudgetMs
   const results: TrialResult[] = []
   const report = settings.progress
@@ -175,7 +173,6 @@ interface Settings {
   validation: Validation
   seed: number
   workers: number
-  threadsPerWorker: number
   backend: Backend
   timeBudgetMs: number | null
   earlyStopping: { patience: number; minDelta: number } | null
@@ -247,7 +244,6 @@ function checkSettings(name: string, o: Record<string, unknown>): Settings {
     validation,
     seed: optional(o.seed, randomSeed(), (v) => checkInteger(`${name} seed`, v, { min: 0, max: 0xffffffff })),
     workers,
-    threadsPerWorker: optional(o.threadsPerWorker, 1, (v) => checkInteger(`${name} threadsPerWorker`, v, { min: 1 })),
     backend: optional(o.backend, 'auto' as Backend, (v) => checkOneOf(`${name} backend`, v, BACKENDS)),
     timeBudgetMs: optional(o.timeBudgetMs, null, (v) => checkNumber(`${name} timeBudgetMs`, v, { min: 0, minInclusive: false })),
     earlyStopping,

@@ -54,9 +54,8 @@ export class WorkerStartError extends Error {
 }
 
 /**
- * One model per worker thread, each worker running one trial at a time. Each engine is asked to
- * stay single-threaded (BACKPROP_THREADS) so `size` workers use `size` cores. A worker that
- * dies fails its trial and is replaced.
+ * One model per worker thread, each worker running one trial at a time, so `size` workers use
+ * `size` cores. A worker that dies fails its trial and is replaced.
  */
 export class WorkerPool implements TrialRunner {
   readonly concurrency: number
@@ -70,7 +69,6 @@ export class WorkerPool implements TrialRunner {
     size: number,
     private readonly data: SearchData,
     private readonly pruner: MedianPruner | null,
-    private readonly threadsPerWorker: number,
   ) {
     this.concurrency = size
     for (let i = 0; i < size; i++) this.spawn()
@@ -94,7 +92,7 @@ export class WorkerPool implements TrialRunner {
   }
 
   private spawn(): void {
-    const worker = createWorker(this.threadsPerWorker)
+    const worker = createWorker()
     const slot: Slot = { worker, ready: false, current: null }
     this.slots.push(slot)
     worker.on('message', (message: FromWorker) => this.receive(slot, message))
@@ -177,11 +175,15 @@ export class WorkerPool implements TrialRunner {
  * A worker on ./worker.js; from the TypeScript sources (tests, tsx) the worker is loaded
  * through tsx's loader, because Node 20 cannot run .ts files and `--import tsx` in a worker's
  * execArgv does not reach the worker's own entry module.
+ *
+ * BACKPROP_THREADS=1 states that each trial's engine should stay single-threaded. The native
+ * kernels read the real process environment once per process, which a worker's `env` does not
+ * change, so for them the cap must be set for the whole process (the CLI does; see README).
  */
-function createWorker(threads: number): Worker {
+function createWorker(): Worker {
   const fromSource = import.meta.url.endsWith('.ts')
   const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url)
-  const env = { ...process.env, BACKPROP_THREADS: String(threads) }
+  const env = { ...process.env, BACKPROP_THREADS: '1' }
   if (!fromSource) return new Worker(url, { env })
   // Resolved here, from this module, so it does not depend on the worker's working directory.
   const tsx = import.meta.resolve('tsx/esm/api')
