@@ -10,7 +10,7 @@ use kernels::plan::Plan;
 use crate::env::Env;
 use crate::error::{JsError, JsResult};
 use crate::sys::{napi_type_tag, napi_value};
-use crate::typed::View;
+use crate::typed::{self, View};
 use crate::wrapped::{self, Wrapped};
 
 pub struct DatasetBox {
@@ -41,7 +41,7 @@ fn invalid(e: String) -> JsError {
 pub unsafe fn create(env: Env, plan: &Plan, owner: u64, x: &View<f32>, y: &View<f32>, rows: usize) -> JsResult<napi_value> {
     let (xs, ys) = unsafe { (x.slice(), y.slice()) };
     check_data(plan, xs, ys, rows).map_err(invalid)?;
-    let data = Dataset { x: xs.to_vec(), y: ys.to_vec(), rows };
+    let data = Dataset { x: typed::copy_of(xs)?, y: typed::copy_of(ys)?, rows };
     let bytes = ((data.x.len() + data.y.len()) * 4) as i64;
     let object = env.object()?;
     env.set(object, c"rows", env.double(rows as f64)?)?;

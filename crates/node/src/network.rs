@@ -266,7 +266,7 @@ fn construct(env: Env, args: &Args) -> JsResult<napi_value> {
     let (plan, params, stats, slots, rng) = unsafe {
         let plan = Plan::decode(code.slice()).map_err(|e| JsError::range_error(format!("planCode is not a valid plan: {e}")))?;
         let r = rng.slice();
-        (plan, params.to_vec(), stats.to_vec(), slots.to_vec(), [r[0], r[1], r[2], r[3]])
+        (plan, params.to_vec()?, stats.to_vec()?, slots.to_vec()?, [r[0], r[1], r[2], r[3]])
     };
     let net = Network::new(plan.clone(), params, stats, slots, step, rng).map_err(invalid)?;
     let shared = Arc::new(Shared {
@@ -636,7 +636,7 @@ fn predict_async(env: Env, args: &Args) -> JsResult<napi_value> {
     let (x, rows, batch_size) = predict_args(env, args, &shared.plan)?;
     output_len(&shared.plan, rows)?;
     // SAFETY: all arguments are read; the copy is what the job reads.
-    let x = unsafe { x.to_vec() };
+    let x = unsafe { x.to_vec() }?;
     let promise = task::spawn(env, "backprop predictAsync", PredictJob { shared: Arc::clone(&shared), x, rows, batch_size })?;
     shared.set_activity(Activity::PredictingAsync);
     Ok(promise)

@@ -50,12 +50,12 @@ fn product(a: usize, b: usize, what: &str) -> JsResult<usize> {
 ///
 /// # Safety
 /// As `View::slice`; the returned borrow must end before JavaScript runs again.
-unsafe fn input_for<'a>(input: &View<f32>, output: &View<f32>) -> Cow<'a, [f32]> {
-    if input.overlaps(output) {
-        Cow::Owned(unsafe { input.to_vec() })
+unsafe fn input_for<'a>(input: &View<f32>, output: &View<f32>) -> JsResult<Cow<'a, [f32]>> {
+    Ok(if input.overlaps(output) {
+        Cow::Owned(unsafe { input.to_vec() }?)
     } else {
         Cow::Borrowed(unsafe { input.slice() })
-    }
+    })
 }
 
 /// An optional output array of exactly `len` values, or a new one.
@@ -91,7 +91,7 @@ pub fn matmul(env: Env, args: &Args) -> JsResult<napi_value> {
     // SAFETY: every argument has been read, no JavaScript runs until we return, and inputs that
     // share memory with `out` are copied first, so `c` is the only view of its bytes.
     unsafe {
-        let (a_data, b_data) = (input_for(&a, &out), input_for(&b, &out));
+        let (a_data, b_data) = (input_for(&a, &out)?, input_for(&b, &out)?);
         let a_mat = if trans_a { MatRef::new(&a_data, k, m).t() } else { MatRef::new(&a_data, m, k) };
         let b_mat = if trans_b { MatRef::new(&b_data, n, k).t() } else { MatRef::new(&b_data, k, n) };
         gemm(a_mat, b_mat, MatMut::new(out.slice_mut(), m, n), accumulate, Epilogue::None).map_err(gemm_error)?;
@@ -128,8 +128,8 @@ pub fn dense_forward(env: Env, args: &Args) -> JsResult<napi_value> {
     let out = output(env, Some(args.get(8)), "out", product(rows, units, "rows × units")?, &format!("rows × units = {rows} × {units}"))?;
     // SAFETY: all arguments are read; inputs overlapping `out` are copied (see `matmul`).
     unsafe {
-        let (xs, ws) = (input_for(&x, &out), input_for(&w, &out));
-        let bs = b.as_ref().map(|b| input_for(b, &out));
+        let (xs, ws) = (input_for(&x, &out)?, input_for(&w, &out)?);
+        let bs = b.as_ref().map(|b| input_for(b, &out)).transpose()?;
         dense_into(&xs, &ws, bs.as_deref(), rows, inputs, units, act, out.slice_mut())?;
     }
     Ok(out.value)
@@ -161,7 +161,7 @@ pub fn dense_backward(env: Env, args: &Args) -> JsResult<napi_value> {
     let db = typed::create::<f32>(env, units, "db")?;
     // SAFETY: the inputs are only read; the three outputs are fresh arrays nobody else sees.
     unsafe {
-        let mut dz = grad.to_vec();
+        let mut dz = grad.to_vec()?;
         if let Some(a) = &a {
             activations::backward(act, a.slice(), &mut dz, units);
         }
@@ -211,7 +211,7 @@ pub fn activation_backward(env: Env, args: &Args) -> JsResult<napi_value> {
     check_rows(a.len(), cols, "a")?;
     // SAFETY: `a` is copied when it shares memory with `grad` (see `matmul`).
     unsafe {
-        let a_data = input_for(&a, &grad);
+        let a_data = input_for(&a, &grad)?;
         activations::backward(act, &a_data, grad.slice_mut(), cols);
     }
     Ok(grad.value)

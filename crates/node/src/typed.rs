@@ -69,12 +69,13 @@ impl<T: Element> View<T> {
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 
-    /// A copy of the elements (for work that outlives the call).
+    /// A copy of the elements (for work that outlives the call); an allocation failure is an
+    /// error, not an abort (these copies are as large as the caller's data).
     ///
     /// # Safety
     /// As `slice`.
-    pub unsafe fn to_vec(&self) -> Vec<T> {
-        unsafe { self.slice() }.to_vec()
+    pub unsafe fn to_vec(&self) -> JsResult<Vec<T>> {
+        copy_of(unsafe { self.slice() })
     }
 
     fn bytes(&self) -> Range<usize> {
@@ -87,6 +88,15 @@ impl<T: Element> View<T> {
         let (a, b) = (self.bytes(), other.bytes());
         !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end
     }
+}
+
+/// A copy of `values`, or a RangeError when the memory cannot be had.
+pub fn copy_of<T: Copy>(values: &[T]) -> JsResult<Vec<T>> {
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(values.len())
+        .map_err(|_| JsError::range_error(format!("not enough memory to copy {} values", values.len())))?;
+    copy.extend_from_slice(values);
+    Ok(copy)
 }
 
 /// The constructor name of a typed array (`Uint8Array` covers Buffer), or None for other values.
