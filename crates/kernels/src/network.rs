@@ -602,3 +602,64 @@ impl Network {
         ws.logits = if self.fused.is_some() { vec![0.0; rows * plan.output_size] } else { Vec::new() };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// y = x·w + b (2 → 1, linear), mean squared error, SGD with learning rate 0.1.
+    fn linear() -> Network {
+        let nan = f64::NAN;
+        #[rustfmt::skip]
+        let code = [
+            1.0, 2.0, 1.0, 3.0, 0.0, 3.0, 0.0, 1.0,  // header: inputs, outputs, params, stats, MSE, no metrics, one layer
+            0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, nan, nan, // SGD
+            0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, // dense, kernel at 0, bias at 2
+        ];
+        let plan = Plan::decode(&code).unwrap();
+        Network::new(plan, vec![0.5, -0.25, 0.1], vec![], vec![], 0, [1, 2, 3, 4]).unwrap()
+    }
+
+    fn data(rows: usize) -> Dataset {
+        let x: Vec<f32> = (0..rows * 2).map(|i| (i as f32 * 0.37).sin()).collect();
+        let y = (0..rows).map(|r| x[2 * r] - 2.0 * x[2 * r + 1] + 0.5).collect();
+        Dataset { x, y, rows }
+    }
+
+    #[test]
+    fn an_update_that_overflows_is_undone() {
+        let mut net = linear();
+        let before = (net.params.clone(), net.step);
+        let (stats, diverged) = net.train_batch(&[1e19, 1e19], &[-1e19], 1, 1e30);
+        assert!(stats.loss.is_finite());
+        assert_eq!(diverged.as_deref(), Some(OVERFLOW));
+        assert_eq!((net.params.clone(), net.step), before);
+        // A sane update afterwards is applied.
+        let (_, diverged) = net.train_batch(&[1.0, 2.0], &[0.5], 1, 0.1);
+        assert_eq!(diverged, None);
+        assert_eq!(net.step, 1);
+        assert_ne!(net.params, before.0);
+    }
+
+    #[test]
+    fn epochs_run_batch_by_batch_and_stop_after_the_batch_that_asks() {
+        let d = data(10);
+        let (mut a, mut b) = (linear(), linear());
+        let whole = a.train_epoch(&d, 3, true, 0.1, &mut |_, _| false);
+        let mut epoch = b.begin_epoch(d.rows, 3, true, 0.1);
+        let mut batches = Vec::new();
+        while let Some((batch, _)) = b.epoch_step(&d, &mut epoch) {
+            batches.push(batch);
+        }
+        assert_eq!(batches, [0, 1, 2, 3]);
+        assert_eq!(b.finish_epoch(epoch), whole);
+        assert_eq!((a.params.clone(), a.rng.clone()), (b.params.clone(), b.rng.clone()));
+        assert_eq!((whole.batches, whole.samples, whole.stopped), (4, 10, false));
+
+        let stopped = a.train_epoch(&d, 3, false, 0.1, &mut |batch, _| batch == 1);
+        assert_eq!((stopped.batches, stopped.samples, stopped.stopped), (2, 6, true));
+        // Asking to stop after the last batch is not an early stop.
+        let last = a.train_epoch(&d, 5, false, 0.1, &mut |batch, _| batch == 1);
+        assert_eq!((last.batches, last.stopped), (2, false));
+    }
+}
