@@ -128,7 +128,7 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<L
 export async function loadCsvFeatures(path: string, options: CsvFeaturesOptions = {}): Promise<CsvFeatures> {
   const o = checkOptions('loadCsvFeatures options', options, ['featureNames', 'exclude', 'delimiter'])
   const wanted = optional(o.featureNames, null, (v) => checkStrings('loadCsvFeatures featureNames', v))
-  const exclude = optional(o.exclude, [] as string[], (v) => checkStrings('loadCsvFeatures exclude', v))
+  const exclude = optional(o.exclude, [] as string[], (v) => (Array.isArray(v) && v.length === 0 ? [] : checkStrings('loadCsvFeatures exclude', v)))
   const delimiter = checkDelimiter('loadCsvFeatures', o.delimiter)
   return readTable(path, delimiter, {
     layout(header) {

@@ -1,0 +1,218 @@
+/**
+ * `backprop train`: load data, split off a test set, scale the features, build and train a
+ * network with a live progress display, print the test scores, and save the model (with its
+ * scaler and class names) and an HTML report. Ctrl-C stops after the current batch and still
+ * saves both.
+ */
+import { Command, Option } from 'commander'
+import { backendInfo, BACKENDS } from '../../engine/select.js'
+import { MinMaxScaler } from '../../data/min-max-scaler.js'
+import { StandardScaler } from '../../data/standard-scaler.js'
+import { trainTestSplit } from '../../data/split.js'
+import type { LabeledDataset, Task } from '../../data/dataset.js'
+import { TASKS } from '../../data/dataset.js'
+import { Matrix } from '../../matrix.js'
+import { earlyStopping, type Callback } from '../../training/callbacks.js'
+import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
+import { cosineDecay } from '../../schedules/index.js'
+import { writeReport } from '../../report/write-report.js'
+import { DATA_NAMES, labelColumn, loadSource } from '../data-source.js'
+import { EXIT, UsageError } from '../exit-codes.js'
+import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
+import { choice, integer, layerSizes, number } from '../option-parsers.js'
+import { prepareOutput } from '../output-files.js'
+import { ProgressDisplay } from '../progress.js'
+import { predictedClasses, scoreModel } from '../scores.js'
+
+const SCALERS = ['standard', 'minmax', 'none'] as const
+const SCHEDULES = ['cosine', 'constant'] as const
+/** At or above this many training samples, the defaults switch to fewer epochs and larger batches. */
+const LARGE = 10_000
+
+interface TrainFlags extends Omit<NetworkFlags, 'layers'> {
+  data: string
+  label?: string
+  task?: Task
+  samples: number
+  layers: number[]
+  epochs?: number
+  batchSize?: number
+  validationSplit: number
+  testSplit: number
+  earlyStopping?: number | true
+  scale: (typeof SCALERS)[number]
+  lrSchedule: (typeof SCHEDULES)[number]
+  threads?: number
+  out?: string
+  report?: string
+  progress: boolean
+}
+
+export function trainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train a network on a dataset; print its test scores; save the model and a report')
+    .option('--data <source>', `a dataset name (${DATA_NAMES.join(', ')}), a CSV file, or a directory of MNIST-style IDX files`, 'digits')
+    .option('--label <column>', 'CSV: the label column, by name or 0-based index (default: the last column)')
+    .addOption(new Option('--task <task>', 'CSV: classification (labels are classes) or regression (labels are numbers)').choices(TASKS))
+    .option('--samples <n>', 'synthetic datasets: number of samples', integer(10), 1000)
+    .addOption(new Option('--layers <sizes>', 'hidden layer widths, comma-separated ("none" for no hidden layer)').argParser(layerSizes).default([128, 64], '128,64'))
+    .addOption(new Option('--activation <name>', 'hidden layer activation').choices(HIDDEN_ACTIVATIONS).default('relu'))
+    .option('--dropout <rate>', 'dropout after each hidden layer, in [0, 1)', number(0, 1, { maxInclusive: false }))
+    .option('--l2 <lambda>', 'L2 weight penalty λ·Σw² on every kernel', number(0, Infinity, { minInclusive: false }))
+    .addOption(new Option('--loss <name>', 'loss (default: sparseCategoricalCrossEntropy for classes, meanSquaredError for regression)').choices(LOSS_NAMES))
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES).default('adam'))
+    .option('--learning-rate <lr>', "learning rate (default: the optimizer's, 0.001 for adam)", number(0, Infinity, { minInclusive: false }))
+    .addOption(new Option('--lr-schedule <schedule>', 'cosine: decay the learning rate to 0 over the epochs (Keras\'s CosineDecay); constant: keep it').choices(SCHEDULES).default('cosine'))
+    .option('--momentum <m>', 'sgd, rmsprop: momentum', number(0, 1, { maxInclusive: false }))
+    .option('--nesterov', 'sgd: Nesterov momentum')
+    .option('--beta1 <b>', 'adam, adamw: β1', number(0, 1, { maxInclusive: false }))
+    .option('--beta2 <b>', 'adam, adamw: β2', number(0, 1, { maxInclusive: false }))
+    .option('--rho <r>', 'rmsprop: ρ', number(0, 1, { maxInclusive: false }))
+    .option('--weight-decay <wd>', 'adamw: decoupled weight decay', number(0, Infinity))
+    .option('--clip-norm <n>', 'clip gradients to this global L2 norm', number(0, Infinity, { minInclusive: false }))
+    .option('--epochs <n>', `passes over the training data (default: 20 for ≥ ${LARGE} training samples, else 60)`, integer(1))
+    .option('--batch-size <n>', `samples per update (default: 128 for ≥ ${LARGE} training samples, else 32)`, integer(1))
+    .option('--validation-split <fraction>', 'share of the training samples held out to validate each epoch (0: none)', number(0, 1, { maxInclusive: false }), 0.1)
+    .option('--test-split <fraction>', "share of the samples held out as the test set (sources with a test set of their own use it instead)", number(0, 1, { minInclusive: false, maxInclusive: false }), 0.2)
+    .option('--early-stopping [patience]', 'stop when the validation loss has not improved for this many epochs (default 5), keeping the best weights', integer(1))
+    .addOption(new Option('--scale <scaler>', 'feature scaling, fitted on the training samples and saved with the model').choices(SCALERS).default('standard'))
+    .option('--seed <n>', 'seed for the split, the initial weights, shuffling and dropout', integer(0, 0xffffffff), 42)
+    .addOption(new Option('--backend <engine>', 'engine: auto (native when it loads, else js), native or js').choices(BACKENDS).default('auto'))
+    .option('--threads <n>', 'native engine: at most this many threads (sets BACKPROP_THREADS)', integer(1))
+    .option('--out <file>', 'save the trained model here (safetensors)')
+    .option('--report <dir>', 'write an HTML report with charts into this directory')
+    .option('--no-progress', 'print no per-epoch progress')
+    .addHelpText('after', `
+On a terminal a progress bar shows each epoch; otherwise one line is printed per epoch.
+The last lines give the test scores, e.g. "test accuracy: 0.9722" (classification) or
+"test r2: 0.9512" (regression). Ctrl-C stops after the current batch and still saves the model
+and the report (exit code 130); press it twice to quit at once.
+
+Examples:
+  backprop train                                   # digits, 64 → 128 → 64 → 10
+  backprop train --data iris --report iris-report/
+  backprop train --data fashion-mnist --layers 256,128 --out fashion.safetensors
+  backprop train --data houses.csv --label price --task regression --layers 64,64`)
+    .action(async (flags: TrainFlags) => {
+      process.exitCode = await train(flags)
+    })
+}
+
+async function train(flags: TrainFlags): Promise<number> {
+  if (flags.threads !== undefined) process.env.BACKPROP_THREADS = String(flags.threads)
+  if (flags.out) await prepareOutput(flags.out, '--out')
+  if (flags.report) await prepareOutput(flags.report, '--report', { directory: true })
+  if (flags.task === 'regression' && flags.data in { moons: 1, circles: 1, xor: 1, spirals: 1, blobs: 1 }) {
+    throw new UsageError(`--task regression does not apply to ${flags.data}, a classification dataset`)
+  }
+  const source = await loadSource(flags.data, {
+    ...(flags.label !== undefined && { label: labelColumn(flags.label) }),
+    ...(flags.task && { task: flags.task }),
+    samples: flags.samples,
+    seed: flags.seed,
+  })
+  const { train, test } = splitTest(source.data, source.test, flags)
+  const task = source.task
+  const classes = train.task === 'classification' ? train.labelNames.length : 0
+  if (task === 'classification' && classes < 2) throw new UsageError(`${source.name} has ${classes} class; classification needs at least 2`)
+
+  const scaler = flags.scale === 'standard' ? new StandardScaler() : flags.scale === 'minmax' ? new MinMaxScaler() : null
+  const xTrain = scaler ? scaler.fitTransform(train.x) : train.x
+  const xTest = scaler ? scaler.transform(test.x) : test.x
+  const { model, loss } = buildModel({ ...flags, layers: flags.layers }, train.x.cols, task, classes)
+  const trainRows = Math.floor(train.x.rows * (1 - flags.validationSplit))
+  const epochs = flags.epochs ?? (trainRows >= LARGE ? 20 : 60)
+  const batchSize = flags.batchSize ?? (trainRows >= LARGE ? 128 : 32)
+
+  const engine = backendInfo() as ReturnType<typeof backendInfo> & { isa?: string; threads?: number }
+  const engineText = model.engine === 'native' && engine.isa ? `native (${engine.isa}${engine.threads ? `, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}` : ''})` : model.engine
+  const what = task === 'classification' ? `${classes} classes` : `target '${train.targetName}'`
+  console.log(`data: ${source.name}: ${source.description}`)
+  console.log(`      ${train.x.rows + test.x.rows} samples × ${train.x.cols} features, ${what}; train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}`)
+  console.log(`model: ${describeNetwork(model)}; engine: ${engineText}`)
+  const rate = `learning rate ${model.learningRate}${flags.lrSchedule === 'cosine' ? ' with cosine decay' : ''}`
+  console.log(`training: ${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${epochs} epochs, scaling ${flags.scale}, seed ${flags.seed}${flags.earlyStopping ? `, early stopping after ${flags.earlyStopping === true ? 5 : flags.earlyStopping} epochs without improvement` : ''}`)
+
+  const callbacks: Callback[] = []
+  if (flags.lrSchedule === 'cosine') callbacks.push(learningRateScheduler(cosineDecay({ initialLearningRate: model.learningRate, decaySteps: epochs })))
+  if (flags.progress) {
+    callbacks.push(new ProgressDisplay({ samples: trainRows, batchSize, metrics: model.plan.metrics, live: Boolean(process.stdout.isTTY) }))
+  }
+  if (flags.earlyStopping) {
+    if (flags.validationSplit === 0) throw new UsageError('--early-stopping watches the validation loss: it needs --validation-split > 0')
+    callbacks.push(earlyStopping({ patience: flags.earlyStopping === true ? 5 : flags.earlyStopping, restoreBestWeights: true }))
+  }
+  const controller = new AbortController()
+  const onInterrupt = () => {
+    process.stdout.write('\nstopping after the current batch (Ctrl-C again to quit at once)…\n')
+    controller.abort()
+    process.once('SIGINT', () => process.exit(EXIT.interrupted))
+  }
+  process.once('SIGINT', onInterrupt)
+  const started = performance.now()
+  let history
+  try {
+    history = await model.fit(xTrain, targetsFor(loss, train.y, classes), {
+      epochs,
+      batchSize,
+      validationSplit: flags.validationSplit,
+      callbacks,
+      signal: controller.signal,
+    })
+  } finally {
+    process.removeListener('SIGINT', onInterrupt)
+  }
+  const seconds = (performance.now() - started) / 1000
+  const samplesPerSecond = (history.epochs * trainRows) / seconds
+  console.log(`trained ${history.epochs} epoch${history.epochs === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (${Math.round(samplesPerSecond).toLocaleString('en-US')} samples/s; stopped: ${history.stopReason})`)
+
+  const result = scoreModel(model, loss, xTest, test)
+  console.log(result.lines.join('\n'))
+  model.preprocessing = {
+    scaler,
+    featureNames: train.featureNames,
+    labelNames: train.task === 'classification' ? train.labelNames : null,
+    targetName: train.targetName,
+  }
+  if (flags.out) {
+    await model.save(flags.out)
+    console.log(`model saved to ${flags.out}`)
+  }
+  if (flags.report) {
+    const files = await writeReport(flags.report, {
+      title: `backprop: ${source.name}`,
+      facts: [
+        ['data', `${source.name}: ${source.description}`],
+        ['samples', `train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}; ${train.x.cols} features`],
+        ['model', describeNetwork(model)],
+        ['training', `${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${history.epochs} of ${epochs} epochs (${history.stopReason}), scaling ${flags.scale}, seed ${flags.seed}`],
+        ['engine', `${engineText}; ${seconds.toFixed(1)} s, ${Math.round(samplesPerSecond).toLocaleString('en-US')} samples/s`],
+      ],
+      history,
+      scores: Object.fromEntries(Object.entries(result.scores).map(([k, v]) => [`test ${k}`, v])),
+      ...result.report,
+      ...(task === 'classification' && test.x.cols === 2 && {
+        scatter: {
+          x: test.x,
+          y: test.y,
+          labelNames: (test as Extract<LabeledDataset, { task: 'classification' }>).labelNames,
+          featureNames: [test.featureNames[0]!, test.featureNames[1]!] as [string, string],
+          classify: (points: Matrix) => predictedClasses(model.predict(scaler ? scaler.transform(points) : points)),
+        },
+      }),
+    })
+    console.log(`report written to ${files.index}`)
+  }
+  return history.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok
+}
+
+/** The source's own test set, or a seeded split (stratified for classes) of its samples. */
+function splitTest(data: LabeledDataset, test: LabeledDataset | null, flags: TrainFlags): { train: LabeledDataset; test: LabeledDataset } {
+  if (test) return { train: data, test }
+  const s = trainTestSplit(data.x, data.y as Int32Array | Float32Array, { testSize: flags.testSplit, seed: flags.seed, stratify: data.task === 'classification' })
+  return {
+    train: { ...data, x: s.xTrain, y: s.yTrain } as LabeledDataset,
+    test: { ...data, x: s.xTest, y: s.yTest } as LabeledDataset,
+  }
+}
