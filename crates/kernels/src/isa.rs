@@ -128,6 +128,43 @@ pub fn isa_env_problem() -> Option<&'static str> {
     selection().ignored.as_deref()
 }
 
+/// Runs `f` compiled for the active tier: `f` is inlined into a function built with that tier's
+/// target features, so plain loops inside it (written over fixed-width chunks or equal-length
+/// slices) are vectorised for AVX-512 or AVX2 instead of the SSE2 baseline. For elementwise
+/// kernels only; the GEMM has hand-written micro-kernels per tier.
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        match active_isa() {
+            // SAFETY: active_isa never reports a tier the CPU lacks (detection checks the
+            // features, including avx512dq/bw/vl which every AVX-512 CPU that runs Node has —
+            // guarded below).
+            Isa::Avx512 if avx512_extras() => return unsafe { avx512(f) },
+            Isa::Avx512 | Isa::Avx2 => return unsafe { avx2(f) },
+            Isa::Scalar => {}
+        }
+    }
+    f()
+}
+
+/// AVX-512 subsets the elementwise kernels may use beyond AVX-512F (cached).
+#[cfg(target_arch = "x86_64")]
+fn avx512_extras() -> bool {
+    static EXTRAS: OnceLock<bool> = OnceLock::new();
+    *EXTRAS.get_or_init(|| {
+        is_x86_feature_detected!("avx512dq") && is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vl")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

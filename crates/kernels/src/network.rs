@@ -9,8 +9,8 @@ use crate::batch_norm::{self, Cache};
 use crate::dropout;
 use crate::gemm::{gemm, Epilogue, MatMut, MatRef};
 use crate::losses;
-use crate::optimizers;
-use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Plan};
+use crate::optimizers::{self, SAFE_BOUND};
+use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan};
 use crate::rng::Rng;
 
 /// Training or evaluation data, owned (so asynchronous work never reads memory JS can free).
@@ -106,9 +106,12 @@ pub struct Network {
     metric_sums: [f64; MAX_METRICS],
     ws: Workspace,
     order: Vec<u32>,
-    /// params then slots as they were before the last update, and the statistics likewise:
-    /// an update that overflows is undone from these (allocated by the first update).
+    /// An upper bound on |params| and |slots| (∞ = unknown, measure again): while the next
+    /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy.
+    value_bound: f64,
+    /// params then slots as they were before an update that might overflow, to undo it.
     backup: Vec<f32>,
+    /// The running statistics before this batch moved them.
     stats_backup: Vec<f32>,
 }
 
@@ -175,6 +178,7 @@ impl Network {
                 sources: vec![Source::Input; layers + 1],
             },
             order: Vec::new(),
+            value_bound: f64::INFINITY,
             backup: Vec::new(),
             stats_backup: Vec::new(),
         })
@@ -327,37 +331,85 @@ impl Network {
             return (stats, Some(format!("the loss is {shown}")));
         }
         let opt = self.plan.optimizer.expect("training needs a compiled plan");
-        if !optimizers::clip(opt.clip(), &mut self.grads).is_finite() {
+        let sum_squares = optimizers::clip(opt.clip(), &mut self.grads);
+        if !sum_squares.is_finite() {
             return (stats, Some("the gradient has NaN or infinite components".into()));
         }
-        let saved = self.params.len() + self.slots.len();
-        if self.backup.len() != saved {
-            self.backup = vec![0.0; saved];
-            self.stats_backup = vec![0.0; self.stats.len()];
-        }
-        self.step += 1;
-        let mut finite = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, self.step, lr, &mut self.backup);
-        if finite && !self.stats.is_empty() {
-            self.stats_backup.copy_from_slice(&self.stats);
-            for (l, layer) in self.plan.layers.iter().enumerate() {
-                if let Layer::BatchNorm { momentum, mean, variance, .. } = *layer {
-                    batch_norm::update_stats(&mut self.stats, mean, variance, momentum, self.ws.batch_norm[l].as_ref().unwrap());
-                }
-            }
-            finite = self.stats.iter().all(|v| v.is_finite());
-            if !finite {
-                self.stats.copy_from_slice(&self.stats_backup);
-            }
-        }
-        if !finite {
-            // As the JS engine: undo the whole update, so a diverged model keeps finite weights.
-            let (params, slots) = self.backup.split_at(self.params.len());
-            self.params.copy_from_slice(params);
-            self.slots.copy_from_slice(slots);
-            self.step -= 1;
+        // Statistics first: they depend only on the batch, and if they overflow nothing moves.
+        if !self.commit_batch_statistics() {
             return (stats, Some(OVERFLOW.into()));
         }
+        let step = self.step + 1;
+        let g = optimizers::clipped_max(opt.clip(), sum_squares);
+        let mut bound = optimizers::bound_after_step(&opt, self.value_bound, g, lr, step);
+        if !(bound < SAFE_BOUND) {
+            // The running bound only grows; measure the state again before giving up on it.
+            self.value_bound = self.state_bound();
+            bound = optimizers::bound_after_step(&opt, self.value_bound, g, lr, step);
+        }
+        if bound < SAFE_BOUND {
+            let finite = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr);
+            debug_assert!(finite, "the bound proved this update finite");
+            self.value_bound = bound;
+        } else {
+            // The update might overflow: keep what is needed to undo it, as the JS engine does.
+            self.backup.clear();
+            self.backup.extend_from_slice(&self.params);
+            self.backup.extend_from_slice(&self.slots);
+            if !optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr) {
+                let (params, slots) = self.backup.split_at(self.params.len());
+                self.params.copy_from_slice(params);
+                self.slots.copy_from_slice(slots);
+                self.stats.copy_from_slice(&self.stats_backup);
+                return (stats, Some(OVERFLOW.into()));
+            }
+            self.value_bound = f64::INFINITY;
+        }
+        self.step = step;
         (stats, None)
+    }
+
+    /// Moves BatchNormalization's running statistics toward the batch's. Returns false (and
+    /// leaves them as they were) if any would overflow; keeps the old values in `stats_backup`
+    /// for an update that has to be undone.
+    fn commit_batch_statistics(&mut self) -> bool {
+        if self.stats.is_empty() {
+            return true;
+        }
+        self.stats_backup.clear();
+        self.stats_backup.extend_from_slice(&self.stats);
+        for (l, layer) in self.plan.layers.iter().enumerate() {
+            if let Layer::BatchNorm { momentum, mean, variance, .. } = *layer {
+                batch_norm::update_stats(&mut self.stats, mean, variance, momentum, self.ws.batch_norm[l].as_ref().unwrap());
+            }
+        }
+        if self.stats.iter().all(|v| v.is_finite()) {
+            return true;
+        }
+        self.stats.copy_from_slice(&self.stats_backup);
+        false
+    }
+
+    /// max |value| over the parameters and optimizer slots, or ∞ when that bound proves nothing:
+    /// a NaN, or a negative second-moment accumulator (its square root would be NaN).
+    fn state_bound(&self) -> f64 {
+        let second_moment = match self.plan.optimizer {
+            Some(Optimizer::AdaGrad { .. } | Optimizer::RmsProp { .. }) => Some(0),
+            Some(Optimizer::Adam { .. }) => Some(1),
+            _ => None,
+        };
+        let n = self.params.len();
+        if let Some(s) = second_moment {
+            if self.slots[s * n..(s + 1) * n].iter().any(|&v| v < 0.0) {
+                return f64::INFINITY;
+            }
+        }
+        optimizers::max_abs(&self.params).max(optimizers::max_abs(&self.slots))
+    }
+
+    /// Call after writing `params` or `slots` directly: the running bound on them no longer holds.
+    pub fn state_written(&mut self) {
+        self.value_bound = f64::INFINITY;
     }
 
     fn loss_and_gradients(&mut self, rows: usize, rng: &mut Rng) -> f64 {

@@ -1,12 +1,39 @@
-//! Gradient clipping and the optimizer updates as single fused passes over the flat buffers
-//! (see lib/engine/js/optimizers.ts: the same rules, Keras conventions).
+//! Gradient clipping and the optimizer updates as single fused, vectorised passes over the flat
+//! buffers (see lib/engine/js/optimizers.ts: the same rules, Keras conventions).
+//!
+//! An update must never leave non-finite weights: a finite gradient times a huge learning rate
+//! can overflow float32, and then the update is undone. Copying every parameter and slot before
+//! each update (to be able to undo it) cost ~15% of an MNIST-sized step, so the executor keeps
+//! an upper bound on |params| and |slots| instead: `bound_after_step` proves from it, the
+//! gradient's norm and the hyper-parameters that an update cannot overflow, and only when it
+//! cannot prove that does the executor take the copy (see network.rs, `train_loaded`).
 
+use crate::isa::vectorized;
 use crate::plan::{Clip, Optimizer};
 
-/// Clips by global norm, then by value. Returns ‖g‖² before clipping, accumulated in f64:
-/// NaN or ∞ means the gradient is not finite and the update must be skipped.
+/// Updates whose values provably stay below this need no undo copy: far from f32::MAX (3.4e38),
+/// so rounding in the bound's own arithmetic cannot matter.
+pub const SAFE_BOUND: f64 = 1e30;
+
+/// ‖g‖² accumulated in f64 (NaN or ∞ when the gradient is not finite).
+pub fn sum_squares(grads: &[f32]) -> f64 {
+    vectorized(#[inline(always)] || {
+        let mut acc = [0.0f64; 8];
+        let mut chunks = grads.chunks_exact(8);
+        for c in &mut chunks {
+            for (a, &g) in acc.iter_mut().zip(c) {
+                *a += g as f64 * g as f64;
+            }
+        }
+        let tail: f64 = chunks.remainder().iter().map(|&g| g as f64 * g as f64).sum();
+        acc.iter().sum::<f64>() + tail
+    })
+}
+
+/// Clips by global norm, then by value. Returns ‖g‖² before clipping: NaN or ∞ means the
+/// gradient is not finite and the update must be skipped.
 pub fn clip(clip: Clip, grads: &mut [f32]) -> f64 {
-    let sum_squares: f64 = grads.iter().map(|&g| g as f64 * g as f64).sum();
+    let sum_squares = sum_squares(grads);
     if !sum_squares.is_finite() {
         return sum_squares;
     }
@@ -14,109 +41,305 @@ pub fn clip(clip: Clip, grads: &mut [f32]) -> f64 {
         let norm = sum_squares.sqrt();
         if norm > max_norm {
             let scale = (max_norm / norm) as f32;
-            grads.iter_mut().for_each(|g| *g *= scale);
+            vectorized(#[inline(always)] || grads.iter_mut().for_each(|g| *g *= scale));
         }
     }
     if let Some(v) = clip.value {
         let v = v as f32;
-        grads.iter_mut().for_each(|g| *g = g.clamp(-v, v));
+        vectorized(#[inline(always)] || grads.iter_mut().for_each(|g| *g = g.clamp(-v, v)));
     }
     sum_squares
 }
 
-/// One update, fused with the safety copy the caller needs to undo it: `backup` receives the
-/// old params in `[0, n)` and the old slots after them (`n + slots.len()` values), in the same
-/// pass. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns whether every new
-/// parameter and slot value is finite: a finite gradient can still overflow float32 in the
-/// update (a huge learning rate), and the caller then restores everything from `backup`.
-pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64, backup: &mut [f32]) -> bool {
+/// The largest |g| the clipped gradient can hold, given ‖g‖² before clipping.
+pub fn clipped_max(clip: Clip, sum_squares: f64) -> f64 {
+    let mut g = sum_squares.sqrt();
+    if let Some(norm) = clip.norm {
+        g = g.min(norm);
+    }
+    if let Some(value) = clip.value {
+        g = g.min(value);
+    }
+    g
+}
+
+/// max |x| over the values, or ∞ if any is NaN.
+pub fn max_abs(values: &[f32]) -> f64 {
+    vectorized(#[inline(always)] || {
+        let (mut max, mut nan) = (0.0f32, false);
+        for &x in values {
+            max = max.max(x.abs());
+            nan |= x.is_nan();
+        }
+        if nan {
+            f64::INFINITY
+        } else {
+            max as f64
+        }
+    })
+}
+
+/// Adam's step size at update `step` (from 1): α_t = lr·√(1−β2^t)/(1−β1^t). powf as
+/// JavaScript's Math.pow (powi(step as i32) would wrap past 2³¹ steps a restored state may carry).
+fn adam_alpha(lr: f64, beta1: f64, beta2: f64, step: u64) -> f64 {
+    let t = step as f64;
+    lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t))
+}
+
+/// An upper bound on |every parameter and slot| after one update, given `bound` on them before
+/// and `g` on every |gradient component|; ∞ when none can be given (ε = 0 lets a division by a
+/// zero accumulator through). Each line follows the update rule in `step`.
+pub fn bound_after_step(opt: &Optimizer, bound: f64, g: f64, lr: f64, step: u64) -> f64 {
+    let b = bound;
+    let exact = match *opt {
+        Optimizer::Sgd { momentum: 0.0, .. } => b + lr * g,
+        Optimizer::Sgd { momentum, .. } => {
+            let v = momentum * b + lr * g; // |v'| = |μv − lr·g|
+            b + v * (1.0 + momentum) + lr * g // |w + v'| and |w + μv' − lr·g|
+        }
+        // acc' = acc + g² ≥ g² (accumulators start ≥ 0), so |g|/(√acc' + ε) ≤ 1 up to rounding.
+        Optimizer::AdaGrad { epsilon, .. } if epsilon > 0.0 => b + g * g + lr * (2.0 + g / epsilon),
+        Optimizer::RmsProp { momentum, epsilon, .. } if epsilon > 0.0 => {
+            let delta = lr * g / epsilon; // lr·|g|/(√v + ε)
+            b * (1.0 + momentum) + g * g + g + delta // v', ḡ', m' = μm + Δ, w − m'
+        }
+        Optimizer::Adam { beta1, beta2, epsilon, weight_decay, .. } if epsilon > 0.0 => {
+            let alpha = adam_alpha(lr, beta1, beta2, step);
+            let decay = (1.0 - lr * weight_decay).abs().max(1.0);
+            b * decay + g * g + g + alpha * (b + g) / epsilon // m', v', w·decay − α·m'/(√v' + ε)
+        }
+        _ => f64::INFINITY,
+    };
+    // The update rounds in float32 at every operation: allow a few ulps over the exact bound.
+    exact * (1.0 + 1e-5) + 1e-30
+}
+
+/// One update. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns whether
+/// every new parameter and slot value is finite.
+pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64) -> bool {
     let n = params.len();
-    let (old_params, old_slots) = backup.split_at_mut(n);
-    old_slots.copy_from_slice(slots);
+    assert_eq!(grads.len(), n, "one gradient per parameter");
     let lr32 = lr as f32;
-    let mut finite = true;
     match *opt {
         Optimizer::Sgd { momentum, nesterov, .. } => {
             if momentum == 0.0 {
-                for ((w, old), &g) in params.iter_mut().zip(old_params.iter_mut()).zip(grads) {
-                    *old = *w;
-                    *w -= lr32 * g;
-                    finite &= w.is_finite();
-                }
-                return finite;
+                return vectorized(#[inline(always)] || sgd(params, grads, lr32));
             }
             let mu = momentum as f32;
-            for (((w, old), &g), v) in params.iter_mut().zip(old_params.iter_mut()).zip(grads).zip(slots[..n].iter_mut()) {
-                *old = *w;
-                let nv = mu * *v - lr32 * g;
-                *v = nv;
-                *w += if nesterov { mu * nv - lr32 * g } else { nv };
-                finite &= w.is_finite() & nv.is_finite();
-            }
+            let v = &mut slots[..n];
+            vectorized(#[inline(always)] || sgd_momentum(params, grads, v, lr32, mu, nesterov))
         }
         Optimizer::AdaGrad { epsilon, .. } => {
-            let eps = epsilon as f32;
-            for (((w, old), &g), acc) in params.iter_mut().zip(old_params.iter_mut()).zip(grads).zip(slots[..n].iter_mut()) {
-                *old = *w;
-                *acc += g * g;
-                *w -= lr32 * g / (acc.sqrt() + eps);
-                finite &= w.is_finite() & acc.is_finite();
-            }
+            let acc = &mut slots[..n];
+            vectorized(#[inline(always)] || adagrad(params, grads, acc, lr32, epsilon as f32))
         }
         Optimizer::RmsProp { rho, momentum, epsilon, centered, .. } => {
             // Complements are taken in f64 before rounding: 1 − (ρ as f32) is off by ~1e-7
             // relative for ρ = 0.9, and the JS engine uses the exact 1 − ρ.
-            let (rho, one_minus_rho, mu, eps) = (rho as f32, (1.0 - rho) as f32, momentum as f32, epsilon as f32);
+            let k = RmsConstants { rho: rho as f32, one_minus_rho: (1.0 - rho) as f32, mu: momentum as f32, eps: epsilon as f32, lr: lr32 };
             let (v, rest) = slots.split_at_mut(n);
-            let (m, rest) = if momentum > 0.0 { rest.split_at_mut(n) } else { rest.split_at_mut(0) };
-            let mg = if centered { &mut rest[..n] } else { &mut rest[..0] };
-            for i in 0..n {
-                old_params[i] = params[i];
-                let g = grads[i];
-                let vi = rho * v[i] + one_minus_rho * g * g;
-                v[i] = vi;
-                finite &= vi.is_finite();
-                let denom = if centered {
-                    let a = rho * mg[i] + one_minus_rho * g;
-                    mg[i] = a;
-                    finite &= a.is_finite();
-                    (vi - a * a).max(0.0).sqrt() + eps
-                } else {
-                    vi.sqrt() + eps
-                };
-                let delta = lr32 * g / denom;
-                if momentum > 0.0 {
-                    let mi = mu * m[i] + delta;
-                    m[i] = mi;
-                    finite &= mi.is_finite();
-                    params[i] -= mi;
-                } else {
-                    params[i] -= delta;
-                }
-                finite &= params[i].is_finite();
+            let (m, rest) = rest.split_at_mut(if momentum > 0.0 { n } else { 0 });
+            let mg = &mut rest[..if centered { n } else { 0 }];
+            match (momentum > 0.0, centered) {
+                (false, false) => vectorized(#[inline(always)] || rmsprop::<false, false>(params, grads, v, m, mg, &k)),
+                (true, false) => vectorized(#[inline(always)] || rmsprop::<true, false>(params, grads, v, m, mg, &k)),
+                (false, true) => vectorized(#[inline(always)] || rmsprop::<false, true>(params, grads, v, m, mg, &k)),
+                (true, true) => vectorized(#[inline(always)] || rmsprop::<true, true>(params, grads, v, m, mg, &k)),
             }
         }
         Optimizer::Adam { beta1, beta2, epsilon, weight_decay, .. } => {
-            // powf as JavaScript's Math.pow: powi(step as i32) wrapped past 2³¹ steps (a restored
-            // state may carry any step) and is less accurate.
-            let t = step as f64;
-            let alpha = (lr * (1.0 - beta2.powf(t)).sqrt() / (1.0 - beta1.powf(t))) as f32;
-            let decay = (1.0 - lr * weight_decay) as f32;
             // As for RMSProp: 1 − (β2 as f32) would be off by 1.3e-5 relative for β2 = 0.999.
-            let (b1, b2, eps) = (beta1 as f32, beta2 as f32, epsilon as f32);
-            let (one_minus_b1, one_minus_b2) = ((1.0 - beta1) as f32, (1.0 - beta2) as f32);
+            let k = AdamConstants {
+                alpha: adam_alpha(lr, beta1, beta2, step) as f32,
+                decay: (1.0 - lr * weight_decay) as f32,
+                b1: beta1 as f32,
+                b2: beta2 as f32,
+                one_minus_b1: (1.0 - beta1) as f32,
+                one_minus_b2: (1.0 - beta2) as f32,
+                eps: epsilon as f32,
+            };
             let (m, v) = slots.split_at_mut(n);
-            for i in 0..n {
-                old_params[i] = params[i];
-                let g = grads[i];
-                let mi = b1 * m[i] + one_minus_b1 * g;
-                let vi = b2 * v[i] + one_minus_b2 * g * g;
-                m[i] = mi;
-                v[i] = vi;
-                params[i] = params[i] * decay - alpha * mi / (vi.sqrt() + eps);
-                finite &= params[i].is_finite() & mi.is_finite() & vi.is_finite();
+            vectorized(#[inline(always)] || adam(params, grads, m, &mut v[..n], &k))
+        }
+    }
+}
+
+// The kernels: plain loops over equal-length slices, inlined into `vectorized`. Each returns
+// whether every value it wrote is finite (an and-reduction the vector units do for free).
+
+#[inline(always)]
+fn sgd(w: &mut [f32], g: &[f32], lr: f32) -> bool {
+    let mut finite = true;
+    for (w, &g) in w.iter_mut().zip(g) {
+        *w -= lr * g;
+        finite &= w.is_finite();
+    }
+    finite
+}
+
+/// v ← μv − lr·g; w ← w + v (Nesterov: w ← w + μv − lr·g).
+#[inline(always)]
+fn sgd_momentum(w: &mut [f32], g: &[f32], v: &mut [f32], lr: f32, mu: f32, nesterov: bool) -> bool {
+    let mut finite = true;
+    for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
+        let nv = mu * *v - lr * g;
+        *v = nv;
+        *w += if nesterov { mu * nv - lr * g } else { nv };
+        finite &= w.is_finite() & nv.is_finite();
+    }
+    finite
+}
+
+/// acc ← acc + g²; w ← w − lr·g/(√acc + ε).
+#[inline(always)]
+fn adagrad(w: &mut [f32], g: &[f32], acc: &mut [f32], lr: f32, eps: f32) -> bool {
+    let mut finite = true;
+    for ((w, &g), acc) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
+        *acc += g * g;
+        *w -= lr * g / (acc.sqrt() + eps);
+        finite &= w.is_finite() & acc.is_finite();
+    }
+    finite
+}
+
+struct RmsConstants {
+    rho: f32,
+    one_minus_rho: f32,
+    mu: f32,
+    eps: f32,
+    lr: f32,
+}
+
+/// v ← ρv + (1−ρ)g²; centred: ḡ ← ρḡ + (1−ρ)g and the denominator is √(v − ḡ²) + ε;
+/// step = lr·g/denominator; with momentum m ← μm + step, w ← w − m; otherwise w ← w − step.
+#[inline(always)]
+fn rmsprop<const MOMENTUM: bool, const CENTERED: bool>(w: &mut [f32], g: &[f32], v: &mut [f32], m: &mut [f32], mg: &mut [f32], k: &RmsConstants) -> bool {
+    let n = w.len();
+    let (g, v) = (&g[..n], &mut v[..n]);
+    let m = if MOMENTUM { &mut m[..n] } else { m };
+    let mg = if CENTERED { &mut mg[..n] } else { mg };
+    let mut finite = true;
+    for i in 0..n {
+        let gi = g[i];
+        let vi = k.rho * v[i] + k.one_minus_rho * gi * gi;
+        v[i] = vi;
+        finite &= vi.is_finite();
+        let denom = if CENTERED {
+            let a = k.rho * mg[i] + k.one_minus_rho * gi;
+            mg[i] = a;
+            finite &= a.is_finite();
+            (vi - a * a).max(0.0).sqrt() + k.eps
+        } else {
+            vi.sqrt() + k.eps
+        };
+        let delta = k.lr * gi / denom;
+        if MOMENTUM {
+            let mi = k.mu * m[i] + delta;
+            m[i] = mi;
+            finite &= mi.is_finite();
+            w[i] -= mi;
+        } else {
+            w[i] -= delta;
+        }
+        finite &= w[i].is_finite();
+    }
+    finite
+}
+
+struct AdamConstants {
+    alpha: f32,
+    decay: f32,
+    b1: f32,
+    b2: f32,
+    one_minus_b1: f32,
+    one_minus_b2: f32,
+    eps: f32,
+}
+
+/// m ← β1m + (1−β1)g; v ← β2v + (1−β2)g²; w ← w·decay − α_t·m/(√v + ε).
+#[inline(always)]
+fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamConstants) -> bool {
+    let n = w.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    let mut finite = true;
+    for i in 0..n {
+        let gi = g[i];
+        let mi = k.b1 * m[i] + k.one_minus_b1 * gi;
+        let vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = w[i] * k.decay - k.alpha * mi / (vi.sqrt() + k.eps);
+        finite &= w[i].is_finite() & mi.is_finite() & vi.is_finite();
+    }
+    finite
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn optimizers() -> Vec<Optimizer> {
+        let clip = Clip { norm: None, value: None };
+        vec![
+            Optimizer::Sgd { lr: 0.0, momentum: 0.0, nesterov: false, clip },
+            Optimizer::Sgd { lr: 0.0, momentum: 0.9, nesterov: false, clip },
+            Optimizer::Sgd { lr: 0.0, momentum: 0.9, nesterov: true, clip },
+            Optimizer::AdaGrad { lr: 0.0, epsilon: 1e-7, clip },
+            Optimizer::RmsProp { lr: 0.0, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false, clip },
+            Optimizer::RmsProp { lr: 0.0, rho: 0.9, momentum: 0.5, epsilon: 1e-7, centered: true, clip },
+            Optimizer::Adam { lr: 0.0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.0, clip },
+            Optimizer::Adam { lr: 0.0, beta1: 0.9, beta2: 0.999, epsilon: 1e-3, weight_decay: 0.01, clip },
+        ]
+    }
+
+    /// The undo copy is skipped on the strength of `bound_after_step`, so it must really bound
+    /// every value after the update, for any state: check it on random states, gradients and
+    /// learning rates across many orders of magnitude, over several steps.
+    #[test]
+    fn the_bound_holds_after_every_update() {
+        let mut rng = Rng::new([9, 8, 7, 6]);
+        let scale = |r: &mut Rng| 10f64.powf(r.next_f64() * 12.0 - 6.0) as f32;
+        for opt in optimizers() {
+            for trial in 0..300 {
+                let n = 1 + rng.next_below(40);
+                let s = scale(&mut rng);
+                let mut params: Vec<f32> = (0..n).map(|_| (rng.next_f64() as f32 - 0.5) * s).collect();
+                let slots_per = opt.slot_count();
+                // Second moments (AdaGrad, RMSProp's v, Adam's v) start non-negative, as training keeps them.
+                let mut slots: Vec<f32> = (0..slots_per * n)
+                    .map(|i| {
+                        let v = (rng.next_f64() as f32 - 0.5) * s;
+                        let second = matches!((opt, i / n), (Optimizer::AdaGrad { .. } | Optimizer::RmsProp { .. }, 0) | (Optimizer::Adam { .. }, 1));
+                        if second { v.abs() } else { v }
+                    })
+                    .collect();
+                let lr = scale(&mut rng) as f64;
+                for step_no in 1..=3u64 {
+                    let gs = scale(&mut rng);
+                    let grads: Vec<f32> = (0..n).map(|_| (rng.next_f64() as f32 - 0.5) * gs).collect();
+                    let before = max_abs(&params).max(max_abs(&slots));
+                    let g = sum_squares(&grads).sqrt();
+                    let bound = bound_after_step(&opt, before, g, lr, step_no);
+                    let finite = step(&opt, &mut params, &grads, &mut slots, step_no, lr);
+                    let after = max_abs(&params).max(max_abs(&slots));
+                    if bound < SAFE_BOUND {
+                        assert!(finite, "{opt:?} trial {trial}: a bounded update overflowed");
+                        assert!(after <= bound, "{opt:?} trial {trial} step {step_no}: {after} > bound {bound}");
+                    }
+                }
             }
         }
     }
-    finite
+
+    #[test]
+    fn no_bound_without_epsilon_and_a_huge_rate_needs_the_copy() {
+        let clip = Clip { norm: None, value: None };
+        let adam0 = Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 0.0, weight_decay: 0.0, clip };
+        assert_eq!(bound_after_step(&adam0, 1.0, 1.0, 1e-3, 1), f64::INFINITY);
+        let sgd = Optimizer::Sgd { lr: 1e30, momentum: 0.0, nesterov: false, clip };
+        assert!(bound_after_step(&sgd, 1.0, 10.0, 1e30, 1) >= SAFE_BOUND);
+        assert_eq!(max_abs(&[1.0, f32::NAN]), f64::INFINITY);
+        assert_eq!(clipped_max(Clip { norm: Some(2.0), value: Some(0.5) }, 100.0), 0.5);
+    }
 }

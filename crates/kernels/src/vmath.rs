@@ -1,12 +1,12 @@
 //! Vectorised exp, sigmoid and tanh over slices. libm's expf and tanhf cost ~10 ns per call,
 //! which dominated the small networks (a 2-16-16-2 tanh net spends more time in tanh than in
 //! its matrix products). These are branch-free polynomial forms written on fixed-width lanes so
-//! that the compiler vectorises them; one body is compiled per ISA tier and dispatched once.
+//! that the compiler vectorises them for the active ISA tier (see `isa::vectorized`).
 //!
 //! Accuracy (checked against f64 in the tests): exp within 2 ulp over the float range, tanh and
 //! sigmoid within 1e-6 absolute and 3e-6 relative — far below what float32 training notices.
 
-use crate::isa::{active_isa, Isa};
+use crate::isa::vectorized;
 
 const LANES: usize = 16;
 const LN2_HI: f32 = 0.693_145_75;
@@ -84,35 +84,20 @@ lanewise!(exp_generic, exp_lane);
 lanewise!(sigmoid_generic, sigmoid_lane);
 lanewise!(tanh_generic, tanh_lane);
 
-macro_rules! dispatch {
-    ($public:ident, $generic:ident, $doc:literal) => {
-        #[doc = $doc]
-        pub fn $public(v: &mut [f32]) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512(v: &mut [f32]) {
-                    $generic(v)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2(v: &mut [f32]) {
-                    $generic(v)
-                }
-                match active_isa() {
-                    // SAFETY: active_isa never reports a tier the CPU lacks.
-                    Isa::Avx512 => return unsafe { avx512(v) },
-                    Isa::Avx2 => return unsafe { avx2(v) },
-                    Isa::Scalar => {}
-                }
-            }
-            $generic(v)
-        }
-    };
+/// e^x of every element, in place.
+pub fn exp(v: &mut [f32]) {
+    vectorized(#[inline(always)] || exp_generic(v))
 }
 
-dispatch!(exp, exp_generic, "e^x of every element, in place.");
-dispatch!(sigmoid, sigmoid_generic, "1/(1 + e^−x) of every element, in place.");
-dispatch!(tanh, tanh_generic, "tanh of every element, in place.");
+/// 1/(1 + e^−x) of every element, in place.
+pub fn sigmoid(v: &mut [f32]) {
+    vectorized(#[inline(always)] || sigmoid_generic(v))
+}
+
+/// tanh of every element, in place.
+pub fn tanh(v: &mut [f32]) {
+    vectorized(#[inline(always)] || tanh_generic(v))
+}
 
 #[cfg(test)]
 mod tests {

@@ -343,6 +343,7 @@ fn write_state(env: Env, args: &Args) -> JsResult<napi_value> {
     if let Some(step) = step {
         net.step = step;
     }
+    net.state_written();
     drop(guard);
     env.undefined()
 }
