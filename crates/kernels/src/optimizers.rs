@@ -8,7 +8,10 @@
 //! gradient's norm and the hyper-parameters that an update cannot overflow, and only when it
 //! cannot prove that does the executor take the copy (see network.rs, `train_loaded`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::isa::vectorized;
+use crate::pool;
 use crate::plan::{Clip, Optimizer};
 
 /// Updates whose values provably stay below this need no undo copy: far from f32::MAX (3.4e38),
@@ -114,42 +117,73 @@ pub fn bound_after_step(opt: &Optimizer, bound: f64, g: f64, lr: f64, step: u64)
     exact * (1.0 + 1e-5) + 1e-30
 }
 
+/// Parameters per task when the update is split across the pool: below this a second thread
+/// costs more to wake than it saves.
+const PARALLEL_CHUNK: usize = 1 << 15;
+
 /// One update. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns whether
-/// every new parameter and slot value is finite.
+/// every new parameter and slot value is finite. Large updates are split across the pool: each
+/// task owns one contiguous range of the parameters and the same range of every slot.
 pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64) -> bool {
     let n = params.len();
     assert_eq!(grads.len(), n, "one gradient per parameter");
-    let lr32 = lr as f32;
-    match *opt {
-        Optimizer::Sgd { momentum, nesterov, .. } => {
-            if momentum == 0.0 {
-                return vectorized(#[inline(always)] || sgd(params, grads, lr32));
-            }
-            let mu = momentum as f32;
-            let v = &mut slots[..n];
-            vectorized(#[inline(always)] || sgd_momentum(params, grads, v, lr32, mu, nesterov))
+    let slot_count = opt.slot_count();
+    assert_eq!(slots.len(), slot_count * n, "slot count × parameters");
+    let update = Update::new(opt, step, lr);
+    let tasks = (n / PARALLEL_CHUNK).clamp(1, pool::max_threads());
+    if tasks == 1 {
+        let (first, rest) = slots.split_at_mut(n.min(slots.len()));
+        let (second, third) = rest.split_at_mut(n.min(rest.len()));
+        return update.apply(params, grads, [first, second, third]);
+    }
+    let finite = AtomicBool::new(true);
+    let (params_ptr, slots_ptr) = (SendPtr(params.as_mut_ptr()), SendPtr(slots.as_mut_ptr()));
+    pool::parallel_for_max(tasks, tasks, |task| {
+        let (a, b) = (n * task / tasks, n * (task + 1) / tasks);
+        let (params_ptr, slots_ptr) = (&params_ptr, &slots_ptr);
+        // SAFETY: tasks cover disjoint ranges [a, b) of `params` and of each slot, all within the
+        // exclusive borrows this function holds until parallel_for_max returns.
+        let (w, chunk) = unsafe {
+            let slot = |s: usize| if s < slot_count { std::slice::from_raw_parts_mut(slots_ptr.0.add(s * n + a), b - a) } else { &mut [][..] };
+            (std::slice::from_raw_parts_mut(params_ptr.0.add(a), b - a), [slot(0), slot(1), slot(2)])
+        };
+        if !update.apply(w, &grads[a..b], chunk) {
+            finite.store(false, Ordering::Relaxed);
         }
-        Optimizer::AdaGrad { epsilon, .. } => {
-            let acc = &mut slots[..n];
-            vectorized(#[inline(always)] || adagrad(params, grads, acc, lr32, epsilon as f32))
-        }
-        Optimizer::RmsProp { rho, momentum, epsilon, centered, .. } => {
+    });
+    finite.load(Ordering::Relaxed)
+}
+
+/// A raw pointer the pool's tasks may share; each task touches only its own range.
+struct SendPtr(*mut f32);
+// SAFETY: see `step`: the ranges the tasks dereference are disjoint.
+unsafe impl Sync for SendPtr {}
+
+/// One optimizer's update rule with its per-step constants in float32.
+enum Update {
+    Sgd { lr: f32 },
+    Momentum { lr: f32, mu: f32, nesterov: bool },
+    AdaGrad { lr: f32, eps: f32 },
+    RmsProp { k: RmsConstants, momentum: bool, centered: bool },
+    Adam(AdamConstants),
+}
+
+impl Update {
+    fn new(opt: &Optimizer, step: u64, lr: f64) -> Update {
+        let lr32 = lr as f32;
+        match *opt {
+            Optimizer::Sgd { momentum, .. } if momentum == 0.0 => Update::Sgd { lr: lr32 },
+            Optimizer::Sgd { momentum, nesterov, .. } => Update::Momentum { lr: lr32, mu: momentum as f32, nesterov },
+            Optimizer::AdaGrad { epsilon, .. } => Update::AdaGrad { lr: lr32, eps: epsilon as f32 },
             // Complements are taken in f64 before rounding: 1 − (ρ as f32) is off by ~1e-7
             // relative for ρ = 0.9, and the JS engine uses the exact 1 − ρ.
-            let k = RmsConstants { rho: rho as f32, one_minus_rho: (1.0 - rho) as f32, mu: momentum as f32, eps: epsilon as f32, lr: lr32 };
-            let (v, rest) = slots.split_at_mut(n);
-            let (m, rest) = rest.split_at_mut(if momentum > 0.0 { n } else { 0 });
-            let mg = &mut rest[..if centered { n } else { 0 }];
-            match (momentum > 0.0, centered) {
-                (false, false) => vectorized(#[inline(always)] || rmsprop::<false, false>(params, grads, v, m, mg, &k)),
-                (true, false) => vectorized(#[inline(always)] || rmsprop::<true, false>(params, grads, v, m, mg, &k)),
-                (false, true) => vectorized(#[inline(always)] || rmsprop::<false, true>(params, grads, v, m, mg, &k)),
-                (true, true) => vectorized(#[inline(always)] || rmsprop::<true, true>(params, grads, v, m, mg, &k)),
-            }
-        }
-        Optimizer::Adam { beta1, beta2, epsilon, weight_decay, .. } => {
+            Optimizer::RmsProp { rho, momentum, epsilon, centered, .. } => Update::RmsProp {
+                k: RmsConstants { rho: rho as f32, one_minus_rho: (1.0 - rho) as f32, mu: momentum as f32, eps: epsilon as f32, lr: lr32 },
+                momentum: momentum > 0.0,
+                centered,
+            },
             // As for RMSProp: 1 − (β2 as f32) would be off by 1.3e-5 relative for β2 = 0.999.
-            let k = AdamConstants {
+            Optimizer::Adam { beta1, beta2, epsilon, weight_decay, .. } => Update::Adam(AdamConstants {
                 alpha: adam_alpha(lr, beta1, beta2, step) as f32,
                 decay: (1.0 - lr * weight_decay) as f32,
                 b1: beta1 as f32,
@@ -157,9 +191,26 @@ pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32
                 one_minus_b1: (1.0 - beta1) as f32,
                 one_minus_b2: (1.0 - beta2) as f32,
                 eps: epsilon as f32,
-            };
-            let (m, v) = slots.split_at_mut(n);
-            vectorized(#[inline(always)] || adam(params, grads, m, &mut v[..n], &k))
+            }),
+        }
+    }
+
+    /// Updates `w` from `g` with the optimizer's slots for the same range, in slot order
+    /// (unused ones empty).
+    fn apply(&self, w: &mut [f32], g: &[f32], slots: [&mut [f32]; 3]) -> bool {
+        let [s0, s1, s2] = slots;
+        match *self {
+            Update::Sgd { lr } => vectorized(#[inline(always)] || sgd(w, g, lr)),
+            Update::Momentum { lr, mu, nesterov } => vectorized(#[inline(always)] || sgd_momentum(w, g, s0, lr, mu, nesterov)),
+            Update::AdaGrad { lr, eps } => vectorized(#[inline(always)] || adagrad(w, g, s0, lr, eps)),
+            // Slots: v, then m (with momentum), then ḡ (centred).
+            Update::RmsProp { ref k, momentum, centered } => match (momentum, centered) {
+                (false, false) => vectorized(#[inline(always)] || rmsprop::<false, false>(w, g, s0, s1, s2, k)),
+                (true, false) => vectorized(#[inline(always)] || rmsprop::<true, false>(w, g, s0, s1, s2, k)),
+                (false, true) => vectorized(#[inline(always)] || rmsprop::<false, true>(w, g, s0, s2, s1, k)),
+                (true, true) => vectorized(#[inline(always)] || rmsprop::<true, true>(w, g, s0, s1, s2, k)),
+            },
+            Update::Adam(ref k) => vectorized(#[inline(always)] || adam(w, g, s0, s1, k)),
         }
     }
 }
@@ -329,6 +380,28 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// A large update is split across the pool; every range must get exactly the serial result.
+    #[test]
+    fn a_split_update_equals_the_serial_one() {
+        let mut rng = Rng::new([1, 1, 2, 3]);
+        let n = 5 * PARALLEL_CHUNK + 17;
+        for opt in optimizers() {
+            let params: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 - 0.5).collect();
+            let grads: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 - 0.5).collect();
+            let slots: Vec<f32> = (0..opt.slot_count() * n).map(|_| rng.next_f64() as f32).collect();
+            let (mut p1, mut s1) = (params.clone(), slots.clone());
+            assert!(step(&opt, &mut p1, &grads, &mut s1, 3, 0.01));
+            // The serial reference: the same rule applied to the whole range at once.
+            let (mut p2, mut s2) = (params.clone(), slots.clone());
+            let (a, rest) = s2.split_at_mut(n.min(opt.slot_count() * n));
+            let (b, c) = rest.split_at_mut(n.min(rest.len()));
+            assert!(Update::new(&opt, 3, 0.01).apply(&mut p2, &grads, [a, b, c]));
+            assert_eq!(p1, p2, "{opt:?}");
+            assert_eq!(s1, s2, "{opt:?}");
+            assert_ne!(p1, params, "{opt:?} moved nothing");
         }
     }
 
