@@ -9,7 +9,7 @@
  */
 export { Matrix } from './matrix.js'
 export { Sequential } from './model/sequential.js'
-export type { CompileOptions, EvaluationResult, PredictOptions, SequentialOptions } from './model/sequential.js'
+export type { CompileOptions, EvaluationResult, PredictOptions, SequentialOptions, WeightOptions } from './model/sequential.js'
 export { Activation, BatchNormalization, Dense, Dropout } from './layers/index.js'
 export type { Layer } from './layers/index.js'
 export type { DenseOptions } from './layers/dense.js'
@@ -86,7 +86,7 @@ export type {
 export { History } from './training/history.js'
 export type { EpochLogs, StopReason } from './training/history.js'
 export type { FitOptions } from './training/fit.js'
-export type { Features, Targets } from './inputs.js'
+export type { ClassWeight, Features, Targets } from './inputs.js'
 export { BackendUnavailableError, DataFileError, ModelFileError, ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from './errors.js'
 export { backendInfo } from './engine/select.js'
 export type { Backend, BackendInfo } from './engine/select.js'

@@ -115,3 +115,85 @@ function toClassIndices(name: string, y: unknown, classes: number, rows: number)
   }
   return out
 }
+
+/** Class weights: `{ [classIndex]: weight }` or a list indexed by class; missing classes weigh 1. */
+export type ClassWeight = Readonly<Record<number, number>> | readonly number[]
+
+/**
+ * Per-sample loss weights from `sampleWeight` (one per sample) and/or `classWeight` (by each
+ * sample's class: its index for sparse labels, the argmax of a one-hot row, or the 0/1 target of
+ * a single output), multiplied together; undefined when neither is given. Weights must be finite
+ * and ≥ 0.
+ */
+export function toSampleWeights(
+  what: string,
+  sampleWeight: unknown,
+  classWeight: unknown,
+  loss: LossName,
+  outputs: number,
+  y: Float32Array,
+  rows: number,
+): Float32Array | undefined {
+  if (sampleWeight === undefined && classWeight === undefined) return undefined
+  const weights = new Float32Array(rows).fill(1)
+  if (sampleWeight !== undefined) {
+    if (!isFlatNumbers(sampleWeight)) {
+      throw new TypeError(`${what} sampleWeight must be one number per sample (number[] or Float32Array), got ${describe(sampleWeight)}`)
+    }
+    if (sampleWeight.length !== rows) {
+      throw new ShapeError(`${what} sampleWeight has ${sampleWeight.length} weights but x has ${rows} samples; they must match`)
+    }
+    for (let i = 0; i < rows; i++) weights[i] = checkWeight(`${what} sampleWeight[${i}]`, sampleWeight[i])
+  }
+  if (classWeight !== undefined) {
+    const byClass = classWeights(`${what} classWeight`, classWeight, outputs === 1 ? 2 : outputs)
+    const tCols = loss === 'sparseCategoricalCrossEntropy' ? 1 : outputs
+    if (tCols > 1 && loss === 'binaryCrossEntropy') {
+      throw new TypeError(`${what} classWeight needs one class per sample, but ${outputs} binary outputs are independent labels; use sampleWeight`)
+    }
+    for (let r = 0; r < rows; r++) {
+      const cls = sampleClass(y, r, tCols, loss === 'sparseCategoricalCrossEntropy')
+      if (cls === null) {
+        throw new RangeError(`${what} classWeight needs a class for every sample, but y[${r}] is ${y[r]}, not 0 or 1`)
+      }
+      weights[r] = weights[r]! * (byClass.get(cls) ?? 1)
+    }
+  }
+  return weights
+}
+
+function checkWeight(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a finite number ≥ 0, got ${describe(value)}`)
+  }
+  return value
+}
+
+function classWeights(name: string, value: unknown, classes: number): Map<number, number> {
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)
+      ? Object.entries(value)
+      : []
+  if (entries.length === 0 && !(Array.isArray(value) || (typeof value === 'object' && value !== null))) {
+    throw new TypeError(`${name} must be { [class]: weight } or a list of weights by class, got ${describe(value)}`)
+  }
+  const map = new Map<number, number>()
+  for (const [key, weight] of entries) {
+    const cls = Number(key)
+    if (!Number.isInteger(cls) || cls < 0 || cls >= classes) {
+      throw new RangeError(`${name} names class ${key}, but the classes are 0 … ${classes - 1}`)
+    }
+    map.set(cls, checkWeight(`${name}[${key}]`, weight))
+  }
+  return map
+}
+
+/** The class of sample r: a sparse label, the argmax of a one-hot row, or a 0/1 single target. */
+function sampleClass(y: Float32Array, r: number, cols: number, sparse: boolean): number | null {
+  if (sparse) return y[r]!
+  if (cols === 1) return y[r] === 0 || y[r] === 1 ? y[r]! : null
+  let best = 0
+  for (let j = 1; j < cols; j++) if (y[r * cols + j]! > y[r * cols + best]!) best = j
+  return best
+}

@@ -120,11 +120,11 @@ export class Network {
   /** Replaces the given parts of the state; every part is checked before any is written. */
   writeState(state: Partial<NativeState>): void
   /** A private copy of rows × inputs `x` and rows × target-columns `y`, checked against the plan. */
-  createDataset(x: Float32Array, y: Float32Array, rows: number): NativeDataset
+  createDataset(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): NativeDataset
   /** Updates the copy from arrays of the same size (compared first); returns whether it changed. */
-  refreshDataset(dataset: NativeDataset, x: Float32Array, y: Float32Array): boolean
+  refreshDataset(dataset: NativeDataset, x: Float32Array, y: Float32Array, sampleWeight?: Float32Array | null): boolean
   /** One forward/backward/update on these rows, in order. */
-  trainBatch(x: Float32Array, y: Float32Array, rows: number, learningRate: number): NativeBatchResult
+  trainBatch(x: Float32Array, y: Float32Array, rows: number, learningRate: number, sampleWeight?: Float32Array | null): NativeBatchResult
   /** One epoch on this thread; `onBatch` runs after each batch (it may use the network) and returning true stops. */
   trainEpoch(
     dataset: NativeDataset,
@@ -157,7 +157,7 @@ export class Network {
   /** The same on the thread pool, over a copy of `x`. */
   predictAsync(x: Float32Array, rows: number, batchSize: number): Promise<Float32Array>
   /** Gradient of the mean loss over all rows as one batch in training mode; changes nothing. */
-  computeGradients(x: Float32Array, y: Float32Array, rows: number): { loss: number; gradients: Float32Array }
+  computeGradients(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): { loss: number; gradients: Float32Array }
   /** Frees the executor (after running work, which it cancels); later calls throw. */
   dispose(): void
 }

@@ -27,6 +27,11 @@ export interface Dataset {
   /** rows × targetColumns(plan): targets, or one class index per row for sparse labels. */
   y: Float32Array
   rows: number
+  /**
+   * Per-sample weights (one per row, ≥ 0), or absent for equal weights. A batch's loss is then
+   * Σ wᵢ·lossᵢ / rows, as Keras weighs samples; metrics stay unweighted.
+   */
+  w?: Float32Array
 }
 
 export interface BatchStats {

@@ -2,7 +2,7 @@ import type { Network, NetworkState } from '../engine/engine.js'
 import { initialSlots } from '../engine/js/network.js'
 import { BACKENDS, selectEngine, type Backend } from '../engine/select.js'
 import { ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from '../errors.js'
-import { toFeatures, type Features, type Targets } from '../inputs.js'
+import { toFeatures, toSampleWeights, type ClassWeight, type Features, type Targets } from '../inputs.js'
 import { Layer } from '../layers/layer.js'
 import type { WeightSpec } from '../layers/layer.js'
 import { Matrix } from '../matrix.js'
@@ -41,6 +41,14 @@ export interface CompileOptions {
   optimizer?: Optimizer | OptimizerName
   /** Metrics to report besides the loss: 'accuracy', 'meanAbsoluteError', 'meanSquaredError'. */
   metrics?: MetricName[]
+}
+
+/** Per-sample loss weights, as in fit. */
+export interface WeightOptions {
+  /** A loss weight per sample (≥ 0). */
+  sampleWeight?: readonly number[] | Float32Array
+  /** Loss weights by class: `{ [class]: weight }` or a list; missing classes weigh 1. */
+  classWeight?: ClassWeight
 }
 
 export interface PredictOptions {
@@ -267,11 +275,14 @@ export class Sequential implements FitModel {
   }
 
   /** One update on exactly these samples, in this order; returns the loss and metrics before it. */
-  trainOnBatch(x: Features, y: Targets): EvaluationResult {
+  trainOnBatch(x: Features, y: Targets, options: WeightOptions = {}): EvaluationResult {
     const plan = this.requireCompiled('trainOnBatch')
     this.requireIdle('trainOnBatch')
+    const o = checkOptions('trainOnBatch options', options, ['sampleWeight', 'classWeight'])
     const data = dataset(plan, 'x', 'y', x, y)
     if (data.rows === 0) throw new ShapeError('x has no samples; trainOnBatch needs at least one')
+    const w = toSampleWeights('trainOnBatch', o.sampleWeight, o.classWeight, plan.loss!, plan.outputSize, data.y, data.rows)
+    if (w !== undefined) data.w = w
     const result = this.network.trainBatch(data, this.learningRate)
     if (result.diverged !== null) {
       throw new TrainingDivergedError(`trainOnBatch diverged: ${result.diverged}; the update was not applied`, 0, 0)
@@ -279,12 +290,18 @@ export class Sequential implements FitModel {
     return this.named(result.loss, result.metrics)
   }
 
-  /** Loss and metrics in inference mode (running statistics, no dropout). */
-  evaluate(x: Features, y: Targets, options: PredictOptions = {}): EvaluationResult {
+  /**
+   * Loss and metrics in inference mode (running statistics, no dropout); the loss is weighted
+   * when sampleWeight or classWeight is given, the metrics are not.
+   */
+  evaluate(x: Features, y: Targets, options: PredictOptions & WeightOptions = {}): EvaluationResult {
     const plan = this.requireCompiled('evaluate')
-    const batchSize = checkBatchSize('evaluate', options)
+    const o = checkOptions('evaluate options', options, ['batchSize', 'sampleWeight', 'classWeight'])
+    const batchSize = checkBatchSize('evaluate', { ...(o.batchSize !== undefined && { batchSize: o.batchSize }) })
     const data = dataset(plan, 'x', 'y', x, y)
     if (data.rows === 0) throw new ShapeError('x has no samples; evaluate needs at least one')
+    const w = toSampleWeights('evaluate', o.sampleWeight, o.classWeight, plan.loss!, plan.outputSize, data.y, data.rows)
+    if (w !== undefined) data.w = w
     const result = this.network.evaluate(data, batchSize)
     return this.named(result.loss, result.metrics)
   }

@@ -1,6 +1,6 @@
 import type { Dataset, Network } from '../engine/engine.js'
 import { ShapeError, TrainingDivergedError } from '../errors.js'
-import { toFeatures, toTargets } from '../inputs.js'
+import { toFeatures, toSampleWeights, toTargets, type ClassWeight } from '../inputs.js'
 import type { Plan } from '../plan.js'
 import {
   checkBoolean,
@@ -40,11 +40,21 @@ export interface FitOptions {
   verbose?: 0 | 1 | boolean
   /** Stops training after the current batch when aborted; fit then resolves normally. */
   signal?: AbortSignal
+  /**
+   * A loss weight per training sample (≥ 0): each batch's loss is Σ wᵢ·lossᵢ / rows, as Keras
+   * weighs samples. Validation and metrics stay unweighted.
+   */
+  sampleWeight?: readonly number[] | Float32Array
+  /**
+   * Loss weights by class, for imbalanced data: `{ 0: 1, 1: 5 }` or `[1, 5]`; missing classes
+   * weigh 1. Multiplies sampleWeight when both are given.
+   */
+  classWeight?: ClassWeight
 }
 
 const FIT_OPTIONS = [
   'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'validationBatchSize',
-  'callbacks', 'tolerance', 'patience', 'verbose', 'signal',
+  'callbacks', 'tolerance', 'patience', 'verbose', 'signal', 'sampleWeight', 'classWeight',
 ]
 
 /** The model as fit drives it. */
@@ -93,6 +103,8 @@ export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): 
   })
   const all = dataset(plan, 'x', 'y', x, y)
   if (all.rows === 0) throw new ShapeError('x has no samples; fit needs at least one')
+  const w = toSampleWeights('fit', o.sampleWeight, o.classWeight, plan.loss!, plan.outputSize, all.y, all.rows)
+  if (w !== undefined) all.w = w
   const split = optional(o.validationSplit, 0, (v) => checkNumber('fit validationSplit', v, { min: 0, max: 1, maxInclusive: false }))
   let train = all
   let validation: Dataset | null = null
@@ -113,6 +125,7 @@ export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): 
     const inCols = plan.inputSize
     const tCols = all.y.length / all.rows
     train = { x: all.x.subarray(0, trainRows * inCols), y: all.y.subarray(0, trainRows * tCols), rows: trainRows }
+    if (w !== undefined) train.w = w.subarray(0, trainRows)
     validation = { x: all.x.subarray(trainRows * inCols), y: all.y.subarray(trainRows * tCols), rows: all.rows - trainRows }
   }
   return {

@@ -41,6 +41,7 @@ fn main() {
         x: (0..rows * sizes[0]).map(|_| rng.next_f64() as f32).collect(),
         y: (0..rows).map(|_| rng.next_below(*sizes.last().unwrap()) as f32).collect(),
         rows,
+        w: Vec::new(),
     };
     for epoch in 0..6 {
         let t = Instant::now();

@@ -13,15 +13,24 @@ const EPS: f64 = 1e-7;
 // step as lib/engine/js/losses.ts does (JavaScript arithmetic is f64), so the two engines differ
 // only by the libm's last bit. The outputs are rows × classes: small next to the GEMMs.
 
+/// The weight of row `r`: 1 without sample weights.
+#[inline]
+fn weight(weights: Option<&[f32]>, r: usize) -> f64 {
+    weights.map_or(1.0, |w| w[r] as f64)
+}
+
 /// Fused forms: read logits `z`, write probabilities to `a` and dL/dz to `grad`. Never takes
-/// the log of a probability, so saturated outputs give finite losses.
+/// the log of a probability, so saturated outputs give finite losses. With `weights`, each
+/// sample's loss (and its gradient) is multiplied by its weight.
 #[allow(clippy::too_many_arguments)]
-pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f64) -> f64 {
+pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f64, weights: Option<&[f32]>) -> f64 {
     let mut total = 0.0f64;
+    let rows = z.len() / cols;
     match kind {
         Fused::SoftmaxCrossEntropy => {
-            let rows = z.len() / cols;
             for r in 0..rows {
+                let w = weight(weights, r);
+                let scale = scale * w;
                 let zr = &z[r * cols..(r + 1) * cols];
                 let ar = &mut a[r * cols..(r + 1) * cols];
                 let gr = &mut grad[r * cols..(r + 1) * cols];
@@ -39,17 +48,18 @@ pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], col
                 }
                 if sparse {
                     let label = y[r] as usize;
-                    total += lse - zr[label] as f64;
+                    total += w * (lse - zr[label] as f64);
                     for (j, (g, &p)) in gr.iter_mut().zip(ar.iter()).enumerate() {
                         *g = ((p as f64 - if j == label { 1.0 } else { 0.0 }) * scale) as f32;
                     }
                 } else {
                     let yr = &y[r * cols..(r + 1) * cols];
-                    let mut y_sum = 0.0f64;
+                    let (mut y_sum, mut row_loss) = (0.0f64, 0.0f64);
                     for (&t, &v) in yr.iter().zip(zr) {
                         y_sum += t as f64;
-                        total += t as f64 * (lse - v as f64);
+                        row_loss += t as f64 * (lse - v as f64);
                     }
+                    total += w * row_loss;
                     // d/dz_j Σ_k y_k (lse − z_k) = p_j Σ_k y_k − y_j.
                     for ((g, &p), &t) in gr.iter_mut().zip(ar.iter()).zip(yr) {
                         *g = ((p as f64 * y_sum - t as f64) * scale) as f32;
@@ -58,61 +68,71 @@ pub fn fused(kind: Fused, sparse: bool, z: &[f32], a: &mut [f32], y: &[f32], col
             }
         }
         Fused::SigmoidCrossEntropy => {
-            let per_unit = scale / cols as f64;
-            for i in 0..z.len() {
-                let (v, t) = (z[i] as f64, y[i] as f64);
-                total += (v.max(0.0) - v * t + (-v.abs()).exp().ln_1p()) / cols as f64;
-                let p = 1.0 / (1.0 + (-v).exp());
-                a[i] = p as f32;
-                grad[i] = ((p - t) * per_unit) as f32;
+            for r in 0..rows {
+                let w = weight(weights, r);
+                let per_unit = scale * w / cols as f64;
+                let mut row_loss = 0.0;
+                for i in r * cols..(r + 1) * cols {
+                    let (v, t) = (z[i] as f64, y[i] as f64);
+                    row_loss += (v.max(0.0) - v * t + (-v.abs()).exp().ln_1p()) / cols as f64;
+                    let p = 1.0 / (1.0 + (-v).exp());
+                    a[i] = p as f32;
+                    grad[i] = ((p - t) * per_unit) as f32;
+                }
+                total += w * row_loss;
             }
         }
     }
     total
 }
 
-/// Unfused losses on output activations `a`; writes dL/da to `grad`.
-pub fn unfused(loss: Loss, a: &[f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f64) -> f64 {
+/// Unfused losses on output activations `a`; writes dL/da to `grad` (per-sample losses and
+/// gradients times the sample's weight, when given).
+pub fn unfused(loss: Loss, a: &[f32], y: &[f32], cols: usize, grad: &mut [f32], scale: f64, weights: Option<&[f32]>) -> f64 {
     let (lo, hi) = (EPS, 1.0 - EPS);
     // The clip has zero slope outside [ε, 1−ε].
     let clip = |raw: f64| if raw < lo { (lo, false) } else if raw > hi { (hi, false) } else { (raw, true) };
     let mut total = 0.0f64;
     let k = cols as f64;
-    match loss {
-        Loss::MeanSquaredError => {
-            let g = 2.0 * scale / k;
-            for i in 0..a.len() {
-                let d = a[i] as f64 - y[i] as f64;
-                total += d * d / k;
-                grad[i] = (g * d) as f32;
+    for (r, (ar, gr)) in a.chunks_exact(cols).zip(grad.chunks_exact_mut(cols)).enumerate() {
+        let w = weight(weights, r);
+        let scale = scale * w;
+        // Sparse targets hold one class index per row.
+        let yr = if loss == Loss::SparseCategoricalCrossEntropy { &y[r..r + 1] } else { &y[r * cols..(r + 1) * cols] };
+        let mut row_loss = 0.0f64;
+        match loss {
+            Loss::MeanSquaredError => {
+                for ((g, &p), &t) in gr.iter_mut().zip(ar).zip(yr) {
+                    let d = p as f64 - t as f64;
+                    row_loss += d * d / k;
+                    *g = ((2.0 * scale / k) * d) as f32;
+                }
             }
-        }
-        Loss::BinaryCrossEntropy => {
-            let g = scale / k;
-            for i in 0..a.len() {
-                let ((p, inside), t) = (clip(a[i] as f64), y[i] as f64);
-                total -= (t * p.ln() + (1.0 - t) * (1.0 - p).ln()) / k;
-                grad[i] = if inside { (g * ((p - t) / (p * (1.0 - p)))) as f32 } else { 0.0 };
+            Loss::BinaryCrossEntropy => {
+                for ((g, &raw), &t) in gr.iter_mut().zip(ar).zip(yr) {
+                    let ((p, inside), t) = (clip(raw as f64), t as f64);
+                    row_loss -= (t * p.ln() + (1.0 - t) * (1.0 - p).ln()) / k;
+                    *g = if inside { ((scale / k) * ((p - t) / (p * (1.0 - p)))) as f32 } else { 0.0 };
+                }
             }
-        }
-        Loss::CategoricalCrossEntropy => {
-            for i in 0..a.len() {
-                let ((p, inside), t) = (clip(a[i] as f64), y[i] as f64);
-                total -= t * p.ln();
-                grad[i] = if inside { ((-scale * t) / p) as f32 } else { 0.0 };
+            Loss::CategoricalCrossEntropy => {
+                for ((g, &raw), &t) in gr.iter_mut().zip(ar).zip(yr) {
+                    let ((p, inside), t) = (clip(raw as f64), t as f64);
+                    row_loss -= t * p.ln();
+                    *g = if inside { ((-scale * t) / p) as f32 } else { 0.0 };
+                }
             }
-        }
-        Loss::SparseCategoricalCrossEntropy => {
-            for (r, (ar, gr)) in a.chunks_exact(cols).zip(grad.chunks_exact_mut(cols)).enumerate() {
-                let label = y[r] as usize;
+            Loss::SparseCategoricalCrossEntropy => {
+                let label = yr[0] as usize;
                 gr.fill(0.0);
                 let (p, inside) = clip(ar[label] as f64);
-                total -= p.ln();
+                row_loss -= p.ln();
                 if inside {
                     gr[label] = (-scale / p) as f32;
                 }
             }
         }
+        total += w * row_loss;
     }
     total
 }

@@ -21,6 +21,8 @@ pub struct Dataset {
     /// rows × plan.target_cols().
     pub y: Vec<f32>,
     pub rows: usize,
+    /// One loss weight per row (finite, ≥ 0), or empty for equal weights.
+    pub w: Vec<f32>,
 }
 
 pub const MAX_METRICS: usize = 3;
@@ -82,6 +84,9 @@ struct Workspace {
     capacity: usize,
     x: Vec<f32>,
     y: Vec<f32>,
+    /// The loaded batch's sample weights (meaningful when `weighted`).
+    w: Vec<f32>,
+    weighted: bool,
     outputs: Vec<Vec<f32>>,
     deltas: Vec<Vec<f32>>,
     /// The last layer's pre-activation values when its activation is fused with the loss.
@@ -118,9 +123,16 @@ pub struct Network {
 /// Why an update was undone (the JS engine's words).
 pub const OVERFLOW: &str = "the update made weights or optimizer state overflow to non-finite values";
 
-/// Checks rows of inputs and targets against the plan: lengths, and class indices (which the
-/// losses use as indices) for sparse labels.
-pub fn check_data(plan: &Plan, x: &[f32], y: &[f32], rows: usize) -> Result<(), String> {
+/// Checks rows of inputs, targets and (optional, may be empty) sample weights against the
+/// plan: lengths, class indices (which the losses use as indices) for sparse labels, and
+/// weights finite and ≥ 0.
+pub fn check_data(plan: &Plan, x: &[f32], y: &[f32], w: &[f32], rows: usize) -> Result<(), String> {
+    if !w.is_empty() && w.len() != rows {
+        return Err(format!("sample weights have {} values, expected one per row ({rows})", w.len()));
+    }
+    if let Some(bad) = w.iter().find(|&&v| !(v.is_finite() && v >= 0.0)) {
+        return Err(format!("sample weight {bad} is not a finite number ≥ 0"));
+    }
     if Some(x.len()) != rows.checked_mul(plan.input_size) {
         return Err(format!("x has {} values, expected rows × inputs = {} × {}", x.len(), rows, plan.input_size));
     }
@@ -170,6 +182,8 @@ impl Network {
                 capacity: 0,
                 x: Vec::new(),
                 y: Vec::new(),
+                w: Vec::new(),
+                weighted: false,
                 outputs: vec![Vec::new(); layers],
                 deltas: vec![Vec::new(); layers],
                 logits: Vec::new(),
@@ -186,15 +200,13 @@ impl Network {
 
     /// Checks a dataset's buffers against the plan.
     pub fn check_dataset(&self, data: &Dataset) -> Result<(), String> {
-        check_data(&self.plan, &data.x, &data.y, data.rows)
+        check_data(&self.plan, &data.x, &data.y, &data.w, data.rows)
     }
 
-    /// One forward/backward/update on `rows` rows, in order.
-    pub fn train_batch(&mut self, x: &[f32], y: &[f32], rows: usize, lr: f64) -> (BatchStats, Option<String>) {
+    /// One forward/backward/update on `rows` rows, in order (`w`: sample weights or empty).
+    pub fn train_batch(&mut self, x: &[f32], y: &[f32], w: &[f32], rows: usize, lr: f64) -> (BatchStats, Option<String>) {
         self.ensure_workspace(rows);
-        let (inputs, tc) = (self.plan.input_size, self.target_cols);
-        self.ws.x[..rows * inputs].copy_from_slice(&x[..rows * inputs]);
-        self.ws.y[..rows * tc].copy_from_slice(&y[..rows * tc]);
+        self.load(x, y, w, 0, rows);
         self.train_loaded(rows, lr)
     }
 
@@ -270,12 +282,10 @@ impl Network {
         self.ensure_workspace(batch_size.min(data.rows).max(1));
         self.metric_sums = [0.0; MAX_METRICS];
         let mut loss_sum = 0.0;
-        let (inputs, tc) = (self.plan.input_size, self.target_cols);
         let mut start = 0;
         while start < data.rows {
             let rows = batch_size.min(data.rows - start);
-            self.ws.x[..rows * inputs].copy_from_slice(&data.x[start * inputs..(start + rows) * inputs]);
-            self.ws.y[..rows * tc].copy_from_slice(&data.y[start * tc..(start + rows) * tc]);
+            self.load(&data.x, &data.y, &data.w, start, rows);
             loss_sum += self.forward_loss(rows, false, 0.0);
             start += rows;
         }
@@ -301,14 +311,23 @@ impl Network {
 
     /// Gradient of the mean loss over all rows as one batch in training mode, changing nothing:
     /// dropout draws from a copy of the stream and running statistics stay put.
-    pub fn compute_gradients(&mut self, x: &[f32], y: &[f32], rows: usize) -> (f64, Vec<f32>) {
+    pub fn compute_gradients(&mut self, x: &[f32], y: &[f32], w: &[f32], rows: usize) -> (f64, Vec<f32>) {
         self.ensure_workspace(rows);
-        let (inputs, tc) = (self.plan.input_size, self.target_cols);
-        self.ws.x[..rows * inputs].copy_from_slice(&x[..rows * inputs]);
-        self.ws.y[..rows * tc].copy_from_slice(&y[..rows * tc]);
+        self.load(x, y, w, 0, rows);
         let mut rng = self.rng.clone();
         let loss = self.loss_and_gradients(rows, &mut rng);
         (loss, self.grads.clone())
+    }
+
+    /// Copies rows [start, start + rows) of x, y and the weights (if any) into the workspace.
+    fn load(&mut self, x: &[f32], y: &[f32], w: &[f32], start: usize, rows: usize) {
+        let (inputs, tc) = (self.plan.input_size, self.target_cols);
+        self.ws.x[..rows * inputs].copy_from_slice(&x[start * inputs..(start + rows) * inputs]);
+        self.ws.y[..rows * tc].copy_from_slice(&y[start * tc..(start + rows) * tc]);
+        self.ws.weighted = !w.is_empty();
+        if self.ws.weighted {
+            self.ws.w[..rows].copy_from_slice(&w[start..start + rows]);
+        }
     }
 
     fn gather(&mut self, data: &Dataset, rows: &[u32]) {
@@ -317,6 +336,12 @@ impl Network {
             let src = src as usize;
             self.ws.x[r * inputs..(r + 1) * inputs].copy_from_slice(&data.x[src * inputs..(src + 1) * inputs]);
             self.ws.y[r * tc..(r + 1) * tc].copy_from_slice(&data.y[src * tc..(src + 1) * tc]);
+        }
+        self.ws.weighted = !data.w.is_empty();
+        if self.ws.weighted {
+            for (r, &src) in rows.iter().enumerate() {
+                self.ws.w[r] = data.w[src as usize];
+            }
         }
     }
 
@@ -439,19 +464,20 @@ impl Network {
         let loss = self.plan.loss.expect("a loss needs a compiled plan");
         let sparse = loss == Loss::SparseCategoricalCrossEntropy;
         let y = &ws.y[..rows * tc];
+        let weights = if ws.weighted { Some(&ws.w[..rows]) } else { None };
         let delta = &mut ws.deltas[last][..n];
         let total = match self.fused {
             Some(kind) => {
                 // The fused output's probabilities land in the last layer's output buffer.
                 let a = &mut ws.outputs[last][..n];
-                losses::fused(kind, sparse, &ws.logits[..n], a, y, cols, delta, scale)
+                losses::fused(kind, sparse, &ws.logits[..n], a, y, cols, delta, scale, weights)
             }
             None => {
                 let a: &[f32] = match out_index {
                     Source::Input => &ws.x[..n],
                     Source::Output(j) => &ws.outputs[j][..n],
                 };
-                losses::unfused(loss, a, y, cols, delta, scale)
+                losses::unfused(loss, a, y, cols, delta, scale, weights)
             }
         };
         let a: &[f32] = match (self.fused, out_index) {
@@ -644,6 +670,7 @@ impl Network {
         ws.capacity = rows;
         ws.x = vec![0.0; rows * plan.input_size];
         ws.y = vec![0.0; rows * self.target_cols];
+        ws.w = vec![0.0; rows];
         for (l, layer) in plan.layers.iter().enumerate() {
             let units = layer.units();
             ws.outputs[l] = vec![0.0; rows * units];
@@ -675,19 +702,19 @@ mod tests {
     fn data(rows: usize) -> Dataset {
         let x: Vec<f32> = (0..rows * 2).map(|i| (i as f32 * 0.37).sin()).collect();
         let y = (0..rows).map(|r| x[2 * r] - 2.0 * x[2 * r + 1] + 0.5).collect();
-        Dataset { x, y, rows }
+        Dataset { x, y, rows, w: Vec::new() }
     }
 
     #[test]
     fn an_update_that_overflows_is_undone() {
         let mut net = linear();
         let before = (net.params.clone(), net.step);
-        let (stats, diverged) = net.train_batch(&[1e19, 1e19], &[-1e19], 1, 1e30);
+        let (stats, diverged) = net.train_batch(&[1e19, 1e19], &[-1e19], &[], 1, 1e30);
         assert!(stats.loss.is_finite());
         assert_eq!(diverged.as_deref(), Some(OVERFLOW));
         assert_eq!((net.params.clone(), net.step), before);
         // A sane update afterwards is applied.
-        let (_, diverged) = net.train_batch(&[1.0, 2.0], &[0.5], 1, 0.1);
+        let (_, diverged) = net.train_batch(&[1.0, 2.0], &[0.5], &[], 1, 0.1);
         assert_eq!(diverged, None);
         assert_eq!(net.step, 1);
         assert_ne!(net.params, before.0);

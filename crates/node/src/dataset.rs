@@ -34,15 +34,17 @@ fn invalid(e: String) -> JsError {
     JsError::range_error(e)
 }
 
-/// Copies checked rows into a new Dataset object owned by network `owner`.
+/// Copies checked rows (and sample weights, if any) into a new Dataset object owned by network
+/// `owner`.
 ///
 /// # Safety
 /// As `View::slice`: no JavaScript may run during the call.
-pub unsafe fn create(env: Env, plan: &Plan, owner: u64, x: &View<f32>, y: &View<f32>, rows: usize) -> JsResult<napi_value> {
+pub unsafe fn create(env: Env, plan: &Plan, owner: u64, x: &View<f32>, y: &View<f32>, w: Option<&View<f32>>, rows: usize) -> JsResult<napi_value> {
     let (xs, ys) = unsafe { (x.slice(), y.slice()) };
-    check_data(plan, xs, ys, rows).map_err(invalid)?;
-    let data = Dataset { x: typed::copy_of(xs)?, y: typed::copy_of(ys)?, rows };
-    let bytes = ((data.x.len() + data.y.len()) * 4) as i64;
+    let ws = w.map_or(&[][..], |w| unsafe { w.slice() });
+    check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
+    let data = Dataset { x: typed::copy_of(xs)?, y: typed::copy_of(ys)?, w: typed::copy_of(ws)?, rows };
+    let bytes = ((data.x.len() + data.y.len() + data.w.len()) * 4) as i64;
     let object = env.object()?;
     env.set(object, c"rows", env.double(rows as f64)?)?;
     wrapped::wrap(env, object, DatasetBox { data: Arc::new(data), owner, bytes })?;
@@ -62,15 +64,23 @@ pub fn unwrap<'a>(env: Env, value: napi_value, name: &str, owner: u64) -> JsResu
     Ok(dataset)
 }
 
-/// Brings the private copy up to date with `x` and `y` (the arrays it was made from, possibly
-/// changed since): compares first and copies only when something differs, so an unchanged
-/// dataset costs one read. Returns whether anything changed.
+/// Brings the private copy up to date with `x`, `y` and the weights (the arrays it was made
+/// from, possibly changed since): compares first and copies only when something differs, so an
+/// unchanged dataset costs one read. Returns whether anything changed.
 ///
 /// # Safety
 /// As `View::slice`.
-pub unsafe fn refresh(dataset: &mut DatasetBox, plan: &Plan, x: &View<f32>, y: &View<f32>) -> JsResult<bool> {
+pub unsafe fn refresh(dataset: &mut DatasetBox, plan: &Plan, x: &View<f32>, y: &View<f32>, w: Option<&View<f32>>) -> JsResult<bool> {
     let (xs, ys) = unsafe { (x.slice(), y.slice()) };
+    let ws = w.map_or(&[][..], |w| unsafe { w.slice() });
     let rows = dataset.data.rows;
+    if ws.len() != dataset.data.w.len() {
+        return Err(JsError::range_error(format!(
+            "refreshDataset needs {} sample weights as the dataset was created with, got {}; create a new dataset instead",
+            dataset.data.w.len(),
+            ws.len()
+        )));
+    }
     if xs.len() != dataset.data.x.len() || ys.len() != dataset.data.y.len() {
         return Err(JsError::range_error(format!(
             "refreshDataset needs arrays of the dataset's size ({} and {} values), got {} and {}; create a new dataset instead",
@@ -82,16 +92,17 @@ pub unsafe fn refresh(dataset: &mut DatasetBox, plan: &Plan, x: &View<f32>, y: &
     }
     // Bitwise comparison: NaN payloads and -0 count as changes, as they would for training.
     let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
-    let (x_same, y_same) = (same(xs, &dataset.data.x), same(ys, &dataset.data.y));
-    if x_same && y_same {
+    let (x_same, y_same, w_same) = (same(xs, &dataset.data.x), same(ys, &dataset.data.y), same(ws, &dataset.data.w));
+    if x_same && y_same && w_same {
         return Ok(false);
     }
-    if !y_same {
-        check_data(plan, xs, ys, rows).map_err(invalid)?;
+    if !(y_same && w_same) {
+        check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
     }
     let data = Arc::get_mut(&mut dataset.data)
         .ok_or_else(|| JsError::Busy("busy: training is running with this dataset; await it before refreshing the dataset".into()))?;
     data.x.copy_from_slice(xs);
     data.y.copy_from_slice(ys);
+    data.w.copy_from_slice(ws);
     Ok(true)
 }

@@ -357,7 +357,15 @@ fn rows_of(env: Env, plan: &Plan, x: napi_value, y: napi_value, rows: usize) -> 
     Ok((x, y))
 }
 
-/// createDataset(x, y, rows) → an opaque Dataset holding a checked copy of the rows.
+/// Optional sample weights: undefined or null for none, else a Float32Array of one per row.
+fn weights_of(env: Env, value: napi_value, rows: usize) -> JsResult<Option<View<f32>>> {
+    if env.is_nullish(value) {
+        return Ok(None);
+    }
+    typed::read_exact::<f32>(env, value, "sampleWeight", rows, "one weight per row").map(Some)
+}
+
+/// createDataset(x, y, rows, sampleWeight?) → an opaque Dataset holding a checked copy.
 fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     if shared.disposed.load(Ordering::Acquire) {
@@ -366,24 +374,26 @@ fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     require_loss(&shared.plan)?;
     let rows = env.size(args.get(2), "rows", 0)?;
     let (x, y) = rows_of(env, &shared.plan, args.get(0), args.get(1), rows)?;
+    let w = weights_of(env, args.get(3), rows)?;
     // SAFETY: all arguments are read; no JavaScript runs during the copy.
-    unsafe { dataset::create(env, &shared.plan, shared.id, &x, &y, rows) }
+    unsafe { dataset::create(env, &shared.plan, shared.id, &x, &y, w.as_ref(), rows) }
 }
 
-/// refreshDataset(dataset, x, y) → whether the copy changed: brings a dataset up to date with
-/// the arrays it was created from (which JavaScript may have changed since).
+/// refreshDataset(dataset, x, y, sampleWeight?) → whether the copy changed: brings a dataset
+/// up to date with the arrays it was created from (which JavaScript may have changed since).
 fn refresh_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     shared.check_available(false)?;
     let data = dataset::unwrap(env, args.get(0), "dataset", shared.id)?;
     let rows = data.data.rows;
     let (x, y) = rows_of(env, &shared.plan, args.get(1), args.get(2), rows)?;
+    let w = weights_of(env, args.get(3), rows)?;
     // SAFETY: all arguments are read; the dataset's copy never aliases JavaScript memory.
-    let changed = unsafe { dataset::refresh(data, &shared.plan, &x, &y)? };
+    let changed = unsafe { dataset::refresh(data, &shared.plan, &x, &y, w.as_ref())? };
     env.boolean(changed)
 }
 
-/// trainBatch(x, y, rows, learningRate) → { loss, metrics, diverged }
+/// trainBatch(x, y, rows, learningRate, sampleWeight?) → { loss, metrics, diverged }
 fn train_batch(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     let plan = &shared.plan;
@@ -392,13 +402,15 @@ fn train_batch(env: Env, args: &Args) -> JsResult<napi_value> {
     let lr = learning_rate(env, args.get(3))?;
     check_batch_memory(plan, rows)?;
     let (x, y) = rows_of(env, plan, args.get(0), args.get(1), rows)?;
+    let w = weights_of(env, args.get(4), rows)?;
     let (stats, diverged) = {
         let mut guard = shared.lock()?;
         // SAFETY: all arguments are read; the executor copies the rows into its own workspace
         // and no JavaScript runs until it returns.
         let (xs, ys) = unsafe { (x.slice(), y.slice()) };
-        check_data(plan, xs, ys, rows).map_err(invalid)?;
-        guard.net().train_batch(xs, ys, rows, lr)
+        let ws = w.as_ref().map_or(&[][..], |w| unsafe { w.slice() });
+        check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
+        guard.net().train_batch(xs, ys, ws, rows, lr)
     };
     results::batch(env, &stats, shared.metric_count(), diverged.as_deref())
 }
@@ -643,7 +655,7 @@ fn predict_async(env: Env, args: &Args) -> JsResult<napi_value> {
     Ok(promise)
 }
 
-/// computeGradients(x, y, rows) → { loss, gradients }: changes no state.
+/// computeGradients(x, y, rows, sampleWeight?) → { loss, gradients }: changes no state.
 fn compute_gradients(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     let plan = &shared.plan;
@@ -651,12 +663,14 @@ fn compute_gradients(env: Env, args: &Args) -> JsResult<napi_value> {
     let rows = env.size(args.get(2), "rows", 1)?;
     check_batch_memory(plan, rows)?;
     let (x, y) = rows_of(env, plan, args.get(0), args.get(1), rows)?;
+    let w = weights_of(env, args.get(3), rows)?;
     let (loss, gradients) = {
         let mut guard = shared.lock()?;
         // SAFETY: as in train_batch.
         let (xs, ys) = unsafe { (x.slice(), y.slice()) };
-        check_data(plan, xs, ys, rows).map_err(invalid)?;
-        guard.net().compute_gradients(xs, ys, rows)
+        let ws = w.as_ref().map_or(&[][..], |w| unsafe { w.slice() });
+        check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
+        guard.net().compute_gradients(xs, ys, ws, rows)
     };
     let object = env.object()?;
     env.set(object, c"loss", env.double(loss)?)?;

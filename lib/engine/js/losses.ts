@@ -10,7 +10,8 @@ export const PROBABILITY_EPSILON = 1e-7
  * finite losses. The per-sample losses are:
  *   softmax + cross-entropy: Σ_k y_k (logsumexp(z) − z_k)        (sparse: logsumexp(z) − z_label)
  *   sigmoid + binary CE:     (1/K) Σ_k max(z,0) − z·y + log(1 + e^{−|z|})
- * Returns the sum of per-sample losses over `rows`; the gradient is that of `scale` × the sum.
+ * Returns the sum over `rows` of the per-sample losses, each times its weight when `weights`
+ * is given (Keras's sample weights); the gradient is that of `scale` × the sum.
  */
 export function fusedLoss(
   kind: 'softmaxCrossEntropy' | 'sigmoidCrossEntropy',
@@ -22,11 +23,14 @@ export function fusedLoss(
   cols: number,
   grad: FloatArray,
   scale: number,
+  weights: FloatArray | null = null,
 ): number {
   let total = 0
   if (kind === 'softmaxCrossEntropy') {
     for (let r = 0; r < rows; r++) {
       const s = r * cols
+      const w = weights === null ? 1 : weights[r]!
+      const k = scale * w
       let max = -Infinity
       for (let j = 0; j < cols; j++) if (z[s + j]! > max) max = z[s + j]!
       let sum = 0
@@ -36,36 +40,44 @@ export function fusedLoss(
       for (let j = 0; j < cols; j++) a[s + j] = Math.exp(z[s + j]! - max) * inv
       if (sparse) {
         const label = y[r]!
-        total += lse - z[s + label]!
-        for (let j = 0; j < cols; j++) grad[s + j] = (a[s + j]! - (j === label ? 1 : 0)) * scale
+        total += w * (lse - z[s + label]!)
+        for (let j = 0; j < cols; j++) grad[s + j] = (a[s + j]! - (j === label ? 1 : 0)) * k
       } else {
         let ySum = 0
+        let rowLoss = 0
         for (let j = 0; j < cols; j++) {
           const t = y[s + j]!
           ySum += t
-          total += t * (lse - z[s + j]!)
+          rowLoss += t * (lse - z[s + j]!)
         }
+        total += w * rowLoss
         // d/dz_j Σ_k y_k (lse − z_k) = p_j Σ_k y_k − y_j (p_j − y_j for one-hot targets).
-        for (let j = 0; j < cols; j++) grad[s + j] = (a[s + j]! * ySum - y[s + j]!) * scale
+        for (let j = 0; j < cols; j++) grad[s + j] = (a[s + j]! * ySum - y[s + j]!) * k
       }
     }
     return total
   }
-  const perUnit = scale / cols
-  for (let i = 0; i < rows * cols; i++) {
-    const v = z[i]!
-    const t = y[i]!
-    total += ((v > 0 ? v : 0) - v * t + Math.log1p(Math.exp(-Math.abs(v)))) / cols
-    const p = 1 / (1 + Math.exp(-v))
-    a[i] = p
-    grad[i] = (p - t) * perUnit
+  for (let r = 0; r < rows; r++) {
+    const w = weights === null ? 1 : weights[r]!
+    const perUnit = (scale * w) / cols
+    let rowLoss = 0
+    for (let i = r * cols; i < (r + 1) * cols; i++) {
+      const v = z[i]!
+      const t = y[i]!
+      rowLoss += ((v > 0 ? v : 0) - v * t + Math.log1p(Math.exp(-Math.abs(v)))) / cols
+      const p = 1 / (1 + Math.exp(-v))
+      a[i] = p
+      grad[i] = (p - t) * perUnit
+    }
+    total += w * rowLoss
   }
   return total
 }
 
 /**
  * The unfused losses, on output activations `a`. Writes the gradient of `scale` × the summed
- * per-sample loss with respect to `a` into `grad` and returns the sum. Per-sample losses:
+ * per-sample loss (each times its weight, when given) with respect to `a` into `grad` and
+ * returns the sum. Per-sample losses:
  *   categorical CE: −Σ_k y_k log p_k      sparse: −log p_label      (p clipped to [ε, 1−ε])
  *   binary CE: −(1/K) Σ_k y log p + (1−y) log(1−p)                   (p clipped)
  *   mean squared error: (1/K) Σ_k (a_k − y_k)²
@@ -78,56 +90,55 @@ export function outputLoss(
   cols: number,
   grad: FloatArray,
   scale: number,
+  weights: FloatArray | null = null,
 ): number {
   const lo = PROBABILITY_EPSILON
   const hi = 1 - PROBABILITY_EPSILON
   let total = 0
-  switch (loss) {
-    case 'meanSquaredError': {
-      const g = (2 * scale) / cols
-      for (let i = 0; i < rows * cols; i++) {
-        const d = a[i]! - y[i]!
-        total += (d * d) / cols
-        grad[i] = g * d
-      }
-      return total
-    }
-    case 'binaryCrossEntropy': {
-      const g = scale / cols
-      for (let i = 0; i < rows * cols; i++) {
-        const raw = a[i]!
-        const p = raw < lo ? lo : raw > hi ? hi : raw
-        const t = y[i]!
-        total -= (t * Math.log(p) + (1 - t) * Math.log(1 - p)) / cols
-        // The clip has zero slope outside [ε, 1−ε].
-        grad[i] = raw < lo || raw > hi ? 0 : g * ((p - t) / (p * (1 - p)))
-      }
-      return total
-    }
-    case 'categoricalCrossEntropy':
-      for (let i = 0; i < rows * cols; i++) {
-        const raw = a[i]!
-        const p = raw < lo ? lo : raw > hi ? hi : raw
-        const t = y[i]!
-        total -= t * Math.log(p)
-        grad[i] = raw < lo || raw > hi ? 0 : (-scale * t) / p
-      }
-      return total
-    case 'sparseCategoricalCrossEntropy':
-      for (let r = 0; r < rows; r++) {
-        const label = y[r]!
-        for (let j = 0; j < cols; j++) {
-          const i = r * cols + j
-          if (j !== label) {
-            grad[i] = 0
-            continue
-          }
+  for (let r = 0; r < rows; r++) {
+    const w = weights === null ? 1 : weights[r]!
+    const k = scale * w
+    let rowLoss = 0
+    const start = r * cols
+    const end = start + cols
+    switch (loss) {
+      case 'meanSquaredError':
+        for (let i = start; i < end; i++) {
+          const d = a[i]! - y[i]!
+          rowLoss += (d * d) / cols
+          grad[i] = ((2 * k) / cols) * d
+        }
+        break
+      case 'binaryCrossEntropy':
+        for (let i = start; i < end; i++) {
           const raw = a[i]!
           const p = raw < lo ? lo : raw > hi ? hi : raw
-          total -= Math.log(p)
-          grad[i] = raw < lo || raw > hi ? 0 : -scale / p
+          const t = y[i]!
+          rowLoss -= (t * Math.log(p) + (1 - t) * Math.log(1 - p)) / cols
+          // The clip has zero slope outside [ε, 1−ε].
+          grad[i] = raw < lo || raw > hi ? 0 : (k / cols) * ((p - t) / (p * (1 - p)))
         }
+        break
+      case 'categoricalCrossEntropy':
+        for (let i = start; i < end; i++) {
+          const raw = a[i]!
+          const p = raw < lo ? lo : raw > hi ? hi : raw
+          const t = y[i]!
+          rowLoss -= t * Math.log(p)
+          grad[i] = raw < lo || raw > hi ? 0 : (-k * t) / p
+        }
+        break
+      case 'sparseCategoricalCrossEntropy': {
+        const label = y[r]!
+        grad.fill(0, start, end)
+        const raw = a[start + label]!
+        const p = raw < lo ? lo : raw > hi ? hi : raw
+        rowLoss -= Math.log(p)
+        grad[start + label] = raw < lo || raw > hi ? 0 : -k / p
+        break
       }
-      return total
+    }
+    total += w * rowLoss
   }
+  return total
 }

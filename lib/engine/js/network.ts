@@ -37,6 +37,8 @@ interface Workspace {
   capacity: number
   x: FloatArray
   y: FloatArray
+  /** The loaded batch's sample weights (valid when `weighted`). */
+  w: FloatArray
   /** Each layer's output (rows × units). */
   outputs: FloatArray[]
   /** Each layer's input during the last forward pass (the previous output, or x). */
@@ -82,6 +84,8 @@ export class JsNetwork implements Network {
   /** The parameter ranges of regularised kernels, with their strengths. */
   private readonly regularized: { start: number; end: number; l1: number; l2: number }[]
   private workspace: Workspace | null = null
+  /** Whether the loaded batch carries sample weights. */
+  private weighted = false
   /** params, slots and stats as they were before the last update (see trainLoaded). */
   private backup: FloatArray | null = null
   private permutation = new Uint32Array(0)
@@ -130,7 +134,7 @@ export class JsNetwork implements Network {
   }
 
   trainBatch(data: Dataset, learningRate: number): BatchResult {
-    this.load(data.x, data.y, 0, data.rows)
+    this.load(data.x, data.y, 0, data.rows, data.w)
     return this.trainLoaded(data.rows, learningRate)
   }
 
@@ -158,7 +162,7 @@ export class JsNetwork implements Network {
     const mode: PassMode = { training: false, rng: this.rng }
     for (let start = 0; start < data.rows; start += batchSize) {
       const rows = Math.min(batchSize, data.rows - start)
-      this.load(data.x, data.y, start, rows)
+      this.load(data.x, data.y, start, rows, data.w)
       lossSum += this.forwardLoss(rows, mode, 0)
     }
     const n = Math.max(data.rows, 1)
@@ -182,7 +186,7 @@ export class JsNetwork implements Network {
   }
 
   computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
-    this.load(data.x, data.y, 0, data.rows)
+    this.load(data.x, data.y, 0, data.rows, data.w)
     const loss = this.lossAndGradients(data.rows, { training: true, rng: new Rng(Uint32Array.from(this.rng.state)) })
     return { loss, gradients: Float32Array.from(this.grads.subarray(0, this.plan.paramCount)) }
   }
@@ -204,12 +208,20 @@ export class JsNetwork implements Network {
     return lossSum / rows + this.regularizationLoss()
   }
 
-  /** Copies rows [start, start + count) of x and y into the workspace's batch buffers. */
-  load(x: Float32Array | FloatArray, y: Float32Array | FloatArray | null, start: number, count: number): void {
+  /** Copies rows [start, start + count) of x, y and the sample weights into the workspace. */
+  load(
+    x: Float32Array | FloatArray,
+    y: Float32Array | FloatArray | null,
+    start: number,
+    count: number,
+    w?: Float32Array | FloatArray,
+  ): void {
     const ws = this.ensureWorkspace(count)
     const inCols = this.plan.inputSize
     ws.x.set(x.subarray(start * inCols, (start + count) * inCols))
     if (y !== null) ws.y.set(y.subarray(start * this.targetCols, (start + count) * this.targetCols))
+    this.weighted = w !== undefined
+    if (w !== undefined) ws.w.set(w.subarray(start, start + count))
   }
 
   private *epochSteps(data: Dataset, options: EpochOptions, result: EpochResult): Generator<void> {
@@ -260,6 +272,8 @@ export class JsNetwork implements Network {
       ws.x.set(data.x.subarray(src * inCols, (src + 1) * inCols), r * inCols)
       ws.y.set(data.y.subarray(src * tCols, (src + 1) * tCols), r * tCols)
     }
+    this.weighted = data.w !== undefined
+    if (data.w !== undefined) for (let r = 0; r < rows; r++) ws.w[r] = data.w[order[start + r]!]!
   }
 
   /** Forward, backward and update on the loaded batch; skips the update if anything diverged. */
@@ -310,10 +324,11 @@ export class JsNetwork implements Network {
     const cols = this.plan.outputSize
     const out = this.forward(rows, mode, this.fused !== null)
     const delta = ws.deltas[last]!
+    const weights = this.weighted ? ws.w : null
     const loss =
       this.fused !== null
-        ? fusedLoss(this.fused, this.plan.loss === 'sparseCategoricalCrossEntropy', ws.logits!, out, ws.y, rows, cols, delta, gradScale)
-        : outputLoss(this.plan.loss!, out, ws.y, rows, cols, delta, gradScale)
+        ? fusedLoss(this.fused, this.plan.loss === 'sparseCategoricalCrossEntropy', ws.logits!, out, ws.y, rows, cols, delta, gradScale, weights)
+        : outputLoss(this.plan.loss!, out, ws.y, rows, cols, delta, gradScale, weights)
     addMetricSums(this.plan.metrics, this.accuracy, out, ws.y, rows, cols, this.metricSums)
     return loss
   }
@@ -455,6 +470,7 @@ export class JsNetwork implements Network {
       capacity: cap,
       x: new ctor(cap * this.plan.inputSize),
       y: new ctor(cap * this.targetCols),
+      w: new ctor(cap),
       outputs: layers.map((layer) => new ctor(cap * layer.units)),
       inputs: layers.map(() => new ctor(0)),
       deltas: layers.map((layer) => new ctor(cap * layer.units)),

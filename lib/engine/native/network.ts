@@ -18,6 +18,7 @@ interface CachedDataset {
   native: NativeDataset
   x: Float32Array
   y: Float32Array
+  w: Float32Array | undefined
   rows: number
 }
 
@@ -60,8 +61,8 @@ export class NativeNetwork implements Network {
   }
 
   trainBatch(data: Dataset, learningRate: number): BatchResult {
-    const { x, y } = this.rowsOf(data)
-    return this.native.trainBatch(x, y, data.rows, learningRate)
+    const { x, y, w } = this.rowsOf(data)
+    return this.native.trainBatch(x, y, data.rows, learningRate, w)
   }
 
   trainEpoch(data: Dataset, options: EpochOptions): EpochResult {
@@ -106,19 +107,20 @@ export class NativeNetwork implements Network {
   }
 
   computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
-    const { x, y } = this.rowsOf(data)
-    return this.native.computeGradients(x, y, data.rows)
+    const { x, y, w } = this.rowsOf(data)
+    return this.native.computeGradients(x, y, data.rows, w)
   }
 
   dispose(): void {
     this.native.dispose()
   }
 
-  /** Exactly the rows the dataset claims (its arrays may be longer views). */
-  private rowsOf(data: Dataset): { x: Float32Array; y: Float32Array } {
+  /** Exactly the rows the dataset claims (its arrays may be longer views), and its weights. */
+  private rowsOf(data: Dataset): { x: Float32Array; y: Float32Array; w: Float32Array | null } {
     return {
       x: data.x.subarray(0, data.rows * this.plan.inputSize),
       y: data.y.subarray(0, data.rows * this.targetCols),
+      w: data.w?.subarray(0, data.rows) ?? null,
     }
   }
 
@@ -127,14 +129,14 @@ export class NativeNetwork implements Network {
    * its data is copied once) and brought up to date on later uses.
    */
   private nativeDataset(data: Dataset): NativeDataset {
-    const { x, y } = this.rowsOf(data)
+    const { x, y, w } = this.rowsOf(data)
     const cached = this.datasets.get(data)
-    if (cached && cached.x === data.x && cached.y === data.y && cached.rows === data.rows) {
-      this.native.refreshDataset(cached.native, x, y)
+    if (cached && cached.x === data.x && cached.y === data.y && cached.w === data.w && cached.rows === data.rows) {
+      this.native.refreshDataset(cached.native, x, y, w)
       return cached.native
     }
-    const native = this.native.createDataset(x, y, data.rows)
-    this.datasets.set(data, { native, x: data.x, y: data.y, rows: data.rows })
+    const native = this.native.createDataset(x, y, data.rows, w)
+    this.datasets.set(data, { native, x: data.x, y: data.y, w: data.w, rows: data.rows })
     return native
   }
 }
