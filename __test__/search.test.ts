@@ -378,6 +378,9 @@ describe('results', () => {
     expect(spec.concat.map((p) => p.encoding.x.field)).toEqual(['units', 'learningRate'])
     expect(spec.concat[1]!.encoding.x.scale).toEqual({ type: 'log' })
     expect(spec.concat[0]!.encoding.x.scale).toBeUndefined()
+    const svg = await result.chartSvg()
+    expect(svg).toMatch(/^<svg[^>]*>/)
+    expect(svg).toContain('learningRate')
   })
 
   it('schedules are part of the space', async () => {

@@ -7,7 +7,10 @@
  *
  *   npx tsx bench/search-digits.ts [--rounds 3] [--backend auto|js|native] [--out DIR]
  *
- * With --out, writes the last parallel search's results as JSON, CSV and a Vega-Lite chart spec.
+ * Each trial's engine is single-threaded (BACKPROP_THREADS=1 unless set), both ways.
+ *
+ * With --out, writes the last parallel search's results as JSON, CSV and a chart (SVG and its
+ * Vega-Lite spec).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -23,6 +26,9 @@ const { values: args } = parseArgs({
   },
 })
 const rounds = Number(args.rounds)
+// One model per core: keep each trial's engine single-threaded, in both ways of running, as
+// `backprop search` does. Set before the native kernels start (they read it once per process).
+process.env.BACKPROP_THREADS ??= '1'
 const backend = args.backend as Backend
 
 const digits = await loadDataset('digits')
@@ -88,5 +94,6 @@ if (args.out) {
   writeFileSync(join(args.out, 'search-digits.json'), JSON.stringify(last, null, 2))
   writeFileSync(join(args.out, 'search-digits.csv'), last!.toCSV())
   writeFileSync(join(args.out, 'search-digits.vl.json'), JSON.stringify(last!.chartSpec(), null, 2))
+  writeFileSync(join(args.out, 'search-digits.svg'), await last!.chartSvg())
   console.log(`results written to ${args.out}`)
 }

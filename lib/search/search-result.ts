@@ -116,6 +116,15 @@ export class SearchResult {
       columns: 3,
     }
   }
+
+  /**
+   * The chart as an SVG document, drawn by the report module's Vega renderer (loaded only
+   * here: Vega is large, and worker threads never need it).
+   */
+  async chartSvg(): Promise<string> {
+    const { renderSvg } = await import('../report/render-svg.js')
+    return renderSvg(this.chartSpec() as unknown as Parameters<typeof renderSvg>[0])
+  }
 }
 
 const STATUS_ORDER: Record<TrialStatus, number> = { completed: 0, pruned: 1, failed: 2, cancelled: 3 }
