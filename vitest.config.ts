@@ -25,6 +25,12 @@ export default defineConfig({
         extends: true as const,
         test: { name: 'engines', include: ENGINE_SPECIFIC },
       },
+      // The native kernels vectorise for the CPU's ISA tier; parity must hold on the lower tiers
+      // too (BACKPROP_ISA caps the tier; it is read once per process, hence a project each).
+      ...(['scalar', 'avx2'] as const).map((isa) => ({
+        extends: true as const,
+        test: { name: `parity-${isa}`, include: ['__test__/native-parity.test.ts'], env: { BACKPROP_ISA: isa } },
+      })),
     ],
   },
 })
