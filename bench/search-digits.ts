@@ -5,22 +5,29 @@
  * parallel/sequential ratio (the goal is < 0.65), the best validation accuracy (goal ≥ 0.97),
  * and checks that both ways found the same trials with the same scores.
  *
- *   npx tsx bench/search-digits.ts [--rounds 3] [--backend auto|js|native] [--out DIR]
+ *   npm run build && npx tsx bench/search-digits.ts [--rounds 5] [--from dist|source] [--backend auto|js|native] [--out DIR]
  *
- * Each trial's engine is single-threaded (BACKPROP_THREADS=1 unless set), both ways.
+ * --from dist (the default) runs the built package, as an installed backprop runs; --from
+ * source runs lib/ through tsx, whose workers each pay ~0.5 s to load the loader and compile.
+ * Each trial's engine is single-threaded (BACKPROP_THREADS=1 unless set), both ways. Before and
+ * after, a probe times a fixed compute loop run twice in a row and on 2 threads at once: the
+ * best any parallel run can do on the machine as it is (other work shares the cores).
  *
  * With --out, writes the last parallel search's results as JSON, CSV and a chart (SVG and its
  * Vega-Lite spec).
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, statSync, readdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Matrix, backendInfo, loadDataset, logUniform, randomSearch, uniform, type Backend, type SearchResult, type SearchSpace } from '../lib/index.js'
+import { Worker } from 'node:worker_threads'
+import type * as Backprop from '../lib/index.js'
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    from: { type: 'string', default: 'dist' },
     backend: { type: 'string', default: 'auto' },
     out: { type: 'string' },
   },
@@ -29,13 +36,18 @@ const rounds = Number(args.rounds)
 // One model per core: keep each trial's engine single-threaded, in both ways of running, as
 // `backprop search` does. Set before the native kernels start (they read it once per process).
 process.env.BACKPROP_THREADS ??= '1'
-const backend = args.backend as Backend
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+if (args.from === 'dist') requireFreshBuild()
+// Typed from the sources; loaded from where --from says.
+const lib = (await import(args.from === 'dist' ? pathToFileURL(join(root, 'dist/index.js')).href : '../lib/index.js')) as typeof Backprop
+const { Matrix, backendInfo, loadDataset, logUniform, randomSearch, uniform } = lib
 
 const digits = await loadDataset('digits')
 // Pixels are 0–16: scale to [0, 1].
 const x = new Matrix(digits.x.rows, digits.x.cols, digits.x.data.map((v) => v / 16))
 
-const space: SearchSpace = {
+const space: Backprop.SearchSpace = {
   layers: [[64], [128], [128, 64], [256, 128]],
   learningRate: logUniform(3e-4, 3e-2),
   batchSize: [16, 32, 64],
@@ -44,7 +56,7 @@ const space: SearchSpace = {
   epochs: [60],
 }
 
-async function search(workers: number): Promise<{ ms: number; result: SearchResult }> {
+async function search(workers: number): Promise<{ ms: number; result: Backprop.SearchResult }> {
   const started = performance.now()
   const result = await randomSearch(x, digits.y, space, {
     loss: 'sparseCategoricalCrossEntropy',
@@ -53,24 +65,26 @@ async function search(workers: number): Promise<{ ms: number; result: SearchResu
     validationSplit: 0.2,
     earlyStopping: 8,
     workers,
-    backend,
+    backend: args.backend as Backprop.Backend,
     // Timed: the trials only. The refit is the same work either way.
     refit: false,
   })
   return { ms: performance.now() - started, result }
 }
 
-const outcome = (r: SearchResult) => JSON.stringify([...r.trials].sort((a, b) => a.index - b.index).map((t) => [t.params, t.status, t.score]))
+const outcome = (r: Backprop.SearchResult) => JSON.stringify([...r.trials].sort((a, b) => a.index - b.index).map((t) => [t.params, t.status, t.score]))
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
 
 const info = backendInfo()
-console.log(`engine: ${backend === 'auto' ? info.engine : backend} (native threads: ${info.threads ?? "n/a"}); load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(`engine: ${args.backend === 'auto' ? info.engine : args.backend} (native threads: ${info.threads ?? 'n/a'}); from ${args.from}; load average ${load()}`)
+console.log(`probe: ${await probe()}`)
 const ratios: number[] = []
-let last: SearchResult | null = null
+let last: Backprop.SearchResult | null = null
 for (let round = 0; round < rounds; round++) {
   // Alternate which goes first, so neither always runs on a warmer (or busier) machine.
   const order = round % 2 === 0 ? [0, 2] : [2, 0]
   const times: Record<number, number> = {}
-  const results: Record<number, SearchResult> = {}
+  const results: Record<number, Backprop.SearchResult> = {}
   for (const workers of order) {
     const { ms, result } = await search(workers)
     times[workers] = ms
@@ -83,11 +97,11 @@ for (let round = 0; round < rounds; round++) {
     `round ${round + 1}: sequential ${(times[0]! / 1000).toFixed(2)} s, 2 workers ${(times[2]! / 1000).toFixed(2)} s, ratio ${ratios.at(-1)!.toFixed(3)}; same trials and scores: yes`,
   )
 }
+console.log(`probe: ${await probe()}; load average ${load()}`)
 const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!
 const best = last!.best!
-console.log(`median ratio ${median.toFixed(3)} (goal < 0.65): ${median < 0.65 ? 'met' : 'NOT met'}`)
+console.log(`median ratio ${median.toFixed(3)} (goal < 0.65): ${median < 0.65 ? 'met' : 'NOT met'}; best round ${Math.min(...ratios).toFixed(3)}`)
 console.log(`best validation accuracy ${best.score!.toFixed(4)} (goal ≥ 0.97): ${best.score! >= 0.97 ? 'met' : 'NOT met'}; trial ${best.index}: ${JSON.stringify(best.params)}`)
-console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
 if (args.out) {
   mkdirSync(args.out, { recursive: true })
@@ -96,4 +110,39 @@ if (args.out) {
   writeFileSync(join(args.out, 'search-digits.vl.json'), JSON.stringify(last!.chartSpec(), null, 2))
   writeFileSync(join(args.out, 'search-digits.svg'), await last!.chartSvg())
   console.log(`results written to ${args.out}`)
+}
+
+/**
+ * A fixed single-threaded compute loop, twice in a row and then on 2 worker threads at once:
+ * their ratio is what the machine offers a 2-way parallel job right now.
+ */
+async function probe(): Promise<string> {
+  const code = `
+    const { parentPort } = require('node:worker_threads')
+    let s = 0
+    for (let i = 0; i < 3e8; i++) s = (s + i * 7) % 1000003
+    parentPort.postMessage(s)`
+  const once = () => new Promise((resolve) => new Worker(code, { eval: true }).once('message', resolve))
+  let started = performance.now()
+  await once()
+  await once()
+  const serial = performance.now() - started
+  started = performance.now()
+  await Promise.all([once(), once()])
+  const parallel = performance.now() - started
+  return `a compute loop on 2 threads takes ${(parallel / serial).toFixed(2)}× its time run twice in a row`
+}
+
+/** Refuses a dist/ older than lib/, so the numbers are never of stale code. */
+function requireFreshBuild(): void {
+  const built = (() => {
+    try {
+      return statSync(join(root, 'dist/index.js')).mtimeMs
+    } catch {
+      throw new Error("dist/ is missing: run 'npm run build' first, or pass --from source")
+    }
+  })()
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : e.name.endsWith('.ts') ? statSync(join(dir, e.name)).mtimeMs : 0)))
+  if (newest(join(root, 'lib')) > built) throw new Error("dist/ is older than lib/: run 'npm run build' first, or pass --from source")
 }

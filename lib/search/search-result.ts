@@ -80,7 +80,7 @@ export class SearchResult {
   /**
    * A Vega-Lite chart: the score of each completed (and pruned) trial against each parameter
    * that varied, one panel per parameter. Numbers get a quantitative axis (logarithmic when
-   * they span two decades or more), other values a nominal one.
+   * they span a decade or more, as log-uniform draws do), other values a nominal one.
    */
   chartSpec(): VegaLiteSpec {
     const scored = this.trials.filter((t) => t.score !== null)
@@ -95,7 +95,7 @@ export class SearchResult {
     const panel = (key: string) => {
       const numbers = values.map((v) => v[key as keyof typeof v]).filter((v): v is number => typeof v === 'number')
       const numeric = numbers.length === values.length && numbers.length > 0
-      const log = numeric && numbers.every((v) => v > 0) && Math.max(...numbers) / Math.min(...numbers) >= 100
+      const log = numeric && numbers.every((v) => v > 0) && Math.max(...numbers) / Math.min(...numbers) >= 10
       return {
         width: 220,
         height: 180,
