@@ -50,6 +50,7 @@ describe('help, version and usage errors', () => {
       [['train', '--data', 'iris', '--momentum', '0.9'], /--momentum applies to sgd and rmsprop, not to --optimizer adam/],
       [['train', '--data', 'iris', '--loss', 'binaryCrossEntropy'], /--loss binaryCrossEntropy needs exactly 2 classes; the data has 3/],
       [['evaluate', 'model.safetensors'], /required option '--data <source>' not specified/],
+      [['train', '--data', 'moons', '--task', 'regression'], /--task regression does not apply to moons, a classification dataset/],
     ]
     for (const [args, message] of cases) {
       const run = cli(args)
@@ -148,14 +149,16 @@ describe('train → info → evaluate → predict', () => {
     expect(fs.readFileSync(out, 'utf8').split('\n')[1]).toMatch(/^setosa,/)
   })
 
-  it('predict: an unknown label or a missing feature column is an input error (exit 3) naming file and line; no output is written', () => {
+  it('predict: an unknown label or a missing feature column is an input error (exit 3) naming file and line; an earlier output is kept', () => {
     const input = temp('unknown-label.csv')
     fs.writeFileSync(input, 'sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm,species\n5.1,3.5,1.4,0.2,setosa\n6.0,2.2,5.0,1.5,daisy\n')
-    const out = temp('never.csv')
+    const out = temp('earlier-predictions.csv')
+    fs.writeFileSync(out, 'earlier results\n')
     const run = cli(['predict', model, '--data', input, '--out', out])
     expect(run.status).toBe(3)
     expect(run.stderr).toBe(`backprop: ${input}: line 3: column 5 ('species'): unknown label 'daisy'; expected one of the labels the model knows: setosa, versicolor, virginica\n`)
-    expect(fs.existsSync(out)).toBe(false)
+    expect(fs.readFileSync(out, 'utf8')).toBe('earlier results\n')
+    expect(fs.readdirSync(path.dirname(out)).filter((f) => f.endsWith('.tmp'))).toEqual([])
     const missing = temp('missing-column.csv')
     fs.writeFileSync(missing, 'sepal_length_cm,sepal_width_cm,petal_length_cm\n5.1,3.5,1.4\n')
     const run2 = cli(['predict', model, '--data', missing])
@@ -177,7 +180,12 @@ describe('train → info → evaluate → predict', () => {
 
 describe('bad input files: exit 3, the file, where in it, and what was expected', () => {
   function expectInputError(args: string[], message: RegExp | string): void {
-    const run = cli(['train', ...QUICK, ...args])
+    // A model file from before is left as it was.
+    const out = temp('kept.safetensors')
+    fs.writeFileSync(out, 'an earlier model')
+    const run = cli(['train', ...QUICK, ...args, '--out', out])
+    expect(fs.readFileSync(out, 'utf8')).toBe('an earlier model')
+    expect(run.stdout).toBe('')
     expect(run.status, run.stderr).toBe(3)
     if (typeof message === 'string') expect(run.stderr).toBe(`backprop: ${message}\n`)
     else expect(run.stderr).toMatch(message)
@@ -247,20 +255,44 @@ describe('bad input files: exit 3, the file, where in it, and what was expected'
 })
 
 describe('regression', () => {
-  it('a CSV regression target gives "test r2:" and friends', () => {
+  /** y = 3a − 2b + 1 over 300 rows: a network fits it almost exactly. */
+  function regressionCsv(): string {
     const file = temp('regression.csv')
+    if (fs.existsSync(file)) return file
     const rows = Array.from({ length: 300 }, (_, i) => {
       const a = Math.sin(i * 12.9898) * 2
       const b = Math.cos(i * 78.233) * 2
       return `${a.toFixed(5)},${b.toFixed(5)},${(3 * a - 2 * b + 1).toFixed(5)}`
     })
     fs.writeFileSync(file, `a,b,y\n${rows.join('\n')}\n`)
+    return file
+  }
+
+  it('a CSV regression target gives "test r2:" and friends', () => {
+    const file = regressionCsv()
     const run = cli(['train', '--data', file, '--task', 'regression', '--label', 'y', '--epochs', '40', '--no-progress', '--report', temp('regression-report')])
     expect(run.status, run.stderr).toBe(0)
     expect(score(run.stdout, 'r2')).toBeGreaterThan(0.95)
     expect(score(run.stdout, 'mse')).toBeGreaterThanOrEqual(0)
     expect(run.stdout).not.toMatch(/^epoch/m) // --no-progress
     expect(fs.existsSync(path.join(temp('regression-report'), 'predicted-vs-actual.svg'))).toBe(true)
+  })
+
+  it('a regression model predicts numbers and evaluates with r2 after loading', async () => {
+    const file = regressionCsv()
+    const model = temp('regression.safetensors')
+    expect(cli(['train', '--data', file, '--task', 'regression', '--label', 'y', '--epochs', '40', '--no-progress', '--out', model]).status).toBe(0)
+    const evaluated = cli(['evaluate', model, '--data', file])
+    expect(evaluated.status, evaluated.stderr).toBe(0)
+    expect(score(evaluated.stdout, 'r2')).toBeGreaterThan(0.95)
+    const predicted = cli(['predict', model, '--data', file])
+    expect(predicted.status, predicted.stderr).toBe(0)
+    const lines = predicted.stdout.trim().split('\n')
+    expect(lines[0]).toBe('prediction')
+    expect(lines).toHaveLength(301)
+    const truth = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]))
+    const { r2Score } = await import('../lib/index.js')
+    expect(r2Score(truth, lines.slice(1).map(Number))).toBeGreaterThan(0.95)
   })
 })
 

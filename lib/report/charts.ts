@@ -38,7 +38,8 @@ export function curveChart(title: string, yTitle: string, series: Series[], opti
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { domainMin: 1, nice: false } },
       y: { field: 'value', type: 'quantitative', title: yTitle, scale: options.logScale && positive ? { type: 'log' } : { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, sort: series.map((s) => s.name), legend: { orient: 'top', direction: 'horizontal', labelLimit: 240 } },
+      // One curve needs no legend: the chart's title names it.
+      color: { field: 'series', type: 'nominal', title: null, sort: series.map((s) => s.name), legend: series.length > 1 ? { orient: 'top', direction: 'horizontal', labelLimit: 240 } : null },
       tooltip: [{ field: 'series', type: 'nominal' }, { field: 'epoch', type: 'quantitative' }, { field: 'value', type: 'quantitative', format: '.4f' }],
     },
   }

@@ -62,13 +62,13 @@ export async function writeReport(directory: string, input: ReportInput): Promis
   const tables: HtmlTable[] = []
   const history = input.history
   if (history && history.epochs > 0) {
-    const loss: Series[] = [{ name: 'training loss', values: history.loss }]
-    if (history.valLoss.length) loss.push({ name: 'validation loss', values: history.valLoss })
+    const loss: Series[] = [{ name: 'training', values: history.loss }]
+    if (history.valLoss.length) loss.push({ name: 'validation', values: history.valLoss })
     charts.push({ file: 'loss.svg', caption: 'Loss per epoch (training: mean over the epoch’s batches; validation: after the epoch)', spec: curveChart('Loss', 'loss', loss) })
     for (const key of Object.keys(history.metrics).filter((k) => !/^val[A-Z]/.test(k))) {
-      const series: Series[] = [{ name: `training ${words(key)}`, values: history.metrics[key]! }]
+      const series: Series[] = [{ name: 'training', values: history.metrics[key]! }]
       const valKey = `val${key[0]!.toUpperCase()}${key.slice(1)}`
-      if (history.metrics[valKey]) series.push({ name: `validation ${words(key)}`, values: history.metrics[valKey]! })
+      if (history.metrics[valKey]) series.push({ name: 'validation', values: history.metrics[valKey]! })
       charts.push({ file: `${fileName(key)}.svg`, caption: `${capitalise(words(key))} per epoch`, spec: curveChart(capitalise(words(key)), words(key), series) })
     }
     if (new Set(history.learningRate).size > 1) {

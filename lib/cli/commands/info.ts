@@ -64,7 +64,7 @@ async function info(modelPath: string, flags: InfoFlags): Promise<number> {
     for (const [key, values] of Object.entries(history.metrics)) if (!key.startsWith('val')) logs[key] = values[e]!
     if (history.valLoss.length) logs.valLoss = history.valLoss[e]!
     for (const [key, values] of Object.entries(history.metrics)) if (key.startsWith('val')) logs[key] = values[e]!
-    console.log(`  epoch ${String(e + 1).padStart(width)}  ${formatLogs(logs)}  lr ${history.learningRate[e]}`)
+    console.log(`  epoch ${String(e + 1).padStart(width)}  ${formatLogs(logs)}  lr ${Number(history.learningRate[e]!.toPrecision(4))}`)
   }
   return EXIT.ok
 }

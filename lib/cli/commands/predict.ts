@@ -81,7 +81,7 @@ async function predict(modelPath: string, flags: PredictFlags): Promise<number> 
     }
     if (labels) console.error(`accuracy on the ${labels.length} labelled rows of ${flags.data}: ${accuracyScore(labels, classes).toFixed(4)}`)
   } else {
-    rows.push(csvField(p?.targetName ? `prediction ${p.targetName}` : 'prediction'))
+    rows.push('prediction')
     for (let r = 0; r < outputs.rows; r++) rows.push(Array.from(outputs.data.subarray(r * outputs.cols, (r + 1) * outputs.cols), (v) => v.toPrecision(7)).join(','))
   }
   const text = rows.join('\n') + '\n'

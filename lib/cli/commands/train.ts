@@ -103,15 +103,13 @@ async function train(flags: TrainFlags): Promise<number> {
   if (flags.threads !== undefined) process.env.BACKPROP_THREADS = String(flags.threads)
   if (flags.out) await prepareOutput(flags.out, '--out')
   if (flags.report) await prepareOutput(flags.report, '--report', { directory: true })
-  if (flags.task === 'regression' && flags.data in { moons: 1, circles: 1, xor: 1, spirals: 1, blobs: 1 }) {
-    throw new UsageError(`--task regression does not apply to ${flags.data}, a classification dataset`)
-  }
   const source = await loadSource(flags.data, {
     ...(flags.label !== undefined && { label: labelColumn(flags.label) }),
     ...(flags.task && { task: flags.task }),
     samples: flags.samples,
     seed: flags.seed,
   })
+  if (flags.task && flags.task !== source.task) throw new UsageError(`--task ${flags.task} does not apply to ${source.name}, a ${source.task} dataset`)
   const { train, test } = splitTest(source.data, source.test, flags)
   const task = source.task
   const classes = train.task === 'classification' ? train.labelNames.length : 0
@@ -129,7 +127,8 @@ async function train(flags: TrainFlags): Promise<number> {
   const engineText = model.engine === 'native' && engine.isa ? `native (${engine.isa}${engine.threads ? `, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}` : ''})` : model.engine
   const what = task === 'classification' ? `${classes} classes` : `target '${train.targetName}'`
   console.log(`data: ${source.name}: ${source.description}`)
-  console.log(`      ${train.x.rows + test.x.rows} samples × ${train.x.cols} features, ${what}; train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}`)
+  const features = `${train.x.cols} feature${train.x.cols === 1 ? '' : 's'}`
+  console.log(`      ${train.x.rows + test.x.rows} samples × ${features}, ${what}; train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}`)
   console.log(`model: ${describeNetwork(model)}; engine: ${engineText}`)
   const rate = `learning rate ${model.learningRate}${flags.lrSchedule === 'cosine' ? ' with cosine decay' : ''}`
   console.log(`training: ${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${epochs} epochs, scaling ${flags.scale}, seed ${flags.seed}${flags.earlyStopping ? `, early stopping after ${flags.earlyStopping === true ? 5 : flags.earlyStopping} epochs without improvement` : ''}`)
@@ -184,7 +183,7 @@ async function train(flags: TrainFlags): Promise<number> {
       title: `backprop: ${source.name}`,
       facts: [
         ['data', `${source.name}: ${source.description}`],
-        ['samples', `train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}; ${train.x.cols} features`],
+        ['samples', `train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}; ${features}`],
         ['model', describeNetwork(model)],
         ['training', `${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${history.epochs} of ${epochs} epochs (${history.stopReason}), scaling ${flags.scale}, seed ${flags.seed}`],
         ['engine', `${engineText}; ${seconds.toFixed(1)} s, ${Math.round(samplesPerSecond).toLocaleString('en-US')} samples/s`],
