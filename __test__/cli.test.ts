@@ -178,6 +178,25 @@ describe('train → info → evaluate → predict', () => {
   })
 })
 
+describe('training flags take effect', () => {
+  it('optimizer and its hyper-parameters, early stopping, a constant rate, dropout, threads', async () => {
+    const model = temp('sgd.safetensors')
+    const run = cli(['train', '--data', 'digits', '--optimizer', 'sgd', '--momentum', '0.9', '--nesterov', '--learning-rate', '0.05', '--lr-schedule', 'constant',
+      '--epochs', '300', '--early-stopping', '3', '--dropout', '0.1', '--layers', '32', '--batch-size', '64', '--threads', '1', '--no-progress', '--out', model])
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toMatch(/^training: sgd \(learning rate 0\.05\), loss sparseCategoricalCrossEntropy, batch 64, 300 epochs, .*early stopping after 3 epochs without improvement$/m)
+    expect(run.stdout).toMatch(/^model: 64 → 32 relu \(dropout 0\.1\) → 10 softmax/m)
+    if (ENGINE === 'native') expect(run.stdout).toMatch(/engine: native \(\w+, 1 thread\)/)
+    const trained = /^trained (\d+) epochs .*stopped: earlyStopping\)$/m.exec(run.stdout)
+    expect(trained).not.toBeNull()
+    expect(Number(trained![1])).toBeLessThan(300)
+    const loaded = await Sequential.load(model, { backend: 'js' })
+    expect(loaded.plan.optimizer).toMatchObject({ kind: 'sgd', learningRate: 0.05, momentum: 0.9, nesterov: true })
+    expect(loaded.trainingHistory.learningRate.every((r) => r === 0.05)).toBe(true)
+    expect(loaded.plan.layers.map((l) => l.kind)).toEqual(['dense', 'dropout', 'dense'])
+  })
+})
+
 describe('bad input files: exit 3, the file, where in it, and what was expected', () => {
   function expectInputError(args: string[], message: RegExp | string): void {
     // A model file from before is left as it was.
