@@ -34,7 +34,12 @@ function expectUsable(model: Sequential, x: number[][], y: number[]): void {
 
 describe.skipIf(!available)('asynchronous native training', () => {
   it('keeps the event loop running: a 5 ms interval keeps firing during an epoch', async () => {
-    const { model, data } = setup(30_000)
+    // Size the epoch to this machine: one that takes at least ~300 ms, whatever its speed.
+    const probe = setup(10_000)
+    const probeStart = performance.now()
+    await probe.model.fit(probe.data.x, probe.data.y, { epochs: 1, batchSize: 64 })
+    const perSample = (performance.now() - probeStart) / 10_000
+    const { model, data } = setup(Math.min(400_000, Math.ceil(300 / perSample / 10_000) * 10_000))
     const ticks: number[] = []
     const timer = setInterval(() => ticks.push(performance.now()), 5)
     const started = performance.now()
