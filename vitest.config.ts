@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config'
 
 /**
- * Files about the engines themselves (native against JS, the addon's boundary, packaging):
- * they pick their engines explicitly, so they run once.
+ * Files about the engines themselves (native against JS, the addon's boundary, packaging, the
+ * benchmark definitions): they pick their engines explicitly, so they run once.
  */
-const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts']
+const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts', '__test__/bench-definitions.test.ts']
 
 export default defineConfig({
   test: {
