@@ -355,6 +355,19 @@ describe('results', () => {
     expect(none.model).toBeNull()
   })
 
+  it('regression is scored by the validation loss, lowest first, or by a chosen metric', async () => {
+    const reg = linearRegression({ samples: 120, features: 2, seed: 4 })
+    const space: SearchSpace = { units: [2, 8], learningRate: [0.003, 0.03], epochs: [5] }
+    const byLoss = await gridSearch(reg.x, reg.y, space, { loss: 'meanSquaredError', seed: 2, workers: 0, validationData: [reg.x.slice(0, 30), reg.y.slice(0, 30)] })
+    expect([byLoss.metric, byLoss.direction]).toEqual(['loss', 'min'])
+    const losses = byLoss.trials.map((t) => t.score!)
+    expect(losses).toEqual([...losses].sort((a, b) => a - b))
+    expect(byLoss.model!.evaluate(reg.x.slice(0, 30), reg.y.slice(0, 30)).loss).toBe(byLoss.bestScore)
+    const byMae = await gridSearch(reg.x, reg.y, space, { loss: 'meanSquaredError', metric: 'meanAbsoluteError', seed: 2, workers: 0 })
+    expect(byMae.direction).toBe('min')
+    expect(byMae.model!.plan.metrics).toEqual(['meanAbsoluteError'])
+  })
+
   it('k-fold cross-validation scores the mean of k folds; refit trains on every row', async () => {
     const result = await gridSearch(data.x, data.y, { units: [6], epochs: [4] }, { ...base, folds: 4 })
     const t = result.trials[0]!
