@@ -3,7 +3,7 @@
  * section) and the Vega-Lite charts rendered to SVG by lib/report's renderer.
  */
 import type { TopLevelSpec } from 'vega-lite'
-import { LIBRARIES, library, type LibraryId } from './definitions.js'
+import { LIBRARIES, type LibraryId } from './definitions.js'
 import type { KernelRow } from './kernels.bench.js'
 import { fmt, type LibraryRun, type Sweep, type TrainResults } from './train.bench.js'
 
@@ -39,6 +39,9 @@ const short: Record<LibraryId, string> = {
   'torch-2t': 'PyTorch 2T',
 }
 
+/** Short names for charts: ours prefixed with the library's name. */
+const chartName = (id: LibraryId) => (id === 'js' ? 'backprop JS engine' : id.startsWith('native') ? `backprop ${short[id]}` : short[id])
+
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`
 const header = (cells: string[], align: string[] = []) => [row(cells), row(cells.map((_, i) => align[i] ?? (i === 0 ? '---' : '---:')))].join('\n')
 const mb = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(0))
@@ -48,9 +51,13 @@ export function machineLines(r: BenchResults): string[] {
   const m = r.machine
   const load = `load average ${m.loadAverage.before.map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) before` +
     (m.loadAverage.after ? `, ${m.loadAverage.after.map((l) => l.toFixed(2)).join(' / ')} after` : '')
+  const seen = [...(r.train?.runs.flatMap((x) => x.busyCores) ?? []), ...(r.train?.sweeps.flatMap((s) => s.points.flatMap((p) => (p.busyCores === undefined ? [] : [p.busyCores]))) ?? [])].sort((a, b) => a - b)
+  const during = seen.length
+    ? `; other processes kept ${seen[seen.length >> 1]!.toFixed(2)} cores busy (median; max ${seen.at(-1)!.toFixed(2)}) just before the training measurements started`
+    : ''
   return [
     `- Machine: ${m.cpu}, ${m.cores} cores, native ISA ${m.isa ?? 'n/a'}, ${m.memoryGB.toFixed(0)} GB; ${m.os}; Node ${m.node}`,
-    `- Run: ${r.date}${r.durationSeconds ? `, ${(r.durationSeconds / 60).toFixed(1)} min` : ''}; ${load}`,
+    `- Run: ${r.date}${r.durationSeconds ? `, ${(r.durationSeconds / 60).toFixed(1)} min` : ''}; ${load}${during}`,
     `- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- Command: \`${r.command}\``,
   ]
@@ -245,9 +252,11 @@ const CONFIG = {
 /** Vega-Lite specs for the charts, by file name. */
 export function chartSpecs(t: TrainResults): Record<string, TopLevelSpec> {
   const specs: Record<string, TopLevelSpec> = {}
-  const order = LIBRARIES.map((l) => library(l.id).label)
-  const bars = t.runs.filter((r) => r.median !== null).map((r) => ({ workload: r.workload, library: library(r.library).label, samplesPerSecond: r.median }))
+  const order = LIBRARIES.map((l) => chartName(l.id))
+  const bars = t.runs.filter((r) => r.median !== null).map((r) => ({ workload: r.workload, library: chartName(r.library), samplesPerSecond: r.median }))
   if (bars.length) {
+    // Bars on a log scale need a baseline other than 0: the power of ten below the smallest.
+    const baseline = 10 ** Math.floor(Math.log10(Math.min(...bars.map((b) => b.samplesPerSecond!))))
     specs['comparison.svg'] = {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: 'Samples per second by workload (log scale; higher is better)',
@@ -257,7 +266,8 @@ export function chartSpecs(t: TrainResults): Record<string, TopLevelSpec> {
       encoding: {
         row: { field: 'workload', type: 'nominal', sort: t.workloads.map((w) => w.name), title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontSize: 12 } },
         y: { field: 'library', type: 'nominal', sort: order, title: null, axis: { labelLimit: 220 } },
-        x: { field: 'samplesPerSecond', type: 'quantitative', scale: { type: 'log' }, title: 'samples/s' },
+        x: { field: 'samplesPerSecond', type: 'quantitative', scale: { type: 'log', domainMin: baseline }, title: 'samples/s' },
+        x2: { datum: baseline },
         color: { field: 'library', type: 'nominal', sort: order, legend: null },
         tooltip: [{ field: 'library' }, { field: 'samplesPerSecond', format: ',.0f' }],
       },
@@ -276,7 +286,7 @@ export function chartSpecs(t: TrainResults): Record<string, TopLevelSpec> {
       continue
     }
     const y = s.name === 'width' ? 'gflops' : 'samplesPerSecond'
-    const values = pts.map((p) => ({ value: p.value, y: p[y], series: library(p.library).label }))
+    const values = pts.map((p) => ({ value: p.value, y: p[y], series: chartName(p.library) }))
     specs[`scaling-${s.name}.svg`] = lineChart(s.title, values, 'value', `${s.variable} (log)`, 'y', s.name === 'width' ? 'GFLOP/s achieved (log)' : 'samples/s (log)', true)
   }
   const speedups = threadSpeedups(t)
@@ -312,7 +322,7 @@ function lineChart(title: string, values: object[], x: string, xTitle: string, y
     encoding: {
       x: { field: x, type: 'quantitative', scale: { type: 'log', base: 2 }, title: xTitle },
       y: { field: y, type: 'quantitative', scale: logY ? { type: 'log' } : { zero: false }, title: yTitle },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 320 } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1, labelLimit: 400 } },
       tooltip: [{ field: 'series' }, { field: x }, { field: y, format: ',.3~f' }],
     },
   } as TopLevelSpec

@@ -31,9 +31,11 @@ const SUITES = ['kernels', 'train', 'scaling'] as const
 type Suite = (typeof SUITES)[number]
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)]
-const positive = (name: string, integer: boolean) => (value: string) => {
+const positive = (name: string, integer: boolean, zero = false) => (value: string) => {
   const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${name} must be a positive ${integer ? 'integer' : 'number'}`)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !zero) || (integer && !Number.isInteger(n))) {
+    throw new InvalidArgumentError(`${name} must be a ${zero ? 'non-negative' : 'positive'} ${integer ? 'integer' : 'number'}`)
+  }
   return n
 }
 
@@ -47,6 +49,7 @@ function program(): Command {
     .option('--rounds <n>', 'interleaved rounds of the comparison (default 3, quick 1)', positive('--rounds', true))
     .option('--time <seconds>', 'timed seconds per library and workload in each round (default 2, quick 0.4)', positive('--time', false))
     .option('--repetitions <n>', 'fewest timed repetitions per measurement (default 5, quick 3)', positive('--repetitions', true))
+    .option('--max-wait <seconds>', 'before each training measurement, wait up to this long for other processes to leave the CPUs idle (default 60, quick 0)', positive('--max-wait', false, true))
     .option('--out <dir>', 'where to write results (default bench/results, or bench/results/partial for a partial run)')
     .option('--no-readme', "do not rewrite the README's benchmark section after a full run")
 }
@@ -94,7 +97,7 @@ function versions(): Record<string, string> {
 export async function main(argv: string[], invocation = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`): Promise<void> {
   const cmd = program()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick?: boolean; workload?: string[]; library?: string[]; suite?: string[]; rounds?: number; time?: number; repetitions?: number; out?: string; readme: boolean }>()
+  const o = cmd.opts<{ quick?: boolean; workload?: string[]; library?: string[]; suite?: string[]; rounds?: number; time?: number; repetitions?: number; maxWait?: number; out?: string; readme: boolean }>()
   const selected = Boolean(o.workload?.length || o.library?.length)
   const suites = new Set<Suite>(
     o.suite?.length
@@ -139,6 +142,7 @@ export async function main(argv: string[], invocation = `npm run bench${argv.len
       minRepetitions: o.repetitions ?? (quick ? 3 : 5),
       sweeps,
       quick,
+      maxWaitSeconds: o.maxWait ?? (quick ? 0 : 60),
       log,
     })
   }

@@ -14,7 +14,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import {
@@ -53,6 +53,8 @@ export interface TrainOptions {
   /** Which sweeps to run (empty: none). */
   sweeps: Sweep['name'][]
   quick: boolean
+  /** Before each measurement, wait up to this long for other processes to leave the CPUs idle. */
+  maxWaitSeconds: number
   log: (line: string) => void
 }
 
@@ -75,6 +77,8 @@ export interface LibraryRun {
   baselineRssMB: number | null
   /** e.g. 'epoch' or '12 batches'. */
   timed: string
+  /** CPU cores busy with other work just before each round's measurement started (see quietMoment). */
+  busyCores: number[]
   spreadPercent: number | null
   deviations: string[]
   error?: string
@@ -117,6 +121,8 @@ export interface SweepPoint {
   /** dataset sweep: one fit() call with one epoch (setup included), and the median epoch. */
   fitCallSeconds?: number
   epochSeconds?: number
+  /** Median of the cores busy with other work when its measurements started. */
+  busyCores?: number
   error?: string
 }
 
@@ -267,6 +273,41 @@ function cpuFlags(): Set<string> {
   return flagsCache
 }
 
+/** Total and idle CPU time of the whole machine so far (jiffies), from /proc/stat. */
+function cpuTimes(): { total: number; idle: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+    return { total: fields.reduce((a, b) => a + b, 0), idle: fields[3]! + (fields[4] ?? 0) }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Waits (up to maxWaitSeconds) until other processes leave the CPUs nearly idle, and returns how
+ * many cores they kept busy in the last 0.3 s before the measurement starts. The benchmark runs
+ * nothing between its children, so whatever the machine does then is someone else's load; a
+ * shared machine's bursts then fall between measurements more often than inside them.
+ */
+export async function quietMoment(maxWaitSeconds: number, log: (line: string) => void): Promise<number> {
+  const cores = availableParallelism()
+  const started = performance.now()
+  let waited = false
+  for (;;) {
+    const a = cpuTimes()
+    await new Promise((r) => setTimeout(r, 300))
+    const b = cpuTimes()
+    if (!a || !b || b.total === a.total) return 0
+    const busy = cores * (1 - (b.idle - a.idle) / (b.total - a.total))
+    if (busy < 0.25 || (performance.now() - started) / 1000 >= maxWaitSeconds) {
+      if (waited) log(`    (waited ${((performance.now() - started) / 1000).toFixed(0)} s for other processes; ${busy.toFixed(2)} cores busy now)`)
+      return Math.max(0, busy)
+    }
+    waited = true
+    await new Promise((r) => setTimeout(r, 700))
+  }
+}
+
 /** Runs a job in a child process and returns its result. */
 export function runChild(job: Job, python?: string): Promise<JobResult> {
   const lib = library(job.library)
@@ -315,7 +356,7 @@ async function compare(options: TrainOptions, store: DataStore, available: Map<L
     for (const id of options.libraries) {
       const a = available.get(id)!
       runs.set(`${name}/${id}`, {
-        workload: name, library: id, samplesPerSecond: [], median: null, peakRssMB: null, baselineRssMB: null,
+        workload: name, library: id, samplesPerSecond: [], busyCores: [], median: null, peakRssMB: null, baselineRssMB: null,
         timed: '', spreadPercent: null, deviations: deviations(id, w), ...(!a.available && { error: a.reason }),
       })
     }
@@ -330,6 +371,7 @@ async function compare(options: TrainOptions, store: DataStore, available: Map<L
       for (const id of order) {
         const run = runs.get(`${name}/${id}`)!
         const job: Job = { library: id, cases: [{ id: name, workload: w, data }], timeSeconds: options.timeSeconds, minRepetitions: options.minRepetitions }
+        run.busyCores.push(await quietMoment(options.maxWaitSeconds, options.log))
         try {
           const result = await runChild(job, available.get(id)!.python)
           const c = result.cases[0]!
@@ -432,49 +474,75 @@ export function sweepPlan(quick: boolean): { name: Sweep['name']; title: string;
   ]
 }
 
+/**
+ * The sweeps, in rounds like the comparison: each round runs every sweep on every library (one
+ * process per library and sweep, all its cases), libraries in a rotated order; each point is the
+ * median over rounds. Shorter timing per case than the comparison (a quarter of timeSeconds).
+ */
 async function sweeps(options: TrainOptions, store: DataStore, available: Map<LibraryId, Availability>, into: Map<LibraryId, JobResult>): Promise<Sweep[]> {
-  const out: Sweep[] = []
-  for (const plan of sweepPlan(options.quick).filter((p) => options.sweeps.includes(p.name))) {
-    const sweep: Sweep = { name: plan.name, title: plan.title, variable: plan.variable, points: [] }
-    // One data file for the sweep: the largest size; each case reads its first rows.
-    const rows = Math.max(...plan.cases.map((c) => c.rows))
-    const data = store.get(dataSpec(plan.cases[0]!.workload, rows))
+  const plans = sweepPlan(options.quick).filter((p) => options.sweeps.includes(p.name))
+  const values = new Map<string, { sps: number[]; fit: number[]; epoch: number[]; load: number[]; timed: string; error?: string }>()
+  const key = (plan: string, id: LibraryId, value: number) => `${plan}|${id}|${value}`
+  for (const plan of plans) {
     for (const id of plan.libraries) {
-      const a = available.get(id) ?? checkAvailability([id]).get(id)!
-      available.set(id, a)
-      if (!a.available) {
-        sweep.points.push(...plan.cases.map((c) => ({ library: id, value: c.value, samplesPerSecond: null, gflops: null, timed: '', error: a.reason! })))
-        continue
-      }
-      const job: Job = {
-        library: id,
-        cases: plan.cases.map((c) => ({ id: c.workload.name, workload: c.workload, data })),
-        timeSeconds: Math.max(options.timeSeconds / 2, 0.3),
-        minRepetitions: options.minRepetitions,
-        // The dataset sweep times whole epochs (fit's setup is compared with one epoch).
-        ...(plan.timeFitCall && { timeFitCall: true, fullEpochs: true }),
-      }
-      try {
-        const result = await runChild(job, a.python)
-        if (!into.has(id)) into.set(id, result)
-        for (const [i, c] of result.cases.entries()) {
-          const w = plan.cases[i]!.workload
-          sweep.points.push({
-            library: id, value: plan.cases[i]!.value, samplesPerSecond: c.samplesPerSecond,
-            gflops: (c.samplesPerSecond * flopsPerSample(w)) / 1e9, timed: timedLabel(c, w, id),
-            ...(c.fitCallSeconds !== undefined && { fitCallSeconds: c.fitCallSeconds, epochSeconds: c.epochSeconds! }),
-          })
+      if (!available.has(id)) available.set(id, checkAvailability([id]).get(id)!)
+      for (const c of plan.cases) values.set(key(plan.name, id, c.value), { sps: [], fit: [], epoch: [], load: [], timed: '' })
+    }
+  }
+  for (let round = 0; round < options.rounds; round++) {
+    for (const plan of plans) {
+      // One data file per sweep: the largest size; each case reads its first rows.
+      const data = store.get(dataSpec(plan.cases[0]!.workload, Math.max(...plan.cases.map((c) => c.rows))))
+      const libs = plan.libraries.filter((id) => available.get(id)!.available)
+      for (const id of libs.map((_, i) => libs[(i + round) % libs.length]!)) {
+        const job: Job = {
+          library: id,
+          cases: plan.cases.map((c) => ({ id: c.workload.name, workload: c.workload, data })),
+          timeSeconds: Math.max(options.timeSeconds / 4, 0.2),
+          minRepetitions: options.minRepetitions,
+          // The dataset sweep times whole epochs (fit's setup is compared with one epoch).
+          ...(plan.timeFitCall && { timeFitCall: true, fullEpochs: true }),
         }
-        options.log(`  ${plan.name} sweep ${id}: ${result.cases.map((c) => `${c.id} ${fmt(c.samplesPerSecond)}`).join(', ')}`)
-      } catch (error) {
-        const message = (error as Error).message
-        sweep.points.push(...plan.cases.map((c) => ({ library: id, value: c.value, samplesPerSecond: null, gflops: null, timed: '', error: message })))
-        options.log(`  ${plan.name} sweep ${id} failed: ${message}`)
+        const load = await quietMoment(options.maxWaitSeconds, options.log)
+        try {
+          const result = await runChild(job, available.get(id)!.python)
+          if (!into.has(id)) into.set(id, result)
+          for (const [i, c] of result.cases.entries()) {
+            const v = values.get(key(plan.name, id, plan.cases[i]!.value))!
+            v.sps.push(c.samplesPerSecond)
+            v.load.push(load)
+            v.timed = timedLabel(c, plan.cases[i]!.workload, id)
+            if (c.fitCallSeconds !== undefined) {
+              v.fit.push(c.fitCallSeconds)
+              v.epoch.push(c.epochSeconds!)
+            }
+          }
+          options.log(`  round ${round + 1}/${options.rounds}  ${plan.name} sweep ${id}: ${result.cases.map((c) => `${c.id} ${fmt(c.samplesPerSecond)}`).join(', ')}`)
+        } catch (error) {
+          for (const c of plan.cases) values.get(key(plan.name, id, c.value))!.error = (error as Error).message
+          options.log(`  round ${round + 1}/${options.rounds}  ${plan.name} sweep ${id} failed: ${(error as Error).message}`)
+        }
       }
     }
-    out.push(sweep)
   }
-  return out
+  return plans.map((plan) => ({
+    name: plan.name,
+    title: plan.title,
+    variable: plan.variable,
+    points: plan.libraries.flatMap((id) =>
+      plan.cases.map((c): SweepPoint => {
+        const v = values.get(key(plan.name, id, c.value))!
+        const reason = available.get(id)!.available ? v.error : available.get(id)!.reason
+        if (v.sps.length === 0) return { library: id, value: c.value, samplesPerSecond: null, gflops: null, timed: '', error: reason ?? 'not measured' }
+        const sps = median(v.sps)
+        return {
+          library: id, value: c.value, samplesPerSecond: sps, gflops: (sps * flopsPerSample(c.workload)) / 1e9, timed: v.timed,
+          busyCores: median(v.load),
+          ...(v.fit.length && { fitCallSeconds: median(v.fit), epochSeconds: median(v.epoch) }),
+        }
+      }),
+    ),
+  }))
 }
 
 export async function runTrainBench(options: TrainOptions): Promise<TrainResults> {
