@@ -277,6 +277,7 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
   fuzzArguments('evaluate', () => [ds, 8], (...a) => net.evaluate(...(a as [NativeDataset, number])))
   fuzzArguments('predict', () => [X, rows, 8], (...a) => net.predict(...(a as [Float32Array, number, number])))
   fuzzArguments('computeGradients', () => [X, Y, rows], (...a) => net.computeGradients(...(a as [Float32Array, Float32Array, number])))
+  fuzzArguments('setThreads', () => [1], (...a) => net.setThreads(...(a as [number])))
   fuzzArguments('computeGradients with weights', () => [X, Y, rows, new Float32Array(rows).fill(0.5)], (...a) => net.computeGradients(...(a as [Float32Array, Float32Array, number, Float32Array])))
   fuzzArguments('cancel', () => [], () => net.cancel())
   expectError('a dataset of another network', () => newNetwork().evaluate(ds, 8), TypeError, /another network/)

@@ -150,6 +150,8 @@ export class Network {
   ): Promise<NativeEpochResult>
   /** Stops a running epoch after its current batch. */
   cancel(): void
+  /** Caps this network's work at `threads` pool threads (1: the calling thread only); the pool's size still caps it. */
+  setThreads(threads: number): void
   /** Loss and metrics in inference mode. */
   evaluate(dataset: NativeDataset, batchSize: number): NativeEvaluation
   /** Outputs (rows × outputSize) in inference mode. */

@@ -104,7 +104,15 @@ export interface Network {
   dispose(): void
 }
 
+export interface NetworkOptions {
+  /**
+   * The most threads the network's work may use; undefined for the engine's default (the native
+   * pool: all cores, capped by BACKPROP_THREADS). The JS engine always uses one.
+   */
+  threads?: number
+}
+
 export interface Engine {
   readonly name: 'js' | 'native'
-  createNetwork(plan: Plan, state: NetworkState): Network
+  createNetwork(plan: Plan, state: NetworkState, options?: NetworkOptions): Network
 }

@@ -1,4 +1,4 @@
-import type { Network, NetworkState } from '../engine/engine.js'
+import type { Network, NetworkOptions, NetworkState } from '../engine/engine.js'
 import { initialSlots } from '../engine/js/network.js'
 import { BACKENDS, selectEngine, type Backend } from '../engine/select.js'
 import { ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from '../errors.js'
@@ -30,6 +30,12 @@ export interface SequentialOptions {
   seed?: number
   /** Engine: 'auto' (native when it loads, else JS; the default), 'native' or 'js'. */
   backend?: Backend
+  /**
+   * The most threads the native engine may use for this model (default: all cores, capped by
+   * BACKPROP_THREADS). 1 keeps its work on one thread, e.g. for several models training side
+   * by side in worker threads. The JS engine always uses one.
+   */
+  threads?: number
   /** Layers to add, in order. */
   layers?: Layer[]
 }
@@ -69,6 +75,8 @@ export class Sequential implements FitModel {
   readonly seed: number
   /** The backend asked for. */
   readonly backend: Backend
+  /** The most threads the native engine may use for this model (undefined: all it has). */
+  readonly threads: number | undefined
   /** Set to true (e.g. from a callback) to stop fit after the current batch or epoch. */
   stopTraining = false
   /** Complete epochs trained over the model's life (saved with it). */
@@ -88,13 +96,18 @@ export class Sequential implements FitModel {
   private preprocessingInfo: Required<Preprocessing> | null = null
 
   constructor(options: SequentialOptions = {}) {
-    const o = checkOptions('Sequential options', options, ['seed', 'backend', 'layers'])
+    const o = checkOptions('Sequential options', options, ['seed', 'backend', 'threads', 'layers'])
     this.seed = optional(o.seed, randomSeed(), (v) => checkInteger('Sequential seed', v, { min: 0, max: 0xffffffff }))
     this.backend = optional(o.backend, 'auto' as Backend, (v) => checkOneOf('Sequential backend', v, BACKENDS))
+    this.threads = optional(o.threads, undefined, (v) => checkInteger('Sequential threads', v, { min: 1 }))
     if (o.layers !== undefined) {
       if (!Array.isArray(o.layers)) throw new TypeError(`Sequential layers must be an array of layers, got ${describe(o.layers)}`)
       for (const layer of o.layers) this.add(layer)
     }
+  }
+
+  private get networkOptions(): NetworkOptions {
+    return this.threads === undefined ? {} : { threads: this.threads }
   }
 
   /** The layers, in order. */
@@ -161,7 +174,7 @@ export class Sequential implements FitModel {
     const rng = Rng.seeded(this.seed, INIT_STREAM)
     this.layerList.forEach((layer, i) => layer.initialize(layers[i]!, params, stats, rng))
     const state: NetworkState = { params, stats, slots: new Float32Array(0), step: 0, rng: seedState(this.seed, TRAINING_STREAM) }
-    this.built = { plan, network: selectEngine(this.backend).createNetwork(plan, state) }
+    this.built = { plan, network: selectEngine(this.backend).createNetwork(plan, state, this.networkOptions) }
     return this
   }
 
@@ -242,7 +255,7 @@ export class Sequential implements FitModel {
     const plan: Plan = { ...base, loss, optimizer: optimizer.toPlan(), metrics: [...new Set(metrics)] }
     const old = this.built!.network.readState()
     const state: NetworkState = { ...old, slots: initialSlots(plan), step: 0 }
-    const network = selectEngine(this.backend).createNetwork(plan, state)
+    const network = selectEngine(this.backend).createNetwork(plan, state, this.networkOptions)
     this.built!.network.dispose()
     this.built = { plan, network }
     this.optimizerInstance = optimizer

@@ -19,6 +19,8 @@ export interface ModelTask {
   metrics: MetricName[]
   seed: number
   backend: Backend
+  /** Threads the native engine may use for the model (null: all). */
+  threads: number | null
 }
 
 /** The output activation each loss needs. */
@@ -40,7 +42,7 @@ export function buildModel(spec: ResolvedSpec, task: ModelTask): Sequential {
       ...(regularizer && { kernelRegularizer: regularizer }),
       ...(spec.kernelInitializer !== null && { kernelInitializer: spec.kernelInitializer }),
     })
-  const model = new Sequential({ seed: task.seed, backend: task.backend })
+  const model = new Sequential({ seed: task.seed, backend: task.backend, ...(task.threads !== null && { threads: task.threads }) })
   spec.layers.forEach((units, i) => {
     const inputSize = i === 0 ? task.inputSize : undefined
     if (spec.batchNormalization) {

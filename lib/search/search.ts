@@ -32,6 +32,11 @@ export interface SearchOptions {
   workers?: number
   /** Engine of the trials' models (default 'auto'). */
   backend?: Backend
+  /**
+   * Threads each trial's native model may use (default: 1 with workers, so trials running side
+   * by side do not fight over the cores; all of them without workers).
+   */
+  threadsPerTrial?: number
   /** Start no trial after this many milliseconds (the trials then running finish). */
   timeBudgetMs?: number
   /** Early stopping inside each trial on the validation score: a patience, or { patience, minDelta }. Off by default. */
@@ -59,7 +64,7 @@ export interface RandomSearchOptions extends SearchOptions {
 
 const SEARCH_OPTIONS = [
   'loss', 'metric', 'direction', 'validationSplit', 'validationData', 'folds', 'seed', 'workers',
-  'backend', 'timeBudgetMs', 'earlyStopping', 'pruning', 'refit', 'build', 'progress', 'signal',
+  'backend', 'threadsPerTrial', 'timeBudgetMs', 'earlyStopping', 'pruning', 'refit', 'build', 'progress', 'signal',
 ]
 
 /**
@@ -174,6 +179,7 @@ interface Settings {
   seed: number
   workers: number
   backend: Backend
+  threadsPerTrial: number | null
   timeBudgetMs: number | null
   earlyStopping: { patience: number; minDelta: number } | null
   pruning: { afterEpochs: number; minTrials: number } | null
@@ -245,6 +251,7 @@ function checkSettings(name: string, o: Record<string, unknown>): Settings {
     seed: optional(o.seed, randomSeed(), (v) => checkInteger(`${name} seed`, v, { min: 0, max: 0xffffffff })),
     workers,
     backend: optional(o.backend, 'auto' as Backend, (v) => checkOneOf(`${name} backend`, v, BACKENDS)),
+    threadsPerTrial: optional(o.threadsPerTrial, workers > 0 ? 1 : null, (v) => checkInteger(`${name} threadsPerTrial`, v, { min: 1 })),
     timeBudgetMs: optional(o.timeBudgetMs, null, (v) => checkNumber(`${name} timeBudgetMs`, v, { min: 0, minInclusive: false })),
     earlyStopping,
     pruning,
@@ -267,6 +274,7 @@ function trialTask(settings: Settings, index: number, params: TrialParams): Tria
     metric: settings.metric,
     direction: settings.direction,
     backend: settings.backend,
+    threads: settings.threadsPerTrial,
     earlyStopping: settings.earlyStopping,
     pruneAfterEpochs: settings.pruning?.afterEpochs ?? null,
   }
@@ -278,7 +286,8 @@ function trialTask(settings: Settings, index: number, params: TrialParams): Tria
  * epochs the trial needed when cross-validating or when asked for 'all'.
  */
 async function refit(settings: Settings, data: SearchData, best: TrialResult): Promise<Sequential> {
-  const task = trialTask(settings, best.index, best.params)
+  // The refit model is the search's result: it may use every thread, whatever the trials had.
+  const task = { ...trialTask(settings, best.index, best.params), threads: null }
   const options = settings.build ? { build: settings.build } : {}
   if (settings.refit === true && data.folds.length === 1) {
     const fold = data.folds[0]!

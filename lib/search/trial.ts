@@ -22,6 +22,8 @@ export interface TrialTask {
   metric: ScoreMetric
   direction: 'min' | 'max'
   backend: Backend
+  /** Threads the trial's native model may use (null: all). */
+  threads: number | null
   /** Stop a fit when the validation score has not improved for `patience` epochs. */
   earlyStopping: { patience: number; minDelta: number } | null
   /** Report the validation score from epoch `afterEpochs` on (first fold) for pruning. */
@@ -86,7 +88,7 @@ export async function trainOnRows(
   const spec = resolveSpec('trial params', options.build ? paramsForBuild(task.params) : task.params)
   const metrics: MetricName[] = task.metric === 'loss' ? [] : [task.metric]
   const context = { inputSize: data.inputSize, outputSize: data.outputSize, loss: task.loss, seed: task.seed, metrics }
-  const model = options.build ? checkBuilt(options.build(task.params, context), context) : buildModel(spec, { ...context, backend: task.backend })
+  const model = options.build ? checkBuilt(options.build(task.params, context), context) : buildModel(spec, { ...context, backend: task.backend, threads: task.threads })
   const callbacks: Callback[] = []
   const schedule = scheduleCallback(spec, model, validation !== null)
   if (schedule) callbacks.push(schedule)

@@ -7,7 +7,8 @@
 use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::dropout;
-use crate::gemm::{gemm, Epilogue, MatMut, MatRef};
+use crate::gemm::{gemm_with, Epilogue, MatMut, MatRef};
+use crate::isa::active_isa;
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
 use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan};
@@ -111,6 +112,9 @@ pub struct Network {
     metric_sums: [f64; MAX_METRICS],
     ws: Workspace,
     order: Vec<u32>,
+    /// The most pool threads this network's work may use (the pool's size caps it too): 1 keeps
+    /// it on the calling thread, e.g. when several networks train side by side.
+    pub max_threads: usize,
     /// An upper bound on |params| and |slots| (∞ = unknown, measure again): while the next
     /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy.
     value_bound: f64,
@@ -192,6 +196,7 @@ impl Network {
                 sources: vec![Source::Input; layers + 1],
             },
             order: Vec::new(),
+            max_threads: usize::MAX,
             value_bound: f64::INFINITY,
             backup: Vec::new(),
             stats_backup: Vec::new(),
@@ -373,7 +378,7 @@ impl Network {
             bound = optimizers::bound_after_step(&opt, self.value_bound, g, lr, step);
         }
         if bound < SAFE_BOUND {
-            let finite = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr);
+            let finite = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads);
             debug_assert!(finite, "the bound proved this update finite");
             self.value_bound = bound;
         } else {
@@ -381,7 +386,7 @@ impl Network {
             self.backup.clear();
             self.backup.extend_from_slice(&self.params);
             self.backup.extend_from_slice(&self.slots);
-            if !optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr) {
+            if !optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads) {
                 let (params, slots) = self.backup.split_at(self.params.len());
                 self.params.copy_from_slice(params);
                 self.slots.copy_from_slice(slots);
@@ -500,6 +505,7 @@ impl Network {
     /// Runs every layer on the loaded batch. With `keep_logits`, the last layer leaves its
     /// pre-activation values in `logits` and skips the activation (the fused loss applies it).
     fn forward(&mut self, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
+        let threads = self.max_threads;
         let layers = self.plan.layers.len();
         let ws = &mut self.ws;
         let mut source = Source::Input;
@@ -528,7 +534,7 @@ impl Network {
                         (None, true) => Epilogue::Map(&hook),
                         (None, false) => Epilogue::None,
                     };
-                    gemm(x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                    gemm_with(active_isa(), threads, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
                     if !fuse_here && activation == Activation::Softmax {
                         activations::forward(activation, out, units);
                     }
@@ -566,6 +572,7 @@ impl Network {
 
     /// Backpropagates the last layer's delta through every layer, filling `grads`.
     fn backward(&mut self, rows: usize) {
+        let threads = self.max_threads;
         let layers = &self.plan.layers;
         let last = layers.len() - 1;
         let ws = &mut self.ws;
@@ -585,7 +592,7 @@ impl Network {
                     };
                     let x = MatRef::new(&input[..rows * inputs], rows, inputs);
                     let dz = MatRef::new(delta, rows, units);
-                    gemm(x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
+                    gemm_with(active_isa(), threads, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
                         .expect("dense shapes are checked by the plan");
                     if let Some(b) = bias {
                         let db = &mut self.grads[b..b + units];
@@ -597,7 +604,7 @@ impl Network {
                     if l > 0 {
                         let dx = &mut lower[l - 1][..rows * inputs];
                         let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
-                        gemm(dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
+                        gemm_with(active_isa(), threads, dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
                     }
                 }
                 Layer::Dropout { rate, .. } => {

@@ -124,13 +124,13 @@ const PARALLEL_CHUNK: usize = 1 << 15;
 /// One update. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns whether
 /// every new parameter and slot value is finite. Large updates are split across the pool: each
 /// task owns one contiguous range of the parameters and the same range of every slot.
-pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64) -> bool {
+pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64, max_threads: usize) -> bool {
     let n = params.len();
     assert_eq!(grads.len(), n, "one gradient per parameter");
     let slot_count = opt.slot_count();
     assert_eq!(slots.len(), slot_count * n, "slot count × parameters");
     let update = Update::new(opt, step, lr);
-    let tasks = (n / PARALLEL_CHUNK).clamp(1, pool::max_threads());
+    let tasks = (n / PARALLEL_CHUNK).clamp(1, pool::max_threads().min(max_threads.max(1)));
     if tasks == 1 {
         let (first, rest) = slots.split_at_mut(n.min(slots.len()));
         let (second, third) = rest.split_at_mut(n.min(rest.len()));
@@ -372,7 +372,7 @@ mod tests {
                     let before = max_abs(&params).max(max_abs(&slots));
                     let g = sum_squares(&grads).sqrt();
                     let bound = bound_after_step(&opt, before, g, lr, step_no);
-                    let finite = step(&opt, &mut params, &grads, &mut slots, step_no, lr);
+                    let finite = step(&opt, &mut params, &grads, &mut slots, step_no, lr, usize::MAX);
                     let after = max_abs(&params).max(max_abs(&slots));
                     if bound < SAFE_BOUND {
                         assert!(finite, "{opt:?} trial {trial}: a bounded update overflowed");
@@ -393,7 +393,7 @@ mod tests {
             let grads: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 - 0.5).collect();
             let slots: Vec<f32> = (0..opt.slot_count() * n).map(|_| rng.next_f64() as f32).collect();
             let (mut p1, mut s1) = (params.clone(), slots.clone());
-            assert!(step(&opt, &mut p1, &grads, &mut s1, 3, 0.01));
+            assert!(step(&opt, &mut p1, &grads, &mut s1, 3, 0.01, usize::MAX));
             // The serial reference: the same rule applied to the whole range at once.
             let (mut p2, mut s2) = (params.clone(), slots.clone());
             let (a, rest) = s2.split_at_mut(n.min(opt.slot_count() * n));

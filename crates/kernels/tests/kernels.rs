@@ -297,7 +297,7 @@ fn every_optimizer_takes_the_documented_step() {
             let slots = opt.slot_count();
             let mut w = w0.clone();
             let mut s = s0[..slots * n].to_vec();
-            assert!(optimizers::step(&opt, &mut w, &g, &mut s, t, lr));
+            assert!(optimizers::step(&opt, &mut w, &g, &mut s, t, lr, usize::MAX));
             for i in 0..n {
                 let (wi, gi) = (w0[i] as f64, g[i] as f64);
                 let si = |k: usize| s0[k * n + i] as f64;

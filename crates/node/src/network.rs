@@ -223,6 +223,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
     js_function!(train_epoch_js => train_epoch);
     js_function!(train_epoch_async_js => train_epoch_async);
     js_function!(cancel_js => cancel);
+    js_function!(set_threads_js => set_threads);
     js_function!(evaluate_js => evaluate);
     js_function!(predict_js => predict);
     js_function!(predict_async_js => predict_async);
@@ -238,6 +239,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
         method!(c"trainEpoch", train_epoch_js),
         method!(c"trainEpochAsync", train_epoch_async_js),
         method!(c"cancel", cancel_js),
+        method!(c"setThreads", set_threads_js),
         method!(c"evaluate", evaluate_js),
         method!(c"predict", predict_js),
         method!(c"predictAsync", predict_async_js),
@@ -568,6 +570,15 @@ fn train_epoch_async(env: Env, args: &Args) -> JsResult<napi_value> {
 /// cancel(): stops a running epoch after its current batch (also from inside its callbacks).
 fn cancel(env: Env, args: &Args) -> JsResult<napi_value> {
     this(env, args)?.cancel.store(true, Ordering::Release);
+    env.undefined()
+}
+
+/// setThreads(n): this network's work uses at most n pool threads (1: the calling thread only,
+/// for networks training side by side); the pool's size (BACKPROP_THREADS) still caps it.
+fn set_threads(env: Env, args: &Args) -> JsResult<napi_value> {
+    let shared = this(env, args)?;
+    let threads = env.size(args.get(0), "threads", 1)?;
+    shared.lock()?.net().max_threads = threads;
     env.undefined()
 }
 

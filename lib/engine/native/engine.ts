@@ -16,7 +16,7 @@ export function loadNativeEngine(): NativeEngine {
   const info = binding.info()
   return {
     name: 'native',
-    createNetwork: (plan, state) => new NativeNetwork(binding, plan, state),
+    createNetwork: (plan, state, options = {}) => new NativeNetwork(binding, plan, state, options),
     info: () => ({ ...info }),
   }
 }

@@ -8,6 +8,7 @@ import type {
   EpochResult,
   Evaluation,
   Network,
+  NetworkOptions,
   NetworkState,
 } from '../engine.js'
 import type { NativeBinding } from './binding.js'
@@ -46,10 +47,11 @@ export class NativeNetwork implements Network {
   private readonly datasets = new WeakMap<Dataset, CachedDataset>()
   private readonly targetCols: number
 
-  constructor(binding: NativeBinding, plan: Plan, state: NetworkState) {
+  constructor(binding: NativeBinding, plan: Plan, state: NetworkState, options: NetworkOptions = {}) {
     this.plan = plan
     this.targetCols = targetColumns(plan)
     this.native = new binding.Network(encodePlan(plan), state.params, state.stats, state.slots, state.step, state.rng)
+    if (options.threads !== undefined) this.native.setThreads(options.threads)
   }
 
   readState(): NetworkState {

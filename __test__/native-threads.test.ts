@@ -1,0 +1,40 @@
+/**
+ * A model's `threads` option caps the native engine's threads for that model alone (search
+ * trials run side by side on one thread each). The work is split so that results never depend
+ * on the thread count: the GEMM never splits a sum across threads, and the optimizer's ranges
+ * are disjoint.
+ */
+import { describe, expect, it } from 'vitest'
+import { Adam, Dense, Dropout, Sequential, backendInfo, spirals } from '../lib/index.js'
+
+const available = backendInfo().nativeAvailable
+
+function model(threads?: number): Sequential {
+  const m = new Sequential({ seed: 5, backend: 'native', ...(threads !== undefined && { threads }) })
+    .add(new Dense({ inputSize: 2, units: 512, activation: 'relu' }))
+    .add(new Dropout({ rate: 0.1 }))
+    .add(new Dense({ units: 512, activation: 'relu' }))
+    .add(new Dense({ units: 3, activation: 'softmax' }))
+  m.compile({ loss: 'sparseCategoricalCrossEntropy', optimizer: new Adam() })
+  return m
+}
+
+describe.skipIf(!available)('the threads option', () => {
+  it('gives bit-identical training on one thread and on all of them', async () => {
+    // Big enough that both the GEMMs (512×512 per batch of 256) and the optimizer pass
+    // (~265k parameters) are split across threads when allowed.
+    const data = spirals({ samples: 2048, classes: 3, seed: 1 })
+    const one = model(1)
+    const all = model()
+    expect(one.threads).toBe(1)
+    const [h1, h2] = [await one.fit(data.x, data.y, { epochs: 2, batchSize: 256 }), await all.fit(data.x, data.y, { epochs: 2, batchSize: 256 })]
+    expect(h1.loss).toEqual(h2.loss)
+    // Byte-for-byte (Buffer.equals: a deep toEqual on megabytes is slow).
+    expect(Buffer.from(one.toBytes()).equals(Buffer.from(all.toBytes()))).toBe(true)
+  })
+
+  it('is checked', () => {
+    expect(() => new Sequential({ threads: 0 })).toThrow('Sequential threads must be an integer ≥ 1, got 0')
+    expect(() => new Sequential({ threads: 1.5 })).toThrow(TypeError)
+  })
+})
