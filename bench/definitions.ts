@@ -90,7 +90,7 @@ export function library(id: string): Library {
  */
 export function deviations(lib: LibraryId, w: Workload): string[] {
   if (lib !== 'brain') return []
-  const out = [`output layer ${w.activation} instead of softmax (brain.js applies one activation to every layer)`]
+  const out = ['the hidden activation on the output layer too, instead of softmax (brain.js applies one activation to every layer)']
   if (w.kind === 'train') {
     out.push('mean squared error on one-hot targets instead of softmax cross-entropy (brain.js has no other loss)')
     out.push('updates after every sample (batch 1): brain.js has no mini-batches')

@@ -47,6 +47,13 @@ const header = (cells: string[], align: string[] = []) => [row(cells), row(cells
 const mb = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(0))
 const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v >= 10 ? `${v.toFixed(0)}×` : `${v.toFixed(2)}×`)
 
+/** The BLAS torch loaded: OpenBLAS or MKL when present (libblas.so.3 is then only their alias). */
+function blasName(list: string): string {
+  const names = list.split(', ')
+  const real = names.filter((n) => /openblas|mkl/i.test(n))
+  return (real.length ? real : names).join(', ')
+}
+
 export function machineLines(r: BenchResults): string[] {
   const m = r.machine
   const load = `load average ${m.loadAverage.before.map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) before` +
@@ -58,7 +65,7 @@ export function machineLines(r: BenchResults): string[] {
   return [
     `- Machine: ${m.cpu}, ${m.cores} cores, native ISA ${m.isa ?? 'n/a'}, ${m.memoryGB.toFixed(0)} GB; ${m.os}; Node ${m.node}`,
     `- Run: ${r.date}${r.durationSeconds ? `, ${(r.durationSeconds / 60).toFixed(1)} min` : ''}; ${load}${during}`,
-    `- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${k === 'BLAS' ? blasName(v) : v}`).join(', ')}`,
     `- Command: \`${r.command}\``,
   ]
 }
@@ -84,8 +91,14 @@ export function trainTables(t: TrainResults, options: { linkCharts?: string } = 
   }
   out.push('')
   const subsets = t.runs.filter((r) => r.median !== null && r.timed && r.timed !== 'epoch' && r.timed !== 'all samples')
-  if (t.runs.some((r) => r.deviations.length)) {
-    out.push(`ᵃ brain.js cannot express these workloads; it ran the closest network it can build: ${[...new Set(t.runs.flatMap((r) => r.deviations))].join('; ')}.`)
+  const deviating = t.runs.filter((r) => r.deviations.length)
+  if (deviating.length) {
+    // Each way it differs, with the workloads it applies to (all of them when none are named).
+    const where = new Map<string, string[]>()
+    for (const r of deviating) for (const d of r.deviations) where.set(d, [...new Set([...(where.get(d) ?? []), r.workload])])
+    const all = new Set(deviating.map((r) => r.workload)).size
+    const parts = [...where].map(([d, ws]) => (ws.length === all ? d : `${d} [${ws.join(', ')}]`))
+    out.push(`ᵃ brain.js cannot express these workloads; it ran the closest network it can build: ${parts.join('; ')}.`)
   }
   if (subsets.length) {
     out.push(`ᵇ Timed on part of an epoch (each repetition sized to ~${(t.settings.timeSeconds / t.settings.minRepetitions).toFixed(2)} s): ${subsets.map((r) => `${short[r.library]} ${r.workload} ${r.timed}`).join(', ')}.`)
@@ -279,10 +292,10 @@ export function chartSpecs(t: TrainResults): Record<string, TopLevelSpec> {
     if (!pts.length) continue
     if (s.name === 'dataset') {
       const values = pts.flatMap((p) => [
-        { samples: p.value, seconds: p.epochSeconds, series: `${short[p.library]}: one epoch` },
-        { samples: p.value, seconds: p.fitCallSeconds, series: `${short[p.library]}: fit() call, 1 epoch, setup included` },
+        { samples: p.value, seconds: p.epochSeconds, series: `${chartName(p.library)}: epoch` },
+        { samples: p.value, seconds: p.fitCallSeconds, series: `${chartName(p.library)}: fit() call` },
       ])
-      specs['scaling-dataset.svg'] = lineChart(s.title, values, 'samples', 'samples (log)', 'seconds', 'seconds (log)', true)
+      specs['scaling-dataset.svg'] = lineChart({ text: s.title, subtitle: 'a fit() call of one epoch includes its setup: input checks and the copy into native memory' }, values, 'samples', 'samples (log)', 'seconds', 'seconds (log)', true)
       continue
     }
     const y = s.name === 'width' ? 'gflops' : 'samplesPerSecond'
@@ -310,7 +323,7 @@ export function chartSpecs(t: TrainResults): Record<string, TopLevelSpec> {
   return specs
 }
 
-function lineChart(title: string, values: object[], x: string, xTitle: string, y: string, yTitle: string, logY: boolean): TopLevelSpec {
+function lineChart(title: string | { text: string; subtitle: string }, values: object[], x: string, xTitle: string, y: string, yTitle: string, logY: boolean): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite's command: `npm run bench [-- options]`.
  *
- *   npm run bench                                      # everything: kernels, comparison, scaling (~25 min)
+ *   npm run bench                                      # everything: kernels, comparison, scaling (~15 min)
  *   npm run bench -- --quick                           # a representative subset, under 2 minutes
  *   npm run bench -- --workload mnist --library native # one workload on one library (both thread counts)
  *   npm run bench -- --suite kernels                   # only the kernel benchmarks
@@ -51,6 +51,7 @@ function program(): Command {
     .option('--repetitions <n>', 'fewest timed repetitions per measurement (default 5, quick 3)', positive('--repetitions', true))
     .option('--max-wait <seconds>', 'before each training measurement, wait up to this long for other processes to leave the CPUs idle (default 60, quick 0)', positive('--max-wait', false, true))
     .option('--out <dir>', 'where to write results (default bench/results, or bench/results/partial for a partial run)')
+    .option('--render', 'measure nothing: rewrite results.md, the charts and (for a full run) the README from the results.json in --out')
     .option('--no-readme', "do not rewrite the README's benchmark section after a full run")
 }
 
@@ -97,7 +98,7 @@ function versions(): Record<string, string> {
 export async function main(argv: string[], invocation = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`): Promise<void> {
   const cmd = program()
   cmd.parse(argv, { from: 'user' })
-  const o = cmd.opts<{ quick?: boolean; workload?: string[]; library?: string[]; suite?: string[]; rounds?: number; time?: number; repetitions?: number; maxWait?: number; out?: string; readme: boolean }>()
+  const o = cmd.opts<{ quick?: boolean; workload?: string[]; library?: string[]; suite?: string[]; rounds?: number; time?: number; repetitions?: number; maxWait?: number; out?: string; render?: boolean; readme: boolean }>()
   const selected = Boolean(o.workload?.length || o.library?.length)
   const suites = new Set<Suite>(
     o.suite?.length
@@ -111,6 +112,12 @@ export async function main(argv: string[], invocation = `npm run bench${argv.len
   const full = !quick && !selected && suites.size === SUITES.length && o.rounds === undefined && o.time === undefined && o.repetitions === undefined
   const outDir = o.out ?? join(HERE, 'results', ...(full ? [] : ['partial']))
   const log = (line: string) => console.log(line)
+  if (o.render) {
+    const dir = o.out ?? join(HERE, 'results')
+    const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchResults
+    await writeResults(saved, dir, o.readme && saved.command === 'npm run bench' && o.out === undefined, log)
+    return
+  }
   const started = performance.now()
   const before = loadavg()
   const results: BenchResults = {
@@ -156,25 +163,30 @@ export async function main(argv: string[], invocation = `npm run bench${argv.len
     }
   }
 
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
-  writeFileSync(join(outDir, 'results.md'), `${resultsMarkdown(results)}\n`)
-  if (results.train) {
-    for (const [file, spec] of Object.entries(chartSpecs(results.train))) writeFileSync(join(outDir, file), await renderSvg(spec))
-  }
-  log(`\nWrote ${relative(process.cwd(), outDir) || '.'}/results.{json,md} and charts (${results.durationSeconds.toFixed(0)} s)`)
-  if (full && o.readme && results.train) {
-    const readme = readFileSync(README, 'utf8')
-    const start = readme.indexOf(BEGIN)
-    const end = readme.indexOf(END)
-    if (start >= 0 && end > start) {
-      writeFileSync(README, `${readme.slice(0, start + BEGIN.length)}\n${readmeSection(results)}\n${readme.slice(end)}`)
-      log("Updated the README's benchmark section")
-    } else {
-      log(`README.md has no ${BEGIN} … ${END} section; not updated`)
-    }
-  }
+  await writeResults(results, outDir, full && o.readme, log)
+  log(`(${results.durationSeconds.toFixed(0)} s)`)
   console.log(`\n${readFileSync(join(outDir, 'results.md'), 'utf8')}`)
+}
+
+/** results.json, results.md and the charts into `dir`; the README's section when asked. */
+async function writeResults(results: BenchResults, dir: string, readme: boolean, log: (line: string) => void): Promise<void> {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(join(dir, 'results.md'), `${resultsMarkdown(results)}\n`)
+  if (results.train) {
+    for (const [file, spec] of Object.entries(chartSpecs(results.train))) writeFileSync(join(dir, file), await renderSvg(spec))
+  }
+  log(`\nWrote ${relative(process.cwd(), dir) || '.'}/results.{json,md} and charts`)
+  if (!readme || !results.train) return
+  const text = readFileSync(README, 'utf8')
+  const start = text.indexOf(BEGIN)
+  const end = text.indexOf(END)
+  if (start >= 0 && end > start) {
+    writeFileSync(README, `${text.slice(0, start + BEGIN.length)}\n${readmeSection(results)}\n${text.slice(end)}`)
+    log("Updated the README's benchmark section")
+  } else {
+    log(`README.md has no ${BEGIN} … ${END} section; not updated`)
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
