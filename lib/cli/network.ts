@@ -6,11 +6,10 @@
 import type { ActivationName, LossName } from '../plan.js'
 import type { Task } from '../data/dataset.js'
 import { oneHot } from '../data/one-hot.js'
-import { Dense, Dropout } from '../layers/index.js'
-import { Sequential } from '../model/sequential.js'
-import { AdaGrad, Adam, AdamW, RMSProp, SGD, type Optimizer } from '../optimizers/index.js'
+import { buildModel as buildSpecModel } from '../model/build-model.js'
+import { resolveSpec } from '../model/model-spec.js'
+import type { Sequential } from '../model/sequential.js'
 import type { Backend } from '../engine/select.js'
-import { l2 } from '../regularizers.js'
 import type { Targets } from '../inputs.js'
 import { UsageError } from './exit-codes.js'
 
@@ -61,45 +60,37 @@ export function chooseLoss(task: Task, classes: number, requested: LossName | un
 
 export function buildModel(flags: NetworkFlags, inputs: number, task: Task, classes: number): { model: Sequential; loss: LossName } {
   const loss = chooseLoss(task, classes, flags.loss)
-  const model = new Sequential({ seed: flags.seed, backend: flags.backend })
-  for (const units of flags.layers) {
-    model.add(new Dense({
-      ...(model.layers.length === 0 && { inputSize: inputs }),
-      units,
-      activation: flags.activation,
-      ...(flags.l2 && { kernelRegularizer: l2(flags.l2) }),
-    }))
-    if (flags.dropout) model.add(new Dropout({ rate: flags.dropout }))
-  }
-  const outputs = task === 'regression' || loss === 'binaryCrossEntropy' ? 1 : classes
-  const activation = task === 'regression' ? 'linear' : loss === 'binaryCrossEntropy' ? 'sigmoid' : 'softmax'
-  model.add(new Dense({ ...(model.layers.length === 0 && { inputSize: inputs }), units: outputs, activation, ...(flags.l2 && { kernelRegularizer: l2(flags.l2) }) }))
-  model.compile({ loss, optimizer: buildOptimizer(flags), metrics: task === 'regression' ? ['meanAbsoluteError'] : ['accuracy'] })
-  return { model, loss }
-}
-
-function buildOptimizer(flags: NetworkFlags): Optimizer {
-  const options: Record<string, number | boolean> = {}
-  for (const key of ['learningRate', 'clipNorm', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay'] as const) {
+  const optimizerOptions: Record<string, number | boolean> = {}
+  for (const key of ['momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay'] as const) {
     const value = flags[key]
     if (value === undefined) continue
-    if (APPLIES[key] && !APPLIES[key].includes(flags.optimizer)) {
-      throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to ${APPLIES[key].join(' and ')}, not to --optimizer ${flags.optimizer}`)
+    // Said in flag terms here; the spec would say it in its own.
+    if (!APPLIES[key]!.includes(flags.optimizer)) {
+      throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to ${APPLIES[key]!.join(' and ')}, not to --optimizer ${flags.optimizer}`)
     }
-    options[key] = value
+    optimizerOptions[key] = value
   }
-  switch (flags.optimizer) {
-    case 'adam':
-      return new Adam(options)
-    case 'adamw':
-      return new AdamW(options)
-    case 'sgd':
-      return new SGD(options)
-    case 'rmsprop':
-      return new RMSProp(options)
-    case 'adagrad':
-      return new AdaGrad(options)
-  }
+  // The same declarative spec a search trial builds from: one place turns specs into models.
+  const spec = resolveSpec('the network flags', {
+    layers: flags.layers,
+    activation: flags.activation,
+    ...(flags.dropout !== undefined && { dropout: flags.dropout }),
+    ...(flags.l2 !== undefined && { l2: flags.l2 }),
+    optimizer: flags.optimizer,
+    ...(flags.learningRate !== undefined && { learningRate: flags.learningRate }),
+    ...(flags.clipNorm !== undefined && { clipNorm: flags.clipNorm }),
+    ...optimizerOptions,
+  })
+  const model = buildSpecModel(spec, {
+    inputSize: inputs,
+    outputSize: task === 'regression' || loss === 'binaryCrossEntropy' ? 1 : classes,
+    loss,
+    metrics: task === 'regression' ? ['meanAbsoluteError'] : ['accuracy'],
+    seed: flags.seed,
+    backend: flags.backend,
+    threads: null,
+  })
+  return { model, loss }
 }
 
 /** Class indices (or regression values) as the targets `loss` expects. */

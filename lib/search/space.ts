@@ -9,7 +9,7 @@ import {
   checkSpecValue,
   type ModelSpec,
   type ModelSpecKey,
-} from './model-spec.js'
+} from '../model/model-spec.js'
 import type { OptimizerName } from '../optimizers/index.js'
 
 /**

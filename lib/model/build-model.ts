@@ -2,7 +2,7 @@ import { Activation, BatchNormalization, Dense, Dropout } from '../layers/index.
 import type { Backend } from '../engine/select.js'
 import { AdaGrad, Adam, AdamW, RMSProp, SGD, type Optimizer } from '../optimizers/index.js'
 import type { LossName, MetricName } from '../plan.js'
-import { Sequential } from '../model/sequential.js'
+import { Sequential } from './sequential.js'
 import { l1l2 } from '../regularizers.js'
 import { scheduleFromSpec } from '../schedules/index.js'
 import type { Callback } from '../training/callbacks.js'
