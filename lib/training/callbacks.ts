@@ -1,4 +1,5 @@
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, optional } from '../validate.js'
+import { checkMode, checkMonitor, improves, requireLogged } from './monitor.js'
+import { checkBoolean, checkInteger, checkNumber, checkOptions, optional } from '../validate.js'
 import type { BatchStats } from '../engine/engine.js'
 import type { EpochLogs, History } from './history.js'
 
@@ -77,14 +78,10 @@ export class EarlyStopping implements Callback {
 
   constructor(options: EarlyStoppingOptions = {}) {
     const o = checkOptions('earlyStopping options', options, ['monitor', 'patience', 'minDelta', 'mode', 'restoreBestWeights'])
-    this.monitor = optional(o.monitor, 'valLoss', (v) => {
-      if (typeof v !== 'string' || v === '') throw new TypeError(`earlyStopping monitor must be a log key such as 'valLoss', got ${String(v)}`)
-      return v
-    })
+    this.monitor = checkMonitor('earlyStopping', o.monitor)
     this.patience = optional(o.patience, 0, (v) => checkInteger('earlyStopping patience', v, { min: 0 }))
     this.minDelta = optional(o.minDelta, 0, (v) => checkNumber('earlyStopping minDelta', v, { min: 0 }))
-    const mode = optional(o.mode, 'auto', (v) => checkOneOf('earlyStopping mode', v, ['auto', 'min', 'max'] as const))
-    this.mode = mode === 'auto' ? (/accuracy/i.test(this.monitor) ? 'max' : 'min') : mode
+    this.mode = checkMode('earlyStopping', o.mode, this.monitor)
     this.restoreBestWeights = optional(o.restoreBestWeights, false, (v) => checkBoolean('earlyStopping restoreBestWeights', v))
   }
 
@@ -93,12 +90,7 @@ export class EarlyStopping implements Callback {
   }
 
   onTrainBegin(info: TrainBeginInfo): void {
-    if (!info.logKeys.includes(this.monitor)) {
-      const hint = this.monitor.startsWith('val') ? '; pass validationSplit or validationData to fit, or monitor a training key' : ''
-      throw new RangeError(
-        `earlyStopping monitors '${this.monitor}', which this fit does not log (it logs ${info.logKeys.map((k) => `'${k}'`).join(', ')})${hint}`,
-      )
-    }
+    requireLogged('earlyStopping', this.monitor, info.logKeys)
     this.wait = 0
     this.best = NaN
     this.bestEpoch = -1
@@ -108,10 +100,7 @@ export class EarlyStopping implements Callback {
 
   onEpochEnd(epoch: number, logs: EpochLogs): void {
     const value = logs[this.monitor]!
-    const improved =
-      Number.isNaN(this.best) ||
-      (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta)
-    if (improved) {
+    if (improves(this.mode, value, this.best, this.minDelta)) {
       this.best = value
       this.bestEpoch = epoch
       this.wait = 0

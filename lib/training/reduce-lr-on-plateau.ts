@@ -1,4 +1,5 @@
-import { checkInteger, checkNumber, checkOneOf, checkOptions, optional } from '../validate.js'
+import { checkInteger, checkNumber, checkOptions, optional } from '../validate.js'
+import { checkMode, checkMonitor, improves, requireLogged } from './monitor.js'
 import type { Callback, CallbackModel, TrainBeginInfo } from './callbacks.js'
 import type { EpochLogs } from './history.js'
 
@@ -42,14 +43,10 @@ export class ReduceLROnPlateau implements Callback {
 
   constructor(options: ReduceLROnPlateauOptions = {}) {
     const o = checkOptions('reduceLROnPlateau options', options, ['monitor', 'factor', 'patience', 'mode', 'minDelta', 'cooldown', 'minLR'])
-    this.monitor = optional(o.monitor, 'valLoss', (v) => {
-      if (typeof v !== 'string' || v === '') throw new TypeError(`reduceLROnPlateau monitor must be a log key such as 'valLoss', got ${String(v)}`)
-      return v
-    })
+    this.monitor = checkMonitor('reduceLROnPlateau', o.monitor)
     this.factor = optional(o.factor, 0.1, (v) => checkNumber('reduceLROnPlateau factor', v, { min: 0, max: 1, minInclusive: false, maxInclusive: false }))
     this.patience = optional(o.patience, 10, (v) => checkInteger('reduceLROnPlateau patience', v, { min: 0 }))
-    const mode = optional(o.mode, 'auto', (v) => checkOneOf('reduceLROnPlateau mode', v, ['auto', 'min', 'max'] as const))
-    this.mode = mode === 'auto' ? (/accuracy/i.test(this.monitor) ? 'max' : 'min') : mode
+    this.mode = checkMode('reduceLROnPlateau', o.mode, this.monitor)
     this.minDelta = optional(o.minDelta, 1e-4, (v) => checkNumber('reduceLROnPlateau minDelta', v, { min: 0 }))
     this.cooldown = optional(o.cooldown, 0, (v) => checkInteger('reduceLROnPlateau cooldown', v, { min: 0 }))
     this.minLR = optional(o.minLR, 0, (v) => checkNumber('reduceLROnPlateau minLR', v, { min: 0 }))
@@ -60,12 +57,7 @@ export class ReduceLROnPlateau implements Callback {
   }
 
   onTrainBegin(info: TrainBeginInfo): void {
-    if (!info.logKeys.includes(this.monitor)) {
-      const hint = this.monitor.startsWith('val') ? '; pass validationSplit or validationData to fit, or monitor a training key' : ''
-      throw new RangeError(
-        `reduceLROnPlateau monitors '${this.monitor}', which this fit does not log (it logs ${info.logKeys.map((k) => `'${k}'`).join(', ')})${hint}`,
-      )
-    }
+    requireLogged('reduceLROnPlateau', this.monitor, info.logKeys)
     this.best = NaN
     this.wait = 0
     this.cooldownLeft = 0
@@ -78,9 +70,7 @@ export class ReduceLROnPlateau implements Callback {
       this.cooldownLeft--
       this.wait = 0
     }
-    const improved =
-      Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta)
-    if (improved) {
+    if (improves(this.mode, value, this.best, this.minDelta)) {
       this.best = value
       this.wait = 0
       return
