@@ -10,7 +10,6 @@ import { Worker } from 'node:worker_threads'
 import * as addon from '../native/index.js'
 import type { Network as RawNetwork, NativeDataset } from '../native/index.js'
 import { encodePlan } from '../lib/engine/native/plan-code.js'
-import { initialSlots } from '../lib/engine/js/network.js'
 import { Adam, BatchNormalization, Dense, Dropout, Sequential } from '../lib/index.js'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})

@@ -10,6 +10,7 @@ import { loadCsv } from '../data/csv.js'
 import { fromArrays, type LabeledDataset, type Task } from '../data/dataset.js'
 import { FASHION_MNIST_DIRECTORY, FASHION_MNIST_LABELS, loadFashionMnist } from '../data/fashion-mnist.js'
 import { loadIdxDirectory } from '../data/idx-dataset.js'
+import { trainTestSplit } from '../data/split.js'
 import { blobs, circles, linearRegression, moons, sineRegression, spirals, xor } from '../data/synthetic.js'
 import { UsageError } from './exit-codes.js'
 
@@ -101,4 +102,18 @@ export async function loadSource(spec: string, options: SourceOptions = {}): Pro
 export function labelColumn(value: string | undefined): string | number | undefined {
   if (value === undefined) return undefined
   return /^\d+$/.test(value) ? Number(value) : value
+}
+
+/**
+ * The source's training rows and test rows: its own test set when it has one (IDX data), or
+ * a seeded split of `testSplit` of its rows (stratified by class for classification).
+ */
+export function trainAndTest(source: DataSource, testSplit: number, seed: number): { train: LabeledDataset; test: LabeledDataset } {
+  const { data, test } = source
+  if (test) return { train: data, test }
+  const s = trainTestSplit(data.x, data.y as Int32Array | Float32Array, { testSize: testSplit, seed, stratify: data.task === 'classification' })
+  return {
+    train: { ...data, x: s.xTrain, y: s.yTrain } as LabeledDataset,
+    test: { ...data, x: s.xTest, y: s.yTest } as LabeledDataset,
+  }
 }

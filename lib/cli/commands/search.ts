@@ -10,8 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { BACKENDS } from '../../engine/select.js'
 import { MinMaxScaler } from '../../data/min-max-scaler.js'
 import { StandardScaler } from '../../data/standard-scaler.js'
-import { trainTestSplit } from '../../data/split.js'
-import type { LabeledDataset, Task } from '../../data/dataset.js'
+import type { Task } from '../../data/dataset.js'
 import { TASKS } from '../../data/dataset.js'
 import type { LossName } from '../../plan.js'
 import { MODEL_SPEC_KEYS, type ModelSpecKey } from '../../model/model-spec.js'
@@ -20,7 +19,7 @@ import { gridSearch, randomSearch, type SearchOptions } from '../../search/searc
 import type { SearchResult } from '../../search/search-result.js'
 import { parameterGrid, parameterSampler, type SearchSpace } from '../../search/space.js'
 import type { ScoreMetric } from '../../search/trial.js'
-import { DATA_NAMES, labelColumn, loadSource } from '../data-source.js'
+import { DATA_NAMES, labelColumn, loadSource, trainAndTest } from '../data-source.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { chooseLoss, LOSS_NAMES, targetsFor } from '../network.js'
 import { integer, number } from '../option-parsers.js'
@@ -192,7 +191,7 @@ async function search(flags: SearchFlags): Promise<number> {
     samples: flags.samples,
     seed: flags.seed,
   })
-  const { train, test } = splitTest(source.data, source.test, flags)
+  const { train, test } = trainAndTest(source, flags.testSplit, flags.seed)
   const classes = train.task === 'classification' ? train.labelNames.length : 0
   if (source.task === 'classification' && classes < 2) throw new UsageError(`${source.name} has ${classes} class; classification needs at least 2`)
   const loss = chooseLoss(source.task, classes, flags.loss)
@@ -281,11 +280,3 @@ async function writeResults(dir: string, result: SearchResult): Promise<void> {
 }
 
 /** The source's own test set, or a seeded split (stratified for classes) of its samples. */
-function splitTest(data: LabeledDataset, test: LabeledDataset | null, flags: SearchFlags): { train: LabeledDataset; test: LabeledDataset } {
-  if (test) return { train: data, test }
-  const s = trainTestSplit(data.x, data.y as Int32Array | Float32Array, { testSize: flags.testSplit, seed: flags.seed, stratify: data.task === 'classification' })
-  return {
-    train: { ...data, x: s.xTrain, y: s.yTrain } as LabeledDataset,
-    test: { ...data, x: s.xTest, y: s.yTest } as LabeledDataset,
-  }
-}

@@ -8,7 +8,6 @@ import { Command, Option } from 'commander'
 import { backendInfo, BACKENDS } from '../../engine/select.js'
 import { MinMaxScaler } from '../../data/min-max-scaler.js'
 import { StandardScaler } from '../../data/standard-scaler.js'
-import { trainTestSplit } from '../../data/split.js'
 import type { LabeledDataset, Task } from '../../data/dataset.js'
 import { TASKS } from '../../data/dataset.js'
 import { Matrix } from '../../matrix.js'
@@ -16,10 +15,10 @@ import { earlyStopping, type Callback } from '../../training/callbacks.js'
 import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
 import { cosineDecay } from '../../schedules/index.js'
 import { writeReport } from '../../report/write-report.js'
-import { DATA_NAMES, labelColumn, loadSource } from '../data-source.js'
+import { DATA_NAMES, labelColumn, loadSource, trainAndTest } from '../data-source.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
-import { choice, integer, layerSizes, number } from '../option-parsers.js'
+import { integer, layerSizes, number } from '../option-parsers.js'
 import { prepareOutput } from '../output-files.js'
 import { ProgressDisplay } from '../progress.js'
 import { predictedClasses, scoreModel } from '../scores.js'
@@ -110,7 +109,7 @@ async function train(flags: TrainFlags): Promise<number> {
     seed: flags.seed,
   })
   if (flags.task && flags.task !== source.task) throw new UsageError(`--task ${flags.task} does not apply to ${source.name}, a ${source.task} dataset`)
-  const { train, test } = splitTest(source.data, source.test, flags)
+  const { train, test } = trainAndTest(source, flags.testSplit, flags.seed)
   const task = source.task
   const classes = train.task === 'classification' ? train.labelNames.length : 0
   if (task === 'classification' && classes < 2) throw new UsageError(`${source.name} has ${classes} class; classification needs at least 2`)
@@ -207,11 +206,3 @@ async function train(flags: TrainFlags): Promise<number> {
 }
 
 /** The source's own test set, or a seeded split (stratified for classes) of its samples. */
-function splitTest(data: LabeledDataset, test: LabeledDataset | null, flags: TrainFlags): { train: LabeledDataset; test: LabeledDataset } {
-  if (test) return { train: data, test }
-  const s = trainTestSplit(data.x, data.y as Int32Array | Float32Array, { testSize: flags.testSplit, seed: flags.seed, stratify: data.task === 'classification' })
-  return {
-    train: { ...data, x: s.xTrain, y: s.yTrain } as LabeledDataset,
-    test: { ...data, x: s.xTest, y: s.yTest } as LabeledDataset,
-  }
-}
