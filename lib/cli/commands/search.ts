@@ -83,7 +83,7 @@ export function searchCommand(program: Command): void {
     .addOption(new Option('--scale <scaler>', 'feature scaling, fitted on the search samples and saved with the best model').choices(SCALERS).default('standard'))
     .option('--seed <n>', 'seed of the search: the same seed gives the same trials and scores', integer(0, 0xffffffff), 42)
     .option('--workers <n>', 'worker threads running trials (default: the cores; 0: in this thread)', integer(0))
-    .option('--threads-per-worker <n>', 'native engine: threads each trial may use (sets BACKPROP_THREADS)', integer(1), 1)
+    .option('--threads-per-worker <n>', 'native engine: threads each trial may use (the refit of the best uses all)', integer(1), 1)
     .addOption(new Option('--backend <engine>', 'engine: auto, native or js').choices(BACKENDS).default('auto'))
     .option('--refit-all', 'refit the best parameters on training + validation samples (default: as the trial was trained)')
     .option('--out <dir>', 'write search.json, search.csv, search-chart.svg (+ .vl.json) and best-model.safetensors here')
@@ -171,9 +171,6 @@ async function readSpace(flags: SearchFlags): Promise<SearchSpace | SearchSpace[
 }
 
 async function search(flags: SearchFlags): Promise<number> {
-  // The process is ours: cap the native kernels' threads before they start. They read the
-  // process environment once, which a worker thread's own environment does not change.
-  process.env.BACKPROP_THREADS = String(flags.threadsPerWorker)
   if (flags.out) await prepareOutput(flags.out, '--out', { directory: true })
   if (flags.validationSplit !== undefined && flags.folds !== undefined) throw new UsageError('give --validation-split or --folds, not both')
   const space = await readSpace(flags)
@@ -211,6 +208,7 @@ async function search(flags: SearchFlags): Promise<number> {
     ...(flags.validationSplit !== undefined && { validationSplit: flags.validationSplit }),
     ...(flags.folds !== undefined && { folds: flags.folds }),
     ...(flags.workers !== undefined && { workers: flags.workers }),
+    threadsPerTrial: flags.threadsPerWorker,
     ...(flags.timeBudget !== undefined && { timeBudgetMs: flags.timeBudget * 1000 }),
     ...(flags.earlyStopping !== undefined && { earlyStopping: flags.earlyStopping === true ? 5 : flags.earlyStopping }),
     ...(flags.pruneAfter !== undefined && { pruning: { afterEpochs: flags.pruneAfter } }),
