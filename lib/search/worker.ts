@@ -4,11 +4,14 @@
  * deterministically (see MedianPruner).
  */
 import { parentPort } from 'node:worker_threads'
+import { runEpochsInCallingThread } from '../engine/native/network.js'
 import { runTrial, type TrialTask } from './trial.js'
 import type { SearchData } from './search-data.js'
 import type { FromWorker, ToWorker } from './worker-protocol.js'
 
 const port = parentPort!
+// This thread only runs trials: let native epochs block it rather than hop to the libuv pool.
+runEpochsInCallingThread(true)
 let data: SearchData | null = null
 let abort: AbortController | null = null
 const verdicts = new Map<number, (prune: boolean) => void>()
