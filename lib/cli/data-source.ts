@@ -10,6 +10,8 @@ import { loadCsv } from '../data/csv.js'
 import { fromArrays, type LabeledDataset, type Task } from '../data/dataset.js'
 import { FASHION_MNIST_DIRECTORY, FASHION_MNIST_LABELS, loadFashionMnist } from '../data/fashion-mnist.js'
 import { loadIdxDirectory } from '../data/idx-dataset.js'
+import type { Preprocessing } from '../data/preprocessing.js'
+import type { Scaler } from '../data/scaler.js'
 import { trainTestSplit } from '../data/split.js'
 import { blobs, circles, linearRegression, moons, sineRegression, spirals, xor } from '../data/synthetic.js'
 import { UsageError } from './exit-codes.js'
@@ -115,5 +117,15 @@ export function trainAndTest(source: DataSource, testSplit: number, seed: number
   return {
     train: { ...data, x: s.xTrain, y: s.yTrain } as LabeledDataset,
     test: { ...data, x: s.xTest, y: s.yTest } as LabeledDataset,
+  }
+}
+
+/** What a model trained on `train` keeps to predict on raw rows: the scaler and the names. */
+export function preprocessingOf(train: LabeledDataset, scaler: Scaler | null): Preprocessing {
+  return {
+    scaler,
+    featureNames: train.featureNames,
+    labelNames: train.task === 'classification' ? train.labelNames : null,
+    targetName: train.targetName,
   }
 }

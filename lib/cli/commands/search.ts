@@ -19,7 +19,7 @@ import { gridSearch, randomSearch, type SearchOptions } from '../../search/searc
 import type { SearchResult } from '../../search/search-result.js'
 import { parameterGrid, parameterSampler, type SearchSpace } from '../../search/space.js'
 import type { ScoreMetric } from '../../search/trial.js'
-import { DATA_NAMES, labelColumn, loadSource, trainAndTest } from '../data-source.js'
+import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { chooseLoss, LOSS_NAMES, targetsFor } from '../network.js'
 import { integer, number } from '../option-parsers.js'
@@ -246,12 +246,7 @@ async function search(flags: SearchFlags): Promise<number> {
   const model = result.model
   if (model) {
     console.log(scoreModel(model, loss, scaler ? scaler.transform(test.x) : test.x, test).lines.join('\n'))
-    model.preprocessing = {
-      scaler,
-      featureNames: train.featureNames,
-      labelNames: train.task === 'classification' ? train.labelNames : null,
-      targetName: train.targetName,
-    }
+    model.preprocessing = preprocessingOf(train, scaler)
   }
   if (flags.out) {
     await writeResults(flags.out, result)

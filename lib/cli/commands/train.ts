@@ -15,7 +15,7 @@ import { earlyStopping, type Callback } from '../../training/callbacks.js'
 import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
 import { cosineDecay } from '../../schedules/index.js'
 import { writeReport } from '../../report/write-report.js'
-import { DATA_NAMES, labelColumn, loadSource, trainAndTest } from '../data-source.js'
+import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
 import { integer, layerSizes, number } from '../option-parsers.js'
@@ -167,12 +167,7 @@ async function train(flags: TrainFlags): Promise<number> {
 
   const result = scoreModel(model, loss, xTest, test)
   console.log(result.lines.join('\n'))
-  model.preprocessing = {
-    scaler,
-    featureNames: train.featureNames,
-    labelNames: train.task === 'classification' ? train.labelNames : null,
-    targetName: train.targetName,
-  }
+  model.preprocessing = preprocessingOf(train, scaler)
   if (flags.out) {
     await model.save(flags.out)
     console.log(`model saved to ${flags.out}`)
