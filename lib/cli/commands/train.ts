@@ -122,7 +122,7 @@ async function train(flags: TrainFlags): Promise<number> {
   const epochs = flags.epochs ?? (trainRows >= LARGE ? 20 : 60)
   const batchSize = flags.batchSize ?? (trainRows >= LARGE ? 128 : 32)
 
-  const engine = backendInfo() as ReturnType<typeof backendInfo> & { isa?: string; threads?: number }
+  const engine = backendInfo()
   const engineText = model.engine === 'native' && engine.isa ? `native (${engine.isa}${engine.threads ? `, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}` : ''})` : model.engine
   const what = task === 'classification' ? `${classes} classes` : `target '${train.targetName}'`
   console.log(`data: ${source.name}: ${source.description}`)
