@@ -1,7 +1,7 @@
 /**
  * The published shape works: `npm pack` the package and its per-platform binary package,
  * install both into a fresh project, and check — in child processes, as a user would run it —
- * that `import('backprop')` (ESM) and `require('backprop')` (CommonJS, Node ≥ 20.19) load the
+ * that `import('backprop-nn')` (ESM) and `require('backprop-nn')` (CommonJS, Node ≥ 20.19) load the
  * native engine and train; and that installed without the platform package, backprop falls
  * back to the JS engine and still trains.
  *
@@ -87,8 +87,8 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     npm(['pack', '--pack-destination', packs, platformDir], work)
     const files = readdirSync(packs)
     tarballs = {
-      root: join(packs, files.find((f) => /^backprop-\d/.test(f))!),
-      platform: join(packs, files.find((f) => f.startsWith('backprop-linux-x64-gnu-'))!),
+      root: join(packs, files.find((f) => /^backprop-nn-\d/.test(f))!),
+      platform: join(packs, files.find((f) => f.startsWith('backprop-nn-linux-x64-gnu-'))!),
     }
   }, 120_000)
 
@@ -109,13 +109,13 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
 
   it('with the platform package: import() and require() load the native engine and train', () => {
     const dir = project('with-native', [tarballs.root, tarballs.platform])
-    const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop')`)])
+    const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop-nn')`)])
     expect(esm.engine).toBe('native')
     expect(esm.fallbackReason).toBeNull()
     expect(['avx512', 'avx2', 'scalar']).toContain(esm.isa)
     expect(esm.losses).toHaveLength(5)
     expect(esm.losses.at(-1)!).toBeLessThan(esm.losses[0]!)
-    writeFileSync(join(dir, 'train.cjs'), trainScript(`require('backprop')`))
+    writeFileSync(join(dir, 'train.cjs'), trainScript(`require('backprop-nn')`))
     const cjs = run(dir, ['train.cjs'])
     expect(cjs.engine).toBe('native')
     expect(cjs.losses).toEqual(esm.losses)
@@ -123,16 +123,16 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
 
   it('without it: falls back to the JS engine, says why, and trains the same', () => {
     const dir = project('js-only', [tarballs.root])
-    const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop')`)])
+    const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop-nn')`)])
     expect(esm.engine).toBe('js')
-    expect(esm.fallbackReason).toMatch(/native addon did not load.*backprop-linux-x64-gnu/)
+    expect(esm.fallbackReason).toMatch(/native addon did not load.*backprop-nn-linux-x64-gnu/)
     expect(esm.isa).toBeNull()
-    writeFileSync(join(dir, 'train.cjs'), trainScript(`require('backprop')`))
+    writeFileSync(join(dir, 'train.cjs'), trainScript(`require('backprop-nn')`))
     const cjs = run(dir, ['train.cjs'])
     expect(cjs.engine).toBe('js')
     expect(cjs.losses).toEqual(esm.losses)
     // And forcing native says what is missing.
-    const forced = spawnSync(process.execPath, ['--input-type=module', '-e', `const { Sequential, Dense } = await import('backprop'); new Sequential({ backend: 'native' }).add(new Dense({ inputSize: 1, units: 1 })).build()`], {
+    const forced = spawnSync(process.execPath, ['--input-type=module', '-e', `const { Sequential, Dense } = await import('backprop-nn'); new Sequential({ backend: 'native' }).add(new Dense({ inputSize: 1, units: 1 })).build()`], {
       cwd: dir,
       env: childEnv(),
       encoding: 'utf8',

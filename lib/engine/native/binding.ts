@@ -6,7 +6,7 @@ export type NativeBinding = typeof Binding
 
 /**
  * Loads the addon through native/index.js, the loader `npm run build` generates (it finds
- * native/backprop.<platform>.node in a checkout, or the backprop-<platform> package when
+ * native/backprop.<platform>.node in a checkout, or the backprop-nn-<platform> package when
  * installed). Synchronous — require() of an ES module works unflagged from Node 20.19 — so
  * choosing an engine stays synchronous, and only on first use: importing backprop never loads
  * (or fails to load) the addon. Throws an Error saying why it cannot load.
