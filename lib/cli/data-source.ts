@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { DataFileError } from '../errors.js'
-import { BUILTIN_DATASETS, builtinDatasetInfo, builtinDatasetPath, type BuiltinDatasetName } from '../data/builtin.js'
+import { BUILTIN_DATASETS, builtinDatasetInfo, readBuiltin, type BuiltinDatasetName } from '../data/builtin.js'
 import { loadCsv } from '../data/csv.js'
 import { fromArrays, type LabeledDataset, type Task } from '../data/dataset.js'
 import { FASHION_MNIST_DIRECTORY, FASHION_MNIST_LABELS, loadFashionMnist } from '../data/fashion-mnist.js'
@@ -60,7 +60,7 @@ export interface SourceOptions {
 export async function loadSource(spec: string, options: SourceOptions = {}): Promise<DataSource> {
   if ((BUILTIN_DATASETS as readonly string[]).includes(spec)) {
     const name = spec as BuiltinDatasetName
-    const data = await loadCsv(builtinDatasetPath(name), {
+    const data = await readBuiltin(name, {
       ...(options.labelNames && { labelNames: options.labelNames }),
       ...(options.featureNames && { featureNames: options.featureNames }),
     })

@@ -3,9 +3,12 @@
  * data/README.md): small, real, classic classification problems that load by name.
  */
 import { fileURLToPath } from 'node:url'
+import { Rng } from '../rng.js'
 import { checkOneOf } from '../validate.js'
-import { loadCsv } from './csv.js'
+import { loadCsv, type CsvOptions } from './csv.js'
 import type { ClassificationDataset } from './dataset.js'
+import { takeRows } from './rows.js'
+import { permutation } from './split.js'
 
 export const BUILTIN_DATASETS = ['iris', 'digits', 'breast-cancer'] as const
 export type BuiltinDatasetName = (typeof BUILTIN_DATASETS)[number]
@@ -68,11 +71,25 @@ export function builtinDatasetPath(name: BuiltinDatasetName): string {
   return fileURLToPath(new URL(`../../data/${file}`, import.meta.url))
 }
 
+/** The seed of the fixed order in which built-in datasets load (see loadDataset). */
+export const BUILTIN_ORDER_SEED = 20261203
+
 /**
  * Loads a built-in dataset by name: 'iris', 'digits' or 'breast-cancer'. Features are the raw
  * measurements (scale them, e.g. with StandardScaler); labels are class indices into labelNames.
+ *
+ * Rows come in one fixed shuffled order (a permutation of the file's rows drawn from
+ * BUILTIN_ORDER_SEED), the same on every call and machine: the files are sorted by class (iris
+ * is 50 setosa, then 50 versicolor, then 50 virginica), so Keras's `validationSplit` (the last
+ * rows) would otherwise validate on one class only.
  */
 export async function loadDataset(name: BuiltinDatasetName): Promise<ClassificationDataset> {
-  const data = await loadCsv(builtinDatasetPath(name))
-  return data as ClassificationDataset
+  return readBuiltin(name)
+}
+
+/** @internal A built-in dataset in its fixed shuffled order, read with the given CSV options. */
+export async function readBuiltin(name: BuiltinDatasetName, options: CsvOptions = {}): Promise<ClassificationDataset> {
+  const data = (await loadCsv(builtinDatasetPath(name), options)) as ClassificationDataset
+  const order = permutation(data.x.rows, Rng.seeded(BUILTIN_ORDER_SEED, 0))
+  return { ...data, x: takeRows(data.x, order), y: takeRows(data.y, order) }
 }
