@@ -54,15 +54,27 @@ function caughtSync(run: () => unknown): Error | null {
   return null
 }
 
+/** The stable `code` of each of the library's error classes (written out, so a rename shows). */
+const CODES: Record<string, string> = {
+  ShapeError: 'ERR_BACKPROP_SHAPE',
+  NotCompiledError: 'ERR_BACKPROP_NOT_COMPILED',
+  TrainingDivergedError: 'ERR_BACKPROP_DIVERGED',
+  ModelFileError: 'ERR_BACKPROP_MODEL_FILE',
+  DataFileError: 'ERR_BACKPROP_DATA_FILE',
+  ModelStateError: 'ERR_BACKPROP_MODEL_STATE',
+  BackendUnavailableError: 'ERR_BACKPROP_BACKEND_UNAVAILABLE',
+}
+
 /**
  * The error is exactly `cls` (not merely a subclass or superclass: a ShapeError is not accepted
- * where a TypeError is due) and its message matches every pattern: typically the argument's
- * name, what was expected and what was given.
+ * where a TypeError is due), carries its class's stable code, and its message matches every
+ * pattern: typically the argument's name, what was expected and what was given.
  */
 function check(error: Error | null, cls: ErrorClass, patterns: (string | RegExp)[]): void {
   expect(error, 'expected an error').not.toBeNull()
   expect(error).toBeInstanceOf(cls)
   expect(error!.name).toBe(cls.name)
+  expect((error as { code?: unknown }).code).toBe(CODES[cls.name])
   for (const p of patterns) expect(error!.message).toMatch(p)
 }
 

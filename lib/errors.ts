@@ -1,16 +1,22 @@
 /**
  * Named errors. Wrong types throw the built-in `TypeError`, out-of-range values `RangeError`;
- * the classes below mark the failures a caller may want to catch by kind.
+ * the classes below mark the failures a caller may want to catch by kind, each with a stable
+ * `code` ('ERR_BACKPROP_…', as Node's own errors have) that survives bundling and serialisation
+ * across worker threads, where `instanceof` does not.
  */
 
 /** Data whose shape does not fit the model or the other arguments. */
 export class ShapeError extends RangeError {
   override name = 'ShapeError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_SHAPE'
 }
 
 /** `fit`, `evaluate` or `trainOnBatch` called before `compile`. */
 export class NotCompiledError extends Error {
   override name = 'NotCompiledError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_NOT_COMPILED'
 }
 
 /**
@@ -19,6 +25,8 @@ export class NotCompiledError extends Error {
  */
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_DIVERGED'
   constructor(
     message: string,
     /** Zero-based epoch in which training diverged. */
@@ -33,6 +41,8 @@ export class TrainingDivergedError extends Error {
 /** A model file that is missing, truncated, corrupted or of an unsupported version. */
 export class ModelFileError extends Error {
   override name = 'ModelFileError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_MODEL_FILE'
   constructor(
     message: string,
     /** The file (or `'<buffer>'`) that could not be read. */
@@ -48,6 +58,8 @@ export class ModelFileError extends Error {
  */
 export class DataFileError extends Error {
   override name = 'DataFileError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_DATA_FILE'
   constructor(
     message: string,
     /** The file or directory that could not be read. */
@@ -62,9 +74,13 @@ export class DataFileError extends Error {
 /** A call the model cannot take in its current state (e.g. adding layers after it is built). */
 export class ModelStateError extends Error {
   override name = 'ModelStateError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_MODEL_STATE'
 }
 
 /** The requested engine cannot run here (e.g. 'native' when the addon cannot load). */
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_BACKEND_UNAVAILABLE'
 }
