@@ -10,7 +10,7 @@
  * cache only (`--offline`, or `--prefer-offline` if npm insists on the registry).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -105,6 +105,19 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     expect(main.filter((f) => f.endsWith('.node'))).toEqual([])
     expect(main.some((f) => f.startsWith('package/crates/') || f.startsWith('package/lib/'))).toBe(false)
     expect(list(tarballs.platform)).toContain('package/backprop.linux-x64-gnu.node')
+    expect(main).toContain('package/LICENSE')
+    expect(list(tarballs.platform)).toContain('package/LICENSE')
+    // No source maps that point at sources the package does not ship.
+    expect(main.filter((f) => f.endsWith('.map'))).toEqual([])
+  })
+
+  it('the packed manifest names the platform package as an optional dependency; the checkout\'s stays as it was', () => {
+    const packed = JSON.parse(execFileSync('tar', ['xzOf', tarballs.root, 'package/package.json'], { encoding: 'utf8' }))
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+    expect(packed.optionalDependencies).toEqual({ 'backprop-nn-linux-x64-gnu': pkg.version })
+    expect(packed.sideEffects).toBe(false)
+    expect(pkg.optionalDependencies).toBeUndefined()
+    expect(existsSync(join(root, '.package.json.prepack'))).toBe(false)
   })
 
   it('with the platform package: import() and require() load the native engine and train', () => {
