@@ -144,6 +144,12 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     const cjs = run(dir, ['train.cjs'])
     expect(cjs.engine).toBe('js')
     expect(cjs.losses).toEqual(esm.losses)
+    // Falling back where a native package exists is said once on stderr, and not when JS is chosen.
+    const warned = spawnSync(process.execPath, ['train.cjs'], { cwd: dir, env: childEnv(), encoding: 'utf8' })
+    expect(warned.stderr.match(/BackpropWarning: backprop-nn is using its JS engine \(25–40× slower\): the native addon did not load/g)).toHaveLength(1)
+    const chosen = spawnSync(process.execPath, ['train.cjs'], { cwd: dir, env: { ...childEnv(), BACKPROP_BACKEND: 'js' }, encoding: 'utf8' })
+    expect(chosen.status).toBe(0)
+    expect(chosen.stderr).not.toMatch(/BackpropWarning/)
     // And forcing native says what is missing.
     const forced = spawnSync(process.execPath, ['--input-type=module', '-e', `const { Sequential, Dense } = await import('backprop-nn'); new Sequential({ backend: 'native' }).add(new Dense({ inputSize: 1, units: 1 })).build()`], {
       cwd: dir,

@@ -55,7 +55,27 @@ export function selectEngine(requested: Backend): Engine {
   if (backend === 'native') {
     throw new BackendUnavailableError(`backend 'native' was requested but the native engine cannot load: ${error!.message}`, { cause: error })
   }
+  warnFallback(error!)
   return jsEngine
+}
+
+/** Platforms (`${platform}-${arch}`) for which a native package is published. */
+const NATIVE_PLATFORMS = ['linux-x64']
+let fallbackWarned = false
+
+/**
+ * Once per process, on stderr: 'auto' fell back to the 25–40× slower JS engine where a native
+ * package should have loaded (usually an install that skipped optional dependencies). Node's
+ * warning channel, so `--no-warnings` or NODE_NO_WARNINGS=1 silence it, as does
+ * BACKPROP_BACKEND=js (choosing JS on purpose).
+ */
+function warnFallback(error: Error): void {
+  if (fallbackWarned || !NATIVE_PLATFORMS.includes(`${process.platform}-${process.arch}`)) return
+  fallbackWarned = true
+  process.emitWarning(`backprop-nn is using its JS engine (25–40× slower): ${error.message}. Set BACKPROP_BACKEND=js to choose it on purpose and silence this.`, {
+    type: 'BackpropWarning',
+    code: 'BACKPROP_NATIVE_FALLBACK',
+  })
 }
 
 /** Which engine 'auto' uses here, and why not native when it falls back. */
