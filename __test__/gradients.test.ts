@@ -692,3 +692,12 @@ describe('computeGradients (float32, public API)', () => {
     for (let i = 0; i < g.length; i++) expect(after[i]).toBe(Math.fround(before[i]! - 0.125 * g[i]!))
   })
 })
+
+describe('regularizer defaults, as Keras 3', () => {
+  it('l1() and l2() default to 0.01; l1l2 leaves out what is not given (0), as L1L2 does', () => {
+    expect(l1()).toEqual({ l1: 0.01, l2: 0 })
+    expect(l2()).toEqual({ l1: 0, l2: 0.01 })
+    expect(l1l2()).toEqual({ l1: 0, l2: 0 })
+    expect(l1l2({ l1: 0.02 })).toEqual({ l1: 0.02, l2: 0 })
+  })
+})

@@ -166,6 +166,10 @@ describe('trainOnBatch on a model whose gradient is known by hand', () => {
     })
   })
 
+  it('SGD with Nesterov and momentum 0 is plain SGD, as Keras accepts it: two steps', () => {
+    compare(new SGD({ learningRate: 0.1, momentum: 0, nesterov: true }), 2, (w, g) => w.map((v, i) => v - 0.1 * g[i]!))
+  })
+
   it('Adam, two steps (bias correction at t = 1 and 2)', () => {
     let m = new Array(8).fill(0)
     let v = new Array(8).fill(0)

@@ -19,12 +19,15 @@ export function l2(lambda = 0.01): Regularizer {
   return { l1: 0, l2: strength('l2 strength', lambda) }
 }
 
-/** Both penalties (defaults 0.01 each, as Keras). */
+/**
+ * Both penalties. A strength left out is 0, as in Keras 3's `L1L2` (the `l1_l2` shortcut of
+ * Keras 2 defaulted both to 0.01; pass them to get that).
+ */
 export function l1l2(options: { l1?: number; l2?: number } = {}): Regularizer {
   const o = checkOptions('l1l2 options', options, ['l1', 'l2'])
   return {
-    l1: o.l1 === undefined ? 0.01 : strength('l1l2 options.l1', o.l1),
-    l2: o.l2 === undefined ? 0.01 : strength('l1l2 options.l2', o.l2),
+    l1: o.l1 === undefined ? 0 : strength('l1l2 options.l1', o.l1),
+    l2: o.l2 === undefined ? 0 : strength('l1l2 options.l2', o.l2),
   }
 }
 

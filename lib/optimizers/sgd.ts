@@ -7,7 +7,7 @@ export interface SGDOptions extends OptimizerOptions {
   learningRate?: number
   /** Velocity decay in [0, 1): v ← momentum·v − lr·g, w ← w + v (default 0: plain SGD). */
   momentum?: number
-  /** Nesterov momentum: w ← w + momentum·v − lr·g (default false; needs momentum > 0). */
+  /** Nesterov momentum: w ← w + momentum·v − lr·g (default false). With momentum 0 both rules are plain SGD, as in Keras. */
   nesterov?: boolean
 }
 
@@ -21,9 +21,6 @@ export class SGD extends Optimizer {
     const o = this.options
     this.momentum = optional(o.momentum, 0, (v) => checkNumber('SGD momentum', v, { min: 0, max: 1, maxInclusive: false }))
     this.nesterov = optional(o.nesterov, false, (v) => checkBoolean('SGD nesterov', v))
-    if (this.nesterov && this.momentum === 0) {
-      throw new RangeError('SGD nesterov needs momentum > 0, got momentum 0')
-    }
   }
 
   toPlan(): OptimizerPlan {
