@@ -65,6 +65,20 @@ describe('sample weights', () => {
     })
   }
 
+  for (const c of cases) {
+    it(`${c.loss} with a ${c.activation} output of ${c.units}: computeGradients with sampleWeight is Σ wᵢ·∇lossᵢ / rows`, () => {
+      const m = model(c)
+      const grads = x.map((xi, i) => m.computeGradients([xi], row(c.y, i)).gradients)
+      const weighted = m.computeGradients(x, c.y as never, { sampleWeight: weights })
+      weighted.gradients.forEach((g, k) => {
+        for (let j = 0; j < g.data.length; j++) {
+          expect(g.data[j]).toBeCloseTo(grads.reduce((s, gi, i) => s + weights[i]! * gi[k]!.data[j]!, 0) / rows, 5)
+        }
+      })
+      expect(weighted.loss).toBeCloseTo(m.evaluate(x, c.y as never, { sampleWeight: weights }).loss, 5)
+    })
+  }
+
   it('classWeight is the sampleWeight of each sample’s class, in every target form', () => {
     for (const c of cases.slice(0, 3)) {
       const classOf = (i: number) =>

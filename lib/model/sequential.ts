@@ -346,12 +346,16 @@ export class Sequential implements FitModel {
   /**
    * The gradient of the mean loss (regularisation included) over these samples, as one batch in
    * training mode, for each trainable weight in `getWeights({ trainableOnly: true })` order.
-   * Changes nothing: dropout masks come from a copy of the model's stream.
+   * Changes nothing: dropout masks come from a copy of the model's stream. With sampleWeight or
+   * classWeight, the loss and its gradient are weighted as in fit (Σ wᵢ·lossᵢ / rows).
    */
-  computeGradients(x: Features, y: Targets): { loss: number; gradients: Matrix[] } {
+  computeGradients(x: Features, y: Targets, options: WeightOptions = {}): { loss: number; gradients: Matrix[] } {
     const plan = this.requireCompiled('computeGradients')
+    const o = checkOptions('computeGradients options', options, ['sampleWeight', 'classWeight'])
     const data = dataset(plan, 'x', 'y', x, y)
     if (data.rows === 0) throw new ShapeError('x has no samples; computeGradients needs at least one')
+    const w = toSampleWeights('computeGradients', o.sampleWeight, o.classWeight, plan.loss!, plan.outputSize, data.y, data.rows)
+    if (w !== undefined) data.w = w
     const { loss, gradients } = this.network.computeGradients(data)
     const specs = this.weightSpecs().filter((s) => s.buffer === 'params')
     return { loss, gradients: specs.map((s) => toMatrix(gradients, s)) }
