@@ -134,6 +134,20 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     expect(cjs.losses).toEqual(esm.losses)
   }, 180_000)
 
+  it('installs without the chart packages (optional peers); --report then says what to install, before training', () => {
+    const dir = project('no-charts', [tarballs.root, tarballs.platform])
+    expect(existsSync(join(dir, 'node_modules', 'vega'))).toBe(false)
+    expect(existsSync(join(dir, 'node_modules', 'vega-lite'))).toBe(false)
+    const cli = (args: string[]) => spawnSync(process.execPath, [join(dir, 'node_modules', 'backprop-nn', 'dist', 'cli', 'main.js'), ...args], { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 60_000 })
+    const plain = cli(['train', '--data', 'iris', '--epochs', '2', '--out', 'iris.safetensors'])
+    expect(plain.status, plain.stderr).toBe(0)
+    expect(existsSync(join(dir, 'iris.safetensors'))).toBe(true)
+    const report = cli(['train', '--data', 'iris', '--epochs', '2', '--report', 'iris-report', '--out', 'again.safetensors'])
+    expect(report.status).toBe(2)
+    expect(report.stderr).toMatch(/--report: charts and reports need the optional packages vega and vega-lite, and '(vega|vega-lite)' is not installed: run npm install vega@\^6\.4\.0 vega-lite@~6\.4\.3/)
+    expect(existsSync(join(dir, 'again.safetensors'))).toBe(false)
+  }, 180_000)
+
   it('without it: falls back to the JS engine, says why, and trains the same', () => {
     const dir = project('js-only', [tarballs.root])
     const esm = run(dir, ['--input-type=module', '-e', trainScript(`await import('backprop-nn')`)])

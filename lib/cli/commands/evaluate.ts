@@ -9,6 +9,7 @@ import { BACKENDS, type Backend } from '../../engine/select.js'
 import { TASKS, type Task } from '../../data/dataset.js'
 import { Sequential } from '../../model/sequential.js'
 import { writeReport } from '../../report/write-report.js'
+import { requireChartPackages } from '../chart-packages.js'
 import { DATA_NAMES, labelColumn, loadSource } from '../data-source.js'
 import { EXIT } from '../exit-codes.js'
 import { prepareOutput } from '../output-files.js'
@@ -41,7 +42,10 @@ scored whole; IDX directories (and fashion-mnist) on their test files.`)
 }
 
 async function evaluate(modelPath: string, flags: EvaluateFlags): Promise<number> {
-  if (flags.report) await prepareOutput(flags.report, '--report', { directory: true })
+  if (flags.report) {
+    await requireChartPackages('--report')
+    await prepareOutput(flags.report, '--report', { directory: true })
+  }
   const model = await Sequential.load(modelPath, { backend: flags.backend })
   const plan = model.plan
   if (plan.loss === null) throw new DataFileError(`${modelPath} holds a model that was never compiled; it has no loss to evaluate`, modelPath)

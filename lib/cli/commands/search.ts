@@ -25,6 +25,8 @@ import { chooseLoss, LOSS_NAMES, targetsFor } from '../network.js'
 import { integer, number } from '../option-parsers.js'
 import { prepareOutput, writeTextAtomically } from '../output-files.js'
 import { scoreModel } from '../scores.js'
+import { chartPackagesAvailable } from '../chart-packages.js'
+import { CHART_PACKAGES } from '../../report/render-svg.js'
 
 const SCALERS = ['standard', 'minmax', 'none'] as const
 
@@ -269,7 +271,8 @@ async function writeResults(dir: string, result: SearchResult): Promise<void> {
   await writeTextAtomically(join(dir, 'search.json'), JSON.stringify(result, null, 2) + '\n')
   await writeTextAtomically(join(dir, 'search.csv'), result.toCSV())
   await writeTextAtomically(join(dir, 'search-chart.vl.json'), JSON.stringify(chart, null, 2) + '\n')
-  await writeTextAtomically(join(dir, 'search-chart.svg'), await result.chartSvg())
+  if (await chartPackagesAvailable()) await writeTextAtomically(join(dir, 'search-chart.svg'), await result.chartSvg())
+  else console.error(`search-chart.svg not written: it needs the optional packages vega and vega-lite (npm install ${CHART_PACKAGES}); search-chart.vl.json holds the chart`)
 }
 
 /** The source's own test set, or a seeded split (stratified for classes) of its samples. */

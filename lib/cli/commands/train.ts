@@ -15,6 +15,7 @@ import { earlyStopping, type Callback } from '../../training/callbacks.js'
 import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
 import { cosineDecay } from '../../schedules/index.js'
 import { writeReport } from '../../report/write-report.js'
+import { requireChartPackages } from '../chart-packages.js'
 import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
@@ -101,7 +102,10 @@ Examples:
 async function train(flags: TrainFlags): Promise<number> {
   if (flags.threads !== undefined) process.env.BACKPROP_THREADS = String(flags.threads)
   if (flags.out) await prepareOutput(flags.out, '--out')
-  if (flags.report) await prepareOutput(flags.report, '--report', { directory: true })
+  if (flags.report) {
+    await requireChartPackages('--report')
+    await prepareOutput(flags.report, '--report', { directory: true })
+  }
   const source = await loadSource(flags.data, {
     ...(flags.label !== undefined && { label: labelColumn(flags.label) }),
     ...(flags.task && { task: flags.task }),
