@@ -248,7 +248,7 @@ describe('fit options', () => {
     ['verbose 2', { verbose: 2 }, TypeError, 'fit verbose must be 0, 1, true or false, got 2'],
     ['earlyStopping on valLoss without validation data', { callbacks: [earlyStopping({ patience: 2 })] }, RangeError,
       "earlyStopping monitors 'valLoss', which this fit does not log (it logs 'loss', 'accuracy'); pass validationSplit or validationData"],
-    ['earlyStopping on a key that is never logged', { validationSplit: 0.5, callbacks: [earlyStopping({ monitor: 'val_loss' })] }, RangeError,
+    ['earlyStopping on a key that is never logged', { validationSplit: 0.5, callbacks: [earlyStopping({ monitor: 'val_loss' as never })] }, RangeError,
       "earlyStopping monitors 'val_loss', which this fit does not log (it logs 'loss', 'accuracy', 'valLoss', 'valAccuracy')"],
     ['options that are not an object', 5 as unknown as Record<string, unknown>, TypeError, 'fit options must be an options object, got 5'],
   ]

@@ -23,6 +23,7 @@ import {
   type Callback,
   type EpochLogs,
   type History,
+  type LogKey,
 } from '../lib/index.js'
 
 // ─── helpers ────────────────────────────────────────────────────────────────────────────────
@@ -432,7 +433,7 @@ describe('earlyStopping', () => {
     }
   })
 
-  it.each([
+  it.each<{ monitor: LogKey; patience: number; minDelta: number }>([
     { monitor: 'valLoss', patience: 0, minDelta: 0 },
     { monitor: 'valLoss', patience: 3, minDelta: 0 },
     { monitor: 'valLoss', patience: 3, minDelta: 0.005 },

@@ -9,14 +9,14 @@
 export class ShapeError extends RangeError {
   override name = 'ShapeError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_SHAPE'
+  readonly code = 'ERR_BACKPROP_SHAPE' as const
 }
 
 /** `fit`, `evaluate` or `trainOnBatch` called before `compile`. */
 export class NotCompiledError extends Error {
   override name = 'NotCompiledError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_NOT_COMPILED'
+  readonly code = 'ERR_BACKPROP_NOT_COMPILED' as const
 }
 
 /**
@@ -26,7 +26,7 @@ export class NotCompiledError extends Error {
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_DIVERGED'
+  readonly code = 'ERR_BACKPROP_DIVERGED' as const
   constructor(
     message: string,
     /** Zero-based epoch in which training diverged. */
@@ -42,7 +42,7 @@ export class TrainingDivergedError extends Error {
 export class ModelFileError extends Error {
   override name = 'ModelFileError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_MODEL_FILE'
+  readonly code = 'ERR_BACKPROP_MODEL_FILE' as const
   constructor(
     message: string,
     /** The file (or `'<buffer>'`) that could not be read. */
@@ -59,7 +59,7 @@ export class ModelFileError extends Error {
 export class DataFileError extends Error {
   override name = 'DataFileError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_DATA_FILE'
+  readonly code = 'ERR_BACKPROP_DATA_FILE' as const
   constructor(
     message: string,
     /** The file or directory that could not be read. */
@@ -75,12 +75,12 @@ export class DataFileError extends Error {
 export class ModelStateError extends Error {
   override name = 'ModelStateError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_MODEL_STATE'
+  readonly code = 'ERR_BACKPROP_MODEL_STATE' as const
 }
 
 /** The requested engine cannot run here (e.g. 'native' when the addon cannot load). */
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError'
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
-  readonly code = 'ERR_BACKPROP_BACKEND_UNAVAILABLE'
+  readonly code = 'ERR_BACKPROP_BACKEND_UNAVAILABLE' as const
 }

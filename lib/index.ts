@@ -85,6 +85,7 @@ export type {
 } from './search/index.js'
 export { History } from './training/history.js'
 export type { EpochLogs, StopReason } from './training/history.js'
+export type { LogKey } from './training/monitor.js'
 export type { FitOptions } from './training/fit.js'
 export type { ClassWeight, Features, Targets } from './inputs.js'
 export { BackendUnavailableError, DataFileError, ModelFileError, ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from './errors.js'

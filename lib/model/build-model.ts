@@ -8,6 +8,7 @@ import { scheduleFromSpec } from '../schedules/index.js'
 import type { Callback } from '../training/callbacks.js'
 import { learningRateScheduler } from '../training/learning-rate-scheduler.js'
 import { ReduceLROnPlateau } from '../training/reduce-lr-on-plateau.js'
+import type { LogKey } from '../training/monitor.js'
 import { scheduleCallbackOptions, type ResolvedSpec } from './model-spec.js'
 
 /** What a trial's model must fit: the data's shape and the task. */
@@ -88,6 +89,6 @@ export function scheduleCallback(spec: ResolvedSpec, model: Sequential, hasValid
   if (option === null) return null
   if (option.kind === 'schedule') return learningRateScheduler(scheduleFromSpec(option.spec))
   const monitor = option.options.monitor ?? 'valLoss'
-  const trainingKey = monitor.startsWith('val') ? monitor[3]!.toLowerCase() + monitor.slice(4) : monitor
-  return new ReduceLROnPlateau({ ...option.options, monitor: hasValidation ? monitor : trainingKey })
+  const trainingKey = (monitor.startsWith('val') ? monitor[3]!.toLowerCase() + monitor.slice(4) : monitor) as LogKey
+  return new ReduceLROnPlateau({ ...option.options, monitor: hasValidation ? (monitor as LogKey) : trainingKey })
 }

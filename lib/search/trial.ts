@@ -104,7 +104,7 @@ export async function trainOnRows(
   const history = await model.fit(fold.x, fold.y, {
     epochs: options.epochs ?? spec.epochs,
     batchSize: spec.batchSize,
-    ...(held && { validationData: [held.x, held.y] as [unknown, unknown] }),
+    ...(held && { validationData: [held.x, held.y] }),
     callbacks,
     ...(options.signal && { signal: options.signal }),
   })

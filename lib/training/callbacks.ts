@@ -1,4 +1,4 @@
-import { checkMode, checkMonitor, improves, requireLogged } from './monitor.js'
+import { checkMode, checkMonitor, improves, requireLogged, type LogKey } from './monitor.js'
 import { checkBoolean, checkInteger, checkNumber, checkOptions, optional } from '../validate.js'
 import type { BatchStats } from '../engine/engine.js'
 import type { EpochLogs, History } from './history.js'
@@ -49,7 +49,7 @@ export interface Callback {
 
 export interface EarlyStoppingOptions {
   /** The log key to watch (default 'valLoss'; e.g. 'loss', 'valAccuracy'). */
-  monitor?: string
+  monitor?: LogKey
   /** Epochs in a row without improvement after which training stops (default 0: the first). */
   patience?: number
   /** Smallest change that counts as an improvement (default 0). */
@@ -62,7 +62,7 @@ export interface EarlyStoppingOptions {
 
 /** Stops training when a monitored value stops improving, as Keras's EarlyStopping. */
 export class EarlyStopping implements Callback {
-  readonly monitor: string
+  readonly monitor: LogKey
   readonly patience: number
   readonly minDelta: number
   readonly mode: 'min' | 'max'

@@ -1,6 +1,6 @@
 import type { Dataset, Network } from '../engine/engine.js'
 import { ShapeError, TrainingDivergedError } from '../errors.js'
-import { toFeatures, toSampleWeights, toTargets, type ClassWeight } from '../inputs.js'
+import { toFeatures, toSampleWeights, toTargets, type ClassWeight, type Features, type Targets } from '../inputs.js'
 import type { Plan } from '../plan.js'
 import {
   checkBoolean,
@@ -23,7 +23,7 @@ export interface FitOptions {
   /** Hold out this fraction of the samples (the last ones, before shuffling) for validation, in [0, 1). */
   validationSplit?: number
   /** Validation samples as [x, y]; takes precedence over validationSplit. */
-  validationData?: [unknown, unknown]
+  validationData?: [Features, Targets]
   /** Batch size for validation (default: batchSize). */
   validationBatchSize?: number
   /** Callbacks, e.g. earlyStopping({ patience: 5 }). */

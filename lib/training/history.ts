@@ -93,6 +93,6 @@ export class History {
 export type EpochLogs = Record<string, number> & { loss: number; valLoss?: number }
 
 /** Validation key of a metric: accuracy → valAccuracy. */
-export function validationKey(name: string): string {
-  return `val${name[0]!.toUpperCase()}${name.slice(1)}`
+export function validationKey<K extends string>(name: K): `val${Capitalize<K>}` {
+  return `val${name[0]!.toUpperCase()}${name.slice(1)}` as `val${Capitalize<K>}`
 }

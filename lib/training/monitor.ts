@@ -2,13 +2,20 @@
  * What the callbacks that watch one logged value share (earlyStopping, reduceLROnPlateau):
  * the key, its direction, the check that fit logs it, and what counts as an improvement.
  */
+import type { MetricName } from '../plan.js'
 import { checkOneOf, optional } from '../validate.js'
 
+/**
+ * A key fit logs each epoch: the loss, a compiled metric, or either on the validation data
+ * (`valLoss`, `valAccuracy`, …). Whether this fit logs it is checked when training begins.
+ */
+export type LogKey = 'loss' | MetricName | 'valLoss' | `val${Capitalize<MetricName>}`
+
 /** The key to watch: a non-empty log key such as 'valLoss' (the default) or 'accuracy'. */
-export function checkMonitor(name: string, value: unknown): string {
+export function checkMonitor(name: string, value: unknown): LogKey {
   return optional(value, 'valLoss', (v) => {
     if (typeof v !== 'string' || v === '') throw new TypeError(`${name} monitor must be a log key such as 'valLoss', got ${String(v)}`)
-    return v
+    return v as LogKey
   })
 }
 

@@ -1,11 +1,11 @@
 import { checkInteger, checkNumber, checkOptions, optional } from '../validate.js'
-import { checkMode, checkMonitor, improves, requireLogged } from './monitor.js'
+import { checkMode, checkMonitor, improves, requireLogged, type LogKey } from './monitor.js'
 import type { Callback, CallbackModel, TrainBeginInfo } from './callbacks.js'
 import type { EpochLogs } from './history.js'
 
 export interface ReduceLROnPlateauOptions {
   /** The log key to watch (default 'valLoss'; e.g. 'loss', 'valAccuracy'). */
-  monitor?: string
+  monitor?: LogKey
   /** Multiplier applied to the learning rate on a plateau, in (0, 1) (default 0.1). */
   factor?: number
   /** Epochs in a row without improvement after which the rate is reduced (default 10). */
@@ -27,7 +27,7 @@ export interface ReduceLROnPlateauOptions {
  * keep it; the plateau counters start afresh with each fit call, as in Keras.
  */
 export class ReduceLROnPlateau implements Callback {
-  readonly monitor: string
+  readonly monitor: LogKey
   readonly factor: number
   readonly patience: number
   readonly mode: 'min' | 'max'
