@@ -32,6 +32,12 @@ export interface OnnxExportOptions {
 export const ONNX_OPSET = 13
 const IR_VERSION = 7
 
+/**
+ * Protobuf messages are limited to 2 GiB; the weights may take most of it, leaving room for the
+ * graph and metadata.
+ */
+const MAX_WEIGHT_BYTES = 2 ** 31 - 2 ** 24
+
 /** The graph's input and output names. */
 export const ONNX_INPUT = 'input'
 export const ONNX_OUTPUT = 'output'
@@ -49,6 +55,10 @@ export function exportOnnx(model: ExportableModel, options: OnnxExportOptions = 
   const o = checkOptions('exportOnnx options', options, ['includePreprocessing'])
   const includePreprocessing = optional(o.includePreprocessing, false, (v) => checkBoolean('exportOnnx includePreprocessing', v))
   const plan = model.plan
+  const weightBytes = (plan.paramCount + plan.statCount) * 4
+  if (weightBytes > MAX_WEIGHT_BYTES) {
+    throw new RangeError(`exportOnnx: the model's ${plan.paramCount + plan.statCount} weights take ${weightBytes} bytes, but an ONNX file is one protobuf message, limited to 2 GiB (ONNX external data is not supported)`)
+  }
   const { params, stats } = model.network.readState()
   const graph = new GraphBuilder()
   const scaler = model.preprocessing?.scaler ?? null
