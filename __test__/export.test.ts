@@ -158,6 +158,7 @@ describe('exported models compute what model.predict computes', () => {
       const expected = model.predict(scaler.transform(x)).data
       expectClose(await runOnnx(exportOnnx(model, { includePreprocessing: true }), x), expected, `${kind} (onnx)`)
       const { modelJson, weights } = exportTfjs(model, { includePreprocessing: true })
+      expect(modelJson.modelTopology.config.layers[0]!.config).toMatchObject({ name: 'preprocessing', trainable: false })
       expectClose(await runTfjs(await loadTfjs(JSON.stringify(modelJson), weights), x), expected, `${kind} (tfjs)`)
       // Without it, the exported models take scaled features, as model.predict does.
       expectClose(await runOnnx(exportOnnx(model), scaler.transform(x)), expected, `${kind} not included (onnx)`)

@@ -75,8 +75,8 @@ export function exportOnnx(model: ExportableModel, options: OnnxExportOptions = 
       graph.node('Add', [graph.current, graph.constant('scaler.offset', [json.offset.length], json.offset)])
     }
   }
+  const slice = (buffer: Float32Array, offset: number, length: number) => buffer.subarray(offset, offset + length)
   plan.layers.forEach((layer, i) => {
-    const slice = (buffer: Float32Array, offset: number, length: number) => buffer.subarray(offset, offset + length)
     switch (layer.kind) {
       case 'dense': {
         const inputs = [graph.current, graph.constant(`layers.${i}.kernel`, [layer.inputs, layer.units], slice(params, layer.kernelOffset, layer.inputs * layer.units))]

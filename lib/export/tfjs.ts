@@ -68,28 +68,122 @@ export function exportTfjs(model: ExportableModel, options: TfjsExportOptions = 
   const includePreprocessing = optional(o.includePreprocessing, false, (v) => checkBoolean('exportTfjs includePreprocessing', v))
   const plan = model.plan
   const { params, stats } = model.network.readState()
-  const layers: KerasLayer[] = []
-  const specs: TfjsWeightSpec[] = []
-  const values: ArrayLike<number>[] = []
-  const counts = new Map<string, number>()
-  /** Keras-style unique names: dense_1, dense_2, batch_normalization_1, … */
-  const nameFor = (base: string) => {
-    const n = (counts.get(base) ?? 0) + 1
-    counts.set(base, n)
+  const keras = new SequentialBuilder(plan.inputSize)
+  const scaler = model.preprocessing?.scaler ?? null
+  if (includePreprocessing) {
+    if (scaler === null) {
+      throw new ModelStateError('exportTfjs includePreprocessing: the model has no saved scaler (model.preprocessing.scaler) to include')
+    }
+    const json = scaler.toJSON()
+    const zeros = new Array<number>(plan.inputSize).fill(0)
+    const ones = new Array<number>(plan.inputSize).fill(1)
+    const fixed = { name: 'preprocessing', momentum: 0.99, epsilon: 0, trainable: false }
+    if (json.kind === 'standard') keras.batchNormalization(fixed, { gamma: json.scale.map((s) => 1 / s), beta: zeros, movingMean: json.mean, movingVariance: ones })
+    else keras.batchNormalization(fixed, { gamma: json.scale, beta: json.offset, movingMean: zeros, movingVariance: ones })
+  }
+
+  const slice = (buffer: Float32Array, offset: number, length: number) => buffer.subarray(offset, offset + length)
+  for (const layer of plan.layers) {
+    switch (layer.kind) {
+      case 'dense': {
+        const name = keras.uniqueName('dense')
+        const leaky = layer.activation.name === 'leakyRelu'
+        keras.add('Dense', name, {
+          units: layer.units,
+          activation: leaky ? 'linear' : layer.activation.name,
+          use_bias: layer.biasOffset >= 0,
+          kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null } },
+          bias_initializer: ZEROS,
+          kernel_regularizer: null,
+          bias_regularizer: null,
+          activity_regularizer: null,
+          kernel_constraint: null,
+          bias_constraint: null,
+        })
+        // Both store the kernel as inputs × units, row-major.
+        keras.weight(name, 'kernel', [layer.inputs, layer.units], slice(params, layer.kernelOffset, layer.inputs * layer.units))
+        if (layer.biasOffset >= 0) keras.weight(name, 'bias', [layer.units], slice(params, layer.biasOffset, layer.units))
+        if (leaky) keras.activation(layer.activation)
+        break
+      }
+      case 'batchNormalization': {
+        const n = layer.units
+        keras.batchNormalization({ name: keras.uniqueName('batch_normalization'), momentum: layer.momentum, epsilon: layer.epsilon }, {
+          gamma: slice(params, layer.gammaOffset, n),
+          beta: slice(params, layer.betaOffset, n),
+          movingMean: slice(stats, layer.meanOffset, n),
+          movingVariance: slice(stats, layer.varianceOffset, n),
+        })
+        break
+      }
+      case 'dropout':
+        keras.add('Dropout', keras.uniqueName('dropout'), { rate: layer.rate, noise_shape: null, seed: null })
+        break
+      case 'activation':
+        keras.activation(layer.activation)
+        break
+    }
+  }
+
+  const p = model.preprocessing
+  const metadata = {
+    ...(p?.featureNames && { featureNames: p.featureNames }),
+    ...(p?.labelNames && { classNames: p.labelNames }),
+    ...(p?.targetName && { targetName: p.targetName }),
+  }
+  return {
+    modelJson: {
+      format: 'layers-model',
+      generatedBy: 'backprop-nn',
+      convertedBy: null,
+      // The topology format of tfjs-layers 4.x (Keras 2 JSON, as TF.js itself saves it).
+      modelTopology: { class_name: 'Sequential', config: { name: 'sequential', layers: keras.layers }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+      weightsManifest: [{ paths: [`./${TFJS_WEIGHTS_FILE}`], weights: keras.specs }],
+      ...(Object.keys(metadata).length > 0 && { userDefinedMetadata: metadata }),
+    },
+    weights: keras.weightsBin(),
+  }
+}
+
+/** Collects a Keras Sequential's layer configs and its weights, in order. */
+class SequentialBuilder {
+  readonly layers: KerasLayer[] = []
+  readonly specs: TfjsWeightSpec[] = []
+  private readonly values: ArrayLike<number>[] = []
+  private readonly counts = new Map<string, number>()
+
+  constructor(private readonly inputSize: number) {}
+
+  /** Keras-style unique layer names: dense_1, dense_2, batch_normalization_1, … */
+  uniqueName(base: string): string {
+    const n = (this.counts.get(base) ?? 0) + 1
+    this.counts.set(base, n)
     return `${base}_${n}`
   }
-  const add = (className: string, name: string, config: Record<string, unknown>) => {
-    // The first layer declares the input: [batch (any), features].
-    const input = layers.length === 0 ? { batch_input_shape: [null, plan.inputSize], dtype: 'float32' } : {}
-    layers.push({ class_name: className, config: { ...config, name, trainable: config.trainable ?? true, ...input } })
+
+  add(className: string, name: string, config: Record<string, unknown>): void {
+    // The first layer declares the input: [batch (any size), features].
+    const input = this.layers.length === 0 ? { batch_input_shape: [null, this.inputSize], dtype: 'float32' } : {}
+    this.layers.push({ class_name: className, config: { ...config, name, trainable: config.trainable ?? true, ...input } })
   }
-  const weight = (layer: string, name: string, shape: number[], data: ArrayLike<number>) => {
-    specs.push({ name: `${layer}/${name}`, shape, dtype: 'float32' })
-    values.push(data)
+
+  /** A weight of layer `layer`, stored as `layer/name`. */
+  weight(layer: string, name: string, shape: number[], values: ArrayLike<number>): void {
+    this.specs.push({ name: `${layer}/${name}`, shape, dtype: 'float32' })
+    this.values.push(values)
   }
-  const slice = (buffer: Float32Array, offset: number, length: number) => buffer.subarray(offset, offset + length)
-  const batchNormalization = (name: string, n: number, config: { momentum: number; epsilon: number; trainable?: boolean }, gamma: ArrayLike<number>, beta: ArrayLike<number>, mean: ArrayLike<number>, variance: ArrayLike<number>) => {
-    add('BatchNormalization', name, {
+
+  /** An activation on its own: a Keras Activation, or LeakyReLU (Keras has no leaky activation name). */
+  activation(activation: ActivationPlan): void {
+    if (activation.name === 'leakyRelu') this.add('LeakyReLU', this.uniqueName('leaky_re_lu'), { alpha: activation.alpha })
+    else this.add('Activation', this.uniqueName('activation'), { activation: activation.name })
+  }
+
+  batchNormalization(
+    config: { name: string; momentum: number; epsilon: number; trainable?: boolean },
+    w: { gamma: ArrayLike<number>; beta: ArrayLike<number>; movingMean: ArrayLike<number>; movingVariance: ArrayLike<number> },
+  ): void {
+    this.add('BatchNormalization', config.name, {
       axis: -1,
       momentum: config.momentum,
       epsilon: config.epsilon,
@@ -103,93 +197,23 @@ export function exportTfjs(model: ExportableModel, options: TfjsExportOptions = 
       gamma_regularizer: null,
       beta_constraint: null,
       gamma_constraint: null,
-      ...(config.trainable === false && { trainable: false }),
+      trainable: config.trainable ?? true,
     })
-    weight(name, 'gamma', [n], gamma)
-    weight(name, 'beta', [n], beta)
-    weight(name, 'moving_mean', [n], mean)
-    weight(name, 'moving_variance', [n], variance)
-  }
-  /** Activation layers: a Keras Activation, or LeakyReLU (Keras has no 'leakyRelu' activation name). */
-  const activationLayer = (activation: ActivationPlan) => {
-    if (activation.name === 'leakyRelu') add('LeakyReLU', nameFor('leaky_re_lu'), { alpha: activation.alpha })
-    else add('Activation', nameFor('activation'), { activation: activation.name })
+    const shape = [w.gamma.length]
+    this.weight(config.name, 'gamma', shape, w.gamma)
+    this.weight(config.name, 'beta', shape, w.beta)
+    this.weight(config.name, 'moving_mean', shape, w.movingMean)
+    this.weight(config.name, 'moving_variance', shape, w.movingVariance)
   }
 
-  const scaler = model.preprocessing?.scaler ?? null
-  if (includePreprocessing) {
-    if (scaler === null) {
-      throw new ModelStateError('exportTfjs includePreprocessing: the model has no saved scaler (model.preprocessing.scaler) to include')
+  /** weights.bin: the weights back to back in manifest order, float32 little-endian. */
+  weightsBin(): Uint8Array {
+    const bytes = new Uint8Array(this.values.reduce((sum, v) => sum + v.length, 0) * 4)
+    const view = new DataView(bytes.buffer)
+    let at = 0
+    for (const v of this.values) {
+      for (let i = 0; i < v.length; i++, at += 4) view.setFloat32(at, v[i]!, true)
     }
-    const json = scaler.toJSON()
-    const n = plan.inputSize
-    const zeros = new Array<number>(n).fill(0)
-    const ones = new Array<number>(n).fill(1)
-    const fixed = { momentum: 0.99, epsilon: 0, trainable: false }
-    if (json.kind === 'standard') batchNormalization('preprocessing', n, fixed, json.scale.map((s) => 1 / s), zeros, json.mean, ones)
-    else batchNormalization('preprocessing', n, fixed, json.scale, json.offset, zeros, ones)
-  }
-
-  plan.layers.forEach((layer) => {
-    switch (layer.kind) {
-      case 'dense': {
-        const name = nameFor('dense')
-        const leaky = layer.activation.name === 'leakyRelu'
-        add('Dense', name, {
-          units: layer.units,
-          activation: leaky ? 'linear' : layer.activation.name,
-          use_bias: layer.biasOffset >= 0,
-          kernel_initializer: { class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed: null } },
-          bias_initializer: ZEROS,
-          kernel_regularizer: null,
-          bias_regularizer: null,
-          activity_regularizer: null,
-          kernel_constraint: null,
-          bias_constraint: null,
-        })
-        // Both store the kernel as inputs × units, row-major.
-        weight(name, 'kernel', [layer.inputs, layer.units], slice(params, layer.kernelOffset, layer.inputs * layer.units))
-        if (layer.biasOffset >= 0) weight(name, 'bias', [layer.units], slice(params, layer.biasOffset, layer.units))
-        if (leaky) activationLayer(layer.activation)
-        return
-      }
-      case 'batchNormalization': {
-        const n = layer.units
-        batchNormalization(nameFor('batch_normalization'), n, layer, slice(params, layer.gammaOffset, n), slice(params, layer.betaOffset, n), slice(stats, layer.meanOffset, n), slice(stats, layer.varianceOffset, n))
-        return
-      }
-      case 'dropout':
-        add('Dropout', nameFor('dropout'), { rate: layer.rate, noise_shape: null, seed: null })
-        return
-      case 'activation':
-        activationLayer(layer.activation)
-        return
-    }
-  })
-
-  // weights.bin: the tensors back to back in manifest order, float32 little-endian.
-  const weights = new Uint8Array(values.reduce((sum, v) => sum + v.length, 0) * 4)
-  const view = new DataView(weights.buffer)
-  let at = 0
-  for (const v of values) {
-    for (let i = 0; i < v.length; i++, at += 4) view.setFloat32(at, v[i]!, true)
-  }
-  const p = model.preprocessing
-  const metadata = {
-    ...(p?.featureNames && { featureNames: p.featureNames }),
-    ...(p?.labelNames && { classNames: p.labelNames }),
-    ...(p?.targetName && { targetName: p.targetName }),
-  }
-  return {
-    modelJson: {
-      format: 'layers-model',
-      generatedBy: 'backprop-nn',
-      convertedBy: null,
-      // The topology format of tfjs-layers 4.x (Keras 2 JSON, as TF.js itself saves it).
-      modelTopology: { class_name: 'Sequential', config: { name: 'sequential', layers }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
-      weightsManifest: [{ paths: [`./${TFJS_WEIGHTS_FILE}`], weights: specs }],
-      ...(Object.keys(metadata).length > 0 && { userDefinedMetadata: metadata }),
-    },
-    weights,
+    return bytes
   }
 }
