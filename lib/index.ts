@@ -10,6 +10,8 @@
 export { Matrix } from './matrix.js'
 export { Sequential } from './model/sequential.js'
 export type { CompileOptions, EvaluationResult, PredictOptions, SequentialOptions, WeightOptions } from './model/sequential.js'
+export { exportOnnx, exportTfjs, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from './export/index.js'
+export type { OnnxExportOptions, TfjsArtifacts, TfjsExportOptions, TfjsWeightSpec } from './export/index.js'
 export { Activation, BatchNormalization, Dense, Dropout } from './layers/index.js'
 export type { Layer } from './layers/index.js'
 export type { DenseOptions } from './layers/dense.js'

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { BackendUnavailableError, DataFileError, ModelFileError, TrainingDivergedError } from '../errors.js'
 import { evaluateCommand } from './commands/evaluate.js'
+import { exportCommand } from './commands/export.js'
 import { infoCommand } from './commands/info.js'
 import { predictCommand } from './commands/predict.js'
 import { searchCommand } from './commands/search.js'
@@ -13,7 +14,7 @@ import { trainCommand } from './commands/train.js'
 import { EXIT, UsageError } from './exit-codes.js'
 
 /** Each adds one subcommand. */
-const COMMANDS: ((program: Command) => void)[] = [trainCommand, evaluateCommand, predictCommand, infoCommand, searchCommand]
+const COMMANDS: ((program: Command) => void)[] = [trainCommand, evaluateCommand, predictCommand, infoCommand, searchCommand, exportCommand]
 
 export function buildProgram(): Command {
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

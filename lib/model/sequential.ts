@@ -24,6 +24,7 @@ import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional
 import { loadModel, modelFromBytes, modelToBytes, saveModel } from '../io/model-file.js'
 import { summarize } from './summary.js'
 import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js'
+import { writeOnnx, writeTfjs, type OnnxExportOptions, type TfjsExportOptions } from '../export/index.js'
 
 export interface SequentialOptions {
   /** Seed for initialisation, shuffling and dropout: the same seed gives the same run. */
@@ -413,6 +414,24 @@ export class Sequential implements FitModel {
     if (!(bytes instanceof Uint8Array)) throw new TypeError(`fromBytes expects a Uint8Array, got ${describe(bytes)}`)
     const o = checkOptions('fromBytes options', options, ['backend'])
     return modelFromBytes(bytes, '<bytes>', optional(o.backend, 'auto' as Backend, (v) => checkOneOf('fromBytes backend', v, BACKENDS)))
+  }
+
+  /**
+   * Writes the model for inference as an ONNX file (opset 13; input 'input' and output
+   * 'output', float32 [batch, features]), atomically. See docs/export.md.
+   */
+  async exportOnnx(path: string, options: OnnxExportOptions = {}): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw new TypeError(`exportOnnx path must be a file path, got ${describe(path)}`)
+    await writeOnnx(this, path, options)
+  }
+
+  /**
+   * Writes the model for inference as a TF.js Layers model, `dir/model.json` and
+   * `dir/weights.bin`, that `tf.loadLayersModel` loads. See docs/export.md.
+   */
+  async exportTfjs(dir: string, options: TfjsExportOptions = {}): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError(`exportTfjs dir must be a directory path, got ${describe(dir)}`)
+    await writeTfjs(this, dir, options)
   }
 
   /** A table of the layers, their output shapes and parameter counts. */
