@@ -17,6 +17,7 @@ use kernels::rng::Rng;
 use crate::dataset::{self, DatasetBox};
 use crate::env::{Args, Env};
 use crate::error::{JsError, JsResult};
+use crate::plan_code;
 use crate::progress::Progress;
 use crate::results;
 use crate::sys::*;
@@ -266,7 +267,7 @@ fn construct(env: Env, args: &Args) -> JsResult<napi_value> {
     let rng = typed::read_exact::<u32>(env, args.get(5), "rng", 4, "the four words of the PRNG state")?;
     // SAFETY: every argument is read; nothing runs JavaScript while these copies are made.
     let (plan, params, stats, slots, rng) = unsafe {
-        let plan = Plan::decode(code.slice()).map_err(|e| JsError::range_error(format!("planCode is not a valid plan: {e}")))?;
+        let plan = plan_code::decode(&code)?;
         let r = rng.slice();
         (plan, params.to_vec()?, stats.to_vec()?, slots.to_vec()?, [r[0], r[1], r[2], r[3]])
     };
