@@ -291,9 +291,9 @@ fn read_state(env: Env, args: &Args) -> JsResult<napi_value> {
         let mut guard = shared.lock()?;
         let net = guard.net();
         (
-            typed::from_slice(env, &net.params, "params")?,
+            typed::from_slice(env, net.params(), "params")?,
             typed::from_slice(env, &net.stats, "stats")?,
-            typed::from_slice(env, &net.slots, "slots")?,
+            typed::from_slice(env, net.slots(), "slots")?,
             env.double(net.step as f64)?,
             typed::from_slice(env, &net.rng.state, "rng")?,
         )
@@ -330,13 +330,13 @@ fn write_state(env: Env, args: &Args) -> JsResult<napi_value> {
     // SAFETY: all arguments are read; the network's own buffers never alias JavaScript memory.
     unsafe {
         if let Some(v) = &params {
-            net.params.copy_from_slice(v.slice());
+            net.set_params(v.slice());
         }
         if let Some(v) = &stats {
             net.stats.copy_from_slice(v.slice());
         }
         if let Some(v) = &slots {
-            net.slots.copy_from_slice(v.slice());
+            net.set_slots(v.slice());
         }
         if let Some(v) = &rng {
             let r = v.slice();
@@ -346,7 +346,6 @@ fn write_state(env: Env, args: &Args) -> JsResult<napi_value> {
     if let Some(step) = step {
         net.step = step;
     }
-    net.state_written();
     drop(guard);
     env.undefined()
 }
