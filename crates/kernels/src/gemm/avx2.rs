@@ -5,61 +5,20 @@
 //! Outputs at most 8 wide use a 12×8 tile instead of padding half of every 16-wide one.
 
 use std::arch::x86_64::*;
-use std::ops::Range;
 
-use super::block::{chunk, Kernel, Problem, Tile};
-use super::pack::{pack_block, Src, Workspace};
+use super::block::{kernel_tier, Tile};
+use super::pack::pack_block;
 
-/// The kernel for an `MR × NR` tile; `NR` is 8 or 16 (one or two ymm per row).
-pub(crate) struct Avx2<const MR: usize, const NR: usize>;
+kernel_tier! {
+    /// The kernel for an `MR × NR` tile; `NR` is 8 or 16 (one or two ymm per row).
+    Avx2 { pack: pack_block, KC: 512, MC: 72, NC: 4096, features: "avx2,fma" }
+}
 
 pub(crate) type Wide = Avx2<6, 16>;
 pub(crate) type Narrow = Avx2<12, 8>;
 
-impl<const MR: usize, const NR: usize> Kernel for Avx2<MR, NR> {
-    const MR: usize = MR;
-    const NR: usize = NR;
-    const KC: usize = 512;
-    const MC: usize = 72;
-    const NC: usize = 4096;
-
-    #[inline(always)]
-    unsafe fn tile(t: Tile) {
-        // SAFETY: the driver only instantiates this kernel after checking AVX2+FMA support, and
-        // `Tile` carries the pointer contract.
-        unsafe { tile::<MR, NR>(t) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack_block::<MR>(dst, src, rows, kc) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack_block::<NR>(dst, src, cols, kc) }
-    }
-
-    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
-        // SAFETY: forwarded contract (which includes CPU support for this ISA).
-        unsafe { chunk_impl::<MR, NR>(p, rows, cols, ws) }
-    }
-}
-
-/// The blocking loops compiled with AVX2+FMA enabled, so packing vectorises for it too.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn chunk_impl<const MR: usize, const NR: usize>(
-    p: &Problem,
-    rows: Range<usize>,
-    cols: Range<usize>,
-    ws: &mut Workspace,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { chunk::<Avx2<MR, NR>>(p, rows, cols, ws) }
-}
-
+/// # Safety
+/// As for `Kernel::tile`, with AVX2+FMA as the ISA.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {

@@ -7,63 +7,23 @@
 //! 24×16 tile instead.
 
 use std::arch::x86_64::*;
-use std::ops::Range;
 
-use super::block::{chunk, Kernel, Problem, Tile};
-use super::pack::{pack_block, Src, Workspace};
+use super::block::{kernel_tier, Tile};
+use super::pack::{pack_block, Src};
 
-/// The kernel for an `MR × NR` tile; `NR` is 16 or 32 (one or two zmm per row).
-pub(crate) struct Avx512<const MR: usize, const NR: usize>;
+kernel_tier! {
+    /// The kernel for an `MR × NR` tile; `NR` is 16 or 32 (one or two zmm per row).
+    ///
+    /// KC = 512 amortises the C-tile update over more k steps; measured best at n = 2048 and
+    /// neutral for the smaller shapes.
+    Avx512 { pack: pack, KC: 512, MC: 96, NC: 4096, features: "avx512f" }
+}
 
 pub(crate) type Wide = Avx512<12, 32>;
 pub(crate) type Narrow = Avx512<24, 16>;
 
-impl<const MR: usize, const NR: usize> Kernel for Avx512<MR, NR> {
-    const MR: usize = MR;
-    const NR: usize = NR;
-    // kc = 512 amortises the C-tile update over more k steps; measured best at n = 2048 and
-    // neutral for the smaller shapes.
-    const KC: usize = 512;
-    const MC: usize = 96;
-    const NC: usize = 4096;
-
-    #[inline(always)]
-    unsafe fn tile(t: Tile) {
-        // SAFETY: the driver only instantiates this kernel after checking AVX-512F support, and
-        // `Tile` carries the pointer contract.
-        unsafe { tile::<MR, NR>(t) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack::<MR>(dst, src, rows, kc) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack::<NR>(dst, src, cols, kc) }
-    }
-
-    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
-        // SAFETY: forwarded contract (which includes CPU support for this ISA).
-        unsafe { chunk_impl::<MR, NR>(p, rows, cols, ws) }
-    }
-}
-
-/// The blocking loops compiled with AVX-512 enabled, so packing vectorises for it too.
-#[target_feature(enable = "avx512f")]
-unsafe fn chunk_impl<const MR: usize, const NR: usize>(
-    p: &Problem,
-    rows: Range<usize>,
-    cols: Range<usize>,
-    ws: &mut Workspace,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { chunk::<Avx512<MR, NR>>(p, rows, cols, ws) }
-}
-
+/// # Safety
+/// As for `Kernel::tile`, with AVX-512F as the ISA.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
@@ -115,9 +75,12 @@ unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
 /// `pack_block`, with the transposing case (source contiguous along k: A in `A·B`, B in `A·Bᵀ`)
 /// done by 16×16 register transposes — element by element it was most of the time of GEMMs
 /// whose output is narrow, where each packed element is used only once or twice.
+///
+/// # Safety
+/// As for `pack_block`, and the CPU supports AVX-512F.
 #[inline(always)]
 unsafe fn pack<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
-    // SAFETY: forwarded contract; `pack_transposed` needs AVX-512F, which this kernel implies.
+    // SAFETY: this function's contract covers each of the three.
     unsafe {
         if src.sw == 1 {
             pack_copy::<W>(dst, src, width, kc)

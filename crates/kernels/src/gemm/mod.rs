@@ -314,7 +314,7 @@ pub fn gemm_with(
             Isa::Avx2 if n <= 8 => run::<avx2::Narrow>(&p, threads),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => run::<avx2::Wide>(&p, threads),
-            _ => run::<scalar::Scalar>(&p, threads),
+            _ => run::<scalar::Portable>(&p, threads),
         }
     }
     Ok(())
