@@ -6,7 +6,8 @@
 
 use std::arch::x86_64::*;
 
-use super::block::{kernel_tier, Tile};
+use super::block::kernel_tier;
+use super::fma_tile::fma_tile;
 use super::pack::pack_block;
 
 kernel_tier! {
@@ -17,51 +18,7 @@ kernel_tier! {
 pub(crate) type Wide = Avx2<6, 16>;
 pub(crate) type Narrow = Avx2<12, 8>;
 
-/// # Safety
-/// As for `Kernel::tile`, with AVX2+FMA as the ISA.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
-    // Two slots declared, the first NR / 8 used (stable Rust cannot size an array by NR / 8).
-    let nv = NR / 8;
-    debug_assert!(nv == 1 || nv == 2);
-    // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (32-byte aligned
-    // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
-    // NR floats.
-    unsafe {
-        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
-        let (mut a, mut b) = (t.a, t.b);
-        for _ in 0..t.kc {
-            let bv = [
-                _mm256_load_ps(b),
-                if nv == 2 {
-                    _mm256_load_ps(b.add(8))
-                } else {
-                    _mm256_setzero_ps()
-                },
-            ];
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_ss(&*a.add(i));
-                for v in 0..nv {
-                    row[v] = _mm256_fmadd_ps(ai, bv[v], row[v]);
-                }
-            }
-            a = a.add(MR);
-            b = b.add(NR);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            let c = t.c.add(i * t.ldc);
-            for (v, &x) in row.iter().enumerate().take(nv) {
-                let p = c.add(v * 8);
-                let mut x = x;
-                if t.add {
-                    x = _mm256_add_ps(_mm256_loadu_ps(p), x);
-                }
-                if !t.bias.is_null() {
-                    x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias.add(v * 8)));
-                }
-                _mm256_storeu_ps(p, x);
-            }
-        }
-    }
+fma_tile! {
+    features: "avx2,fma", lanes: 8, zero: _mm256_setzero_ps, load: _mm256_load_ps, loadu: _mm256_loadu_ps,
+    storeu: _mm256_storeu_ps, set1: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, add: _mm256_add_ps,
 }

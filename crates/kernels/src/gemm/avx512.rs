@@ -8,7 +8,8 @@
 
 use std::arch::x86_64::*;
 
-use super::block::{kernel_tier, Tile};
+use super::block::kernel_tier;
+use super::fma_tile::fma_tile;
 use super::pack::{pack_block, Src};
 
 kernel_tier! {
@@ -22,54 +23,9 @@ kernel_tier! {
 pub(crate) type Wide = Avx512<12, 32>;
 pub(crate) type Narrow = Avx512<24, 16>;
 
-/// # Safety
-/// As for `Kernel::tile`, with AVX-512F as the ISA.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
-    // Stable Rust cannot size an array by NR / 16, so two slots are declared and only the
-    // first NV are used (the compiler drops the rest).
-    let nv = NR / 16;
-    debug_assert!(nv == 1 || nv == 2);
-    // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (64-byte aligned
-    // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
-    // NR floats.
-    unsafe {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-        let (mut a, mut b) = (t.a, t.b);
-        for _ in 0..t.kc {
-            let bv = [
-                _mm512_load_ps(b),
-                if nv == 2 {
-                    _mm512_load_ps(b.add(16))
-                } else {
-                    _mm512_setzero_ps()
-                },
-            ];
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i));
-                for v in 0..nv {
-                    row[v] = _mm512_fmadd_ps(ai, bv[v], row[v]);
-                }
-            }
-            a = a.add(MR);
-            b = b.add(NR);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            let c = t.c.add(i * t.ldc);
-            for (v, &x) in row.iter().enumerate().take(nv) {
-                let p = c.add(v * 16);
-                let mut x = x;
-                if t.add {
-                    x = _mm512_add_ps(_mm512_loadu_ps(p), x);
-                }
-                if !t.bias.is_null() {
-                    x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias.add(v * 16)));
-                }
-                _mm512_storeu_ps(p, x);
-            }
-        }
-    }
+fma_tile! {
+    features: "avx512f", lanes: 16, zero: _mm512_setzero_ps, load: _mm512_load_ps, loadu: _mm512_loadu_ps,
+    storeu: _mm512_storeu_ps, set1: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps,
 }
 
 /// `pack_block`, with the transposing case (source contiguous along k: A in `A·B`, B in `A·Bᵀ`)

@@ -16,6 +16,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod block;
+#[cfg(target_arch = "x86_64")]
+mod fma_tile;
 mod pack;
 mod scalar;
 
