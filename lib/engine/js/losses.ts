@@ -4,7 +4,7 @@ import type { FloatArray } from './gemm.js'
 /** Probabilities are clipped to [ε, 1−ε] before a logarithm on the unfused path, as Keras does. */
 export const PROBABILITY_EPSILON = 1e-7
 
-/**
+/*
  * Every loss computes its value and its gradient in one pass over the batch: it returns the sum
  * over `rows` of the per-sample losses, each times its weight when `weights` is given (Keras's
  * sample weights), and writes into `grad` the gradient of `scale` × that sum.
@@ -13,29 +13,9 @@ export const PROBABILITY_EPSILON = 1e-7
  * respect to `z`; they never take log of a probability, so saturated outputs give finite losses.
  * The unfused forms read the output activations `a` and write the gradient with respect to `a`.
  */
-export function fusedLoss(
-  kind: 'softmaxCrossEntropy' | 'sigmoidCrossEntropy',
-  sparse: boolean,
-  z: FloatArray,
-  a: FloatArray,
-  y: FloatArray,
-  rows: number,
-  cols: number,
-  grad: FloatArray,
-  scale: number,
-  weights: FloatArray | null = null,
-): number {
-  return kind === 'softmaxCrossEntropy'
-    ? softmaxCrossEntropy(sparse, z, a, y, rows, cols, grad, scale, weights)
-    : sigmoidCrossEntropy(z, a, y, rows, cols, grad, scale, weights)
-}
 
-/**
- * Softmax + cross-entropy from logits, with p = softmax(z):
- *   loss = Σ_k y_k (logsumexp(z) − z_k)           dz_j = p_j Σ_k y_k − y_j
- *   sparse: logsumexp(z) − z_label                dz_j = p_j − [j = label]
- */
-function softmaxCrossEntropy(
+/** A fused loss over `rows` rows of logits `z`; `sparse` says y holds class indices. */
+type FusedLoss = (
   sparse: boolean,
   z: FloatArray,
   a: FloatArray,
@@ -45,7 +25,14 @@ function softmaxCrossEntropy(
   grad: FloatArray,
   scale: number,
   weights: FloatArray | null,
-): number {
+) => number
+
+/**
+ * Softmax + cross-entropy from logits, with p = softmax(z):
+ *   loss = Σ_k y_k (logsumexp(z) − z_k)           dz_j = p_j Σ_k y_k − y_j
+ *   sparse: logsumexp(z) − z_label                dz_j = p_j − [j = label]
+ */
+const softmaxCrossEntropy: FusedLoss = (sparse, z, a, y, rows, cols, grad, scale, weights) => {
   let total = 0
   for (let r = 0; r < rows; r++) {
     const s = r * cols
@@ -81,16 +68,7 @@ function softmaxCrossEntropy(
  * Sigmoid + binary cross-entropy from logits, with p = σ(z), over K outputs:
  *   loss = (1/K) Σ_k max(z,0) − z·y + log(1 + e^{−|z|})        dz = (p − y) / K
  */
-function sigmoidCrossEntropy(
-  z: FloatArray,
-  a: FloatArray,
-  y: FloatArray,
-  rows: number,
-  cols: number,
-  grad: FloatArray,
-  scale: number,
-  weights: FloatArray | null,
-): number {
+const sigmoidCrossEntropy: FusedLoss = (_, z, a, y, rows, cols, grad, scale, weights) => {
   let total = 0
   for (let r = 0; r < rows; r++) {
     const w = weights === null ? 1 : weights[r]!
@@ -109,15 +87,39 @@ function sigmoidCrossEntropy(
   return total
 }
 
+const FUSED_LOSSES = { softmaxCrossEntropy, sigmoidCrossEntropy }
+
+/** The loss fused with the output activation (see `fusedOutput` in lib/plan.ts). */
+export function fusedLoss(
+  kind: keyof typeof FUSED_LOSSES,
+  sparse: boolean,
+  z: FloatArray,
+  a: FloatArray,
+  y: FloatArray,
+  rows: number,
+  cols: number,
+  grad: FloatArray,
+  scale: number,
+  weights: FloatArray | null = null,
+): number {
+  return FUSED_LOSSES[kind](sparse, z, a, y, rows, cols, grad, scale, weights)
+}
+
 /**
  * One sample's unfused loss: reads its `cols` outputs at `start` in `a`, writes the gradient of
- * `k` × its loss into `grad` and returns the loss. p is a clipped to [ε, 1−ε]; the clip has zero
+ * `k` × its loss into `grad` and returns the loss. p is a, clipped to [ε, 1−ε]; the clip has zero
  * slope outside that range, so there the gradient is 0.
  */
 type SampleLoss = (a: FloatArray, y: FloatArray, r: number, start: number, cols: number, grad: FloatArray, k: number) => number
 
 const lo = PROBABILITY_EPSILON
 const hi = 1 - PROBABILITY_EPSILON
+
+/** A probability clipped to [ε, 1−ε]. */
+const clipped = (raw: number): number => (raw < lo ? lo : raw > hi ? hi : raw)
+
+/** Where the clip is flat, so the gradient is 0 (NaN is not: it passes through). */
+const flat = (raw: number): boolean => raw < lo || raw > hi
 
 /** loss = (1/K) Σ_k (a_k − y_k)²,   da_k = 2 (a_k − y_k) / K. */
 const meanSquaredError: SampleLoss = (a, y, _, start, cols, grad, k) => {
@@ -135,10 +137,10 @@ const binaryCrossEntropy: SampleLoss = (a, y, _, start, cols, grad, k) => {
   let rowLoss = 0
   for (let i = start; i < start + cols; i++) {
     const raw = a[i]!
-    const p = raw < lo ? lo : raw > hi ? hi : raw
+    const p = clipped(raw)
     const t = y[i]!
     rowLoss -= (t * Math.log(p) + (1 - t) * Math.log(1 - p)) / cols
-    grad[i] = raw < lo || raw > hi ? 0 : (k / cols) * ((p - t) / (p * (1 - p)))
+    grad[i] = flat(raw) ? 0 : (k / cols) * ((p - t) / (p * (1 - p)))
   }
   return rowLoss
 }
@@ -148,10 +150,10 @@ const categoricalCrossEntropy: SampleLoss = (a, y, _, start, cols, grad, k) => {
   let rowLoss = 0
   for (let i = start; i < start + cols; i++) {
     const raw = a[i]!
-    const p = raw < lo ? lo : raw > hi ? hi : raw
+    const p = clipped(raw)
     const t = y[i]!
     rowLoss -= t * Math.log(p)
-    grad[i] = raw < lo || raw > hi ? 0 : (-k * t) / p
+    grad[i] = flat(raw) ? 0 : (-k * t) / p
   }
   return rowLoss
 }
@@ -161,8 +163,8 @@ const sparseCategoricalCrossEntropy: SampleLoss = (a, y, r, start, cols, grad, k
   const label = y[r]!
   grad.fill(0, start, start + cols)
   const raw = a[start + label]!
-  const p = raw < lo ? lo : raw > hi ? hi : raw
-  grad[start + label] = raw < lo || raw > hi ? 0 : -k / p
+  const p = clipped(raw)
+  grad[start + label] = flat(raw) ? 0 : -k / p
   return -Math.log(p)
 }
 
