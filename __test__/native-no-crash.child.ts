@@ -209,6 +209,16 @@ function compiled(): Sequential {
 const model = compiled()
 const plan = model.plan
 const code = encodePlan(plan)
+// The schema's round trip: every abuse of its one argument, and every value of a real code set
+// to NaN, ±Infinity or a huge number is an error or a valid plan, never a crash.
+fuzzArguments('planRoundTrip', () => [code.slice()], addon.planRoundTrip as never)
+for (let i = 0; i < code.length; i++) {
+  for (const v of [NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 31)]) {
+    const bad = code.slice()
+    bad[i] = v
+    attempt(`planRoundTrip with value ${i} = ${v}`, () => addon.planRoundTrip(bad))
+  }
+}
 const state = model.network.readState()
 const newNetwork = (): RawNetwork => new addon.Network(code, state.params, state.stats, state.slots, state.step, state.rng)
 const rows = 40

@@ -2,7 +2,8 @@
  * The Plan: plain, JSON-serialisable data that describes a compiled network completely. Both
  * engines execute it, and a saved model records it. Offsets index the flat buffers:
  * `params` (trainable, updated by the optimizer) and `stats` (BatchNormalization's running
- * mean and variance, updated by training but not by the optimizer).
+ * mean and variance, updated by training but not by the optimizer). Its numeric wire form (the
+ * code of each name, the record layouts the native engine reads) is lib/plan-schema.ts.
  */
 
 export const ACTIVATIONS = ['linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'softmax'] as const

@@ -74,6 +74,13 @@ export interface NativeInfo {
 
 export function info(): NativeInfo
 
+/**
+ * Decodes a Plan code (lib/plan-schema.ts) as the native engine does and returns the code Rust
+ * writes back for it: equal to `planCode` when both sides of the schema agree. Throws a
+ * RangeError naming what is wrong with an invalid code (version, unknown code, sizes, offsets).
+ */
+export function planRoundTrip(planCode: Float64Array): Float64Array
+
 /** An opaque, checked copy of training data, bound to the network that created it. */
 export interface NativeDataset {
   readonly rows: number

@@ -3,36 +3,40 @@
 //! (BACKPROP_THREADS caps the threads; the first epoch is a warm-up.)
 
 use kernels::network::{Dataset, Network};
-use kernels::plan::Plan;
+use kernels::plan::{Activation, Clip, Layer, Loss, Optimizer, Plan};
 use kernels::rng::Rng;
 use std::time::Instant;
 
-/// A Plan code for Dense layers with `act` hidden and softmax output, sparse cross-entropy and
-/// Adam (or SGD), laid out as lib/engine/native/plan-code.ts writes it.
-fn plan_code(sizes: &[usize], act: f64, adam: bool) -> (Vec<f64>, usize) {
-    let layers = sizes.len() - 1;
-    let mut code = vec![1.0, sizes[0] as f64, sizes[layers] as f64, 0.0, 0.0, 2.0, 0.0, layers as f64];
-    code.extend(if adam { [3.0, 1e-3, 0.9, 0.999, 1e-7, 0.0, 0.0, f64::NAN, f64::NAN] } else { [0.0, 0.01, 0.0, 0.0, 0.0, 0.0, 0.0, f64::NAN, f64::NAN] });
+/// Dense layers with `act` hidden and softmax output, sparse cross-entropy and Adam (or SGD).
+fn plan(sizes: &[usize], act: Activation, adam: bool) -> Plan {
+    let mut layers = Vec::new();
     let mut offset = 0;
-    for l in 0..layers {
-        let (i, u) = (sizes[l], sizes[l + 1]);
-        let a = if l + 1 == layers { 5.0 } else { act };
-        code.extend([0.0, i as f64, u as f64, a, 0.0, offset as f64, (offset + i * u) as f64, 0.0, 0.0, 0.0, 0.0]);
-        offset += i * u + u;
+    for (l, w) in sizes.windows(2).enumerate() {
+        let (inputs, units) = (w[0], w[1]);
+        let activation = if l + 2 == sizes.len() { Activation::Softmax } else { act };
+        layers.push(Layer::Dense { inputs, units, activation, kernel: offset, bias: Some(offset + inputs * units), l1: 0.0, l2: 0.0 });
+        offset += inputs * units + units;
     }
-    code[3] = offset as f64;
-    (code, offset)
+    let clip = Clip { norm: None, value: None };
+    let optimizer = if adam {
+        Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.0, clip }
+    } else {
+        Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false, clip }
+    };
+    let (input_size, output_size) = (sizes[0], sizes[sizes.len() - 1]);
+    Plan { input_size, output_size, param_count: offset, stat_count: 0, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(optimizer), layers }
 }
 
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "mnist".into());
-    let (sizes, act, adam, batch, rows): (Vec<usize>, f64, bool, usize, usize) = match which.as_str() {
-        "small" => (vec![2, 16, 16, 2], 2.0, true, 32, 8192),
-        "wide" => (vec![1024, 1024, 1024, 10], 3.0, false, 256, 8192),
-        _ => (vec![784, 256, 128, 10], 3.0, true, 128, 16384),
+    let (sizes, act, adam, batch, rows): (Vec<usize>, Activation, bool, usize, usize) = match which.as_str() {
+        "small" => (vec![2, 16, 16, 2], Activation::Tanh, true, 32, 8192),
+        "wide" => (vec![1024, 1024, 1024, 10], Activation::Relu, false, 256, 8192),
+        _ => (vec![784, 256, 128, 10], Activation::Relu, true, 128, 16384),
     };
-    let (code, params) = plan_code(&sizes, act, adam);
-    let plan = Plan::decode(&code).expect("valid plan");
+    // Checked as the addon checks a plan from TypeScript.
+    let plan = Plan::decode(&plan(&sizes, act, adam).encode()).expect("valid plan");
+    let params = plan.param_count;
     let mut rng = Rng::new([1, 2, 3, 4]);
     let p: Vec<f32> = (0..params).map(|_| (rng.next_f64() as f32 - 0.5) * 0.1).collect();
     let slots = vec![0.0; plan.slot_count() * params];

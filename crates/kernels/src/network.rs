@@ -100,9 +100,10 @@ struct Workspace {
 
 pub struct Network {
     pub plan: Plan,
-    pub params: Vec<f32>,
+    /// Private, with `slots`: whatever writes them must drop `value_bound` (the setters do).
+    params: Vec<f32>,
     pub stats: Vec<f32>,
-    pub slots: Vec<f32>,
+    slots: Vec<f32>,
     pub grads: Vec<f32>,
     pub step: u64,
     pub rng: Rng,
@@ -437,8 +438,31 @@ impl Network {
         optimizers::max_abs(&self.params).max(optimizers::max_abs(&self.slots))
     }
 
-    /// Call after writing `params` or `slots` directly: the running bound on them no longer holds.
-    pub fn state_written(&mut self) {
+    /// The trainable parameters (the plan's paramCount of them).
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// The optimizer state: slot count × paramCount values.
+    pub fn slots(&self) -> &[f32] {
+        &self.slots
+    }
+
+    /// Overwrites the parameters with `values` (paramCount of them, or this panics).
+    pub fn set_params(&mut self, values: &[f32]) {
+        self.params.copy_from_slice(values);
+        self.state_written();
+    }
+
+    /// Overwrites the optimizer state with `values` (slot count × paramCount, or this panics).
+    pub fn set_slots(&mut self, values: &[f32]) {
+        self.slots.copy_from_slice(values);
+        self.state_written();
+    }
+
+    /// After `params` or `slots` change from outside an update, the running bound on them no
+    /// longer holds: the next update measures them again.
+    fn state_written(&mut self) {
         self.value_bound = f64::INFINITY;
     }
 

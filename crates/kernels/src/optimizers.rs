@@ -336,7 +336,7 @@ mod tests {
             Optimizer::Sgd { lr: 0.0, momentum: 0.0, nesterov: false, clip },
             Optimizer::Sgd { lr: 0.0, momentum: 0.9, nesterov: false, clip },
             Optimizer::Sgd { lr: 0.0, momentum: 0.9, nesterov: true, clip },
-            Optimizer::AdaGrad { lr: 0.0, epsilon: 1e-7, clip },
+            Optimizer::AdaGrad { lr: 0.0, initial_accumulator: 0.1, epsilon: 1e-7, clip },
             Optimizer::RmsProp { lr: 0.0, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false, clip },
             Optimizer::RmsProp { lr: 0.0, rho: 0.9, momentum: 0.5, epsilon: 1e-7, centered: true, clip },
             Optimizer::Adam { lr: 0.0, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.0, clip },

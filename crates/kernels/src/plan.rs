@@ -1,12 +1,56 @@
 //! The Plan as the native engine sees it, decoded from the flat float64 code that
 //! lib/engine/native/plan-code.ts writes (one numeric record per part; no JSON parser needed).
-//! Decoding checks everything the executor relies on: codes, integer sizes, that layer widths
-//! chain, and that every offset range lies inside the parameter and statistics buffers.
+//! The layout and every code number are stated once, in lib/plan-schema.ts; `codes` mirrors
+//! them here. Decoding checks everything the executor relies on: the version, the codes, integer
+//! sizes, that layer widths chain, and that every offset range lies inside the parameter and
+//! statistics buffers. `Plan::encode` writes the same code back (the round-trip test in
+//! __test__/plan-schema.test.ts proves the two sides agree).
 
-pub const FORMAT: f64 = 1.0;
+pub const VERSION: f64 = 1.0;
 pub const HEADER_LEN: usize = 8;
 pub const OPTIMIZER_LEN: usize = 9;
 pub const LAYER_LEN: usize = 11;
+
+/// The numbers of lib/plan-schema.ts (`*_CODES`, `NONE`); never renumber one.
+pub mod codes {
+    pub const NONE: i64 = -1;
+
+    pub mod activation {
+        pub const LINEAR: i64 = 0;
+        pub const SIGMOID: i64 = 1;
+        pub const TANH: i64 = 2;
+        pub const RELU: i64 = 3;
+        pub const LEAKY_RELU: i64 = 4;
+        pub const SOFTMAX: i64 = 5;
+    }
+
+    pub mod loss {
+        pub const BINARY_CROSS_ENTROPY: i64 = 0;
+        pub const CATEGORICAL_CROSS_ENTROPY: i64 = 1;
+        pub const SPARSE_CATEGORICAL_CROSS_ENTROPY: i64 = 2;
+        pub const MEAN_SQUARED_ERROR: i64 = 3;
+    }
+
+    pub mod metric {
+        pub const ACCURACY: i64 = 0;
+        pub const MEAN_ABSOLUTE_ERROR: i64 = 1;
+        pub const MEAN_SQUARED_ERROR: i64 = 2;
+    }
+
+    pub mod layer {
+        pub const DENSE: i64 = 0;
+        pub const DROPOUT: i64 = 1;
+        pub const BATCH_NORMALIZATION: i64 = 2;
+        pub const ACTIVATION: i64 = 3;
+    }
+
+    pub mod optimizer {
+        pub const SGD: i64 = 0;
+        pub const ADAGRAD: i64 = 1;
+        pub const RMSPROP: i64 = 2;
+        pub const ADAM: i64 = 3;
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
@@ -18,6 +62,54 @@ pub enum Activation {
     Softmax,
 }
 
+/// `code()` and `from_code()` of a fieldless enum, from one table of its codes.
+macro_rules! coded {
+    ($ty:ident { $($variant:ident = $code:path),* $(,)? }) => {
+        impl $ty {
+            pub fn code(self) -> i64 {
+                match self {
+                    $($ty::$variant => $code,)*
+                }
+            }
+
+            pub fn from_code(code: i64) -> Option<Self> {
+                match code {
+                    $($code => Some($ty::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+impl Activation {
+    /// The activation's code and the alpha its record carries (0 unless leakyRelu).
+    pub fn code(self) -> (i64, f32) {
+        use codes::activation::*;
+        match self {
+            Activation::Linear => (LINEAR, 0.0),
+            Activation::Sigmoid => (SIGMOID, 0.0),
+            Activation::Tanh => (TANH, 0.0),
+            Activation::Relu => (RELU, 0.0),
+            Activation::LeakyRelu(alpha) => (LEAKY_RELU, alpha),
+            Activation::Softmax => (SOFTMAX, 0.0),
+        }
+    }
+
+    pub fn from_code(code: i64, alpha: f32) -> Option<Self> {
+        use codes::activation::*;
+        Some(match code {
+            LINEAR => Activation::Linear,
+            SIGMOID => Activation::Sigmoid,
+            TANH => Activation::Tanh,
+            RELU => Activation::Relu,
+            LEAKY_RELU => Activation::LeakyRelu(alpha),
+            SOFTMAX => Activation::Softmax,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
     BinaryCrossEntropy,
@@ -26,12 +118,25 @@ pub enum Loss {
     MeanSquaredError,
 }
 
+coded!(Loss {
+    BinaryCrossEntropy = codes::loss::BINARY_CROSS_ENTROPY,
+    CategoricalCrossEntropy = codes::loss::CATEGORICAL_CROSS_ENTROPY,
+    SparseCategoricalCrossEntropy = codes::loss::SPARSE_CATEGORICAL_CROSS_ENTROPY,
+    MeanSquaredError = codes::loss::MEAN_SQUARED_ERROR,
+});
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
     Accuracy,
     MeanAbsoluteError,
     MeanSquaredError,
 }
+
+coded!(Metric {
+    Accuracy = codes::metric::ACCURACY,
+    MeanAbsoluteError = codes::metric::MEAN_ABSOLUTE_ERROR,
+    MeanSquaredError = codes::metric::MEAN_SQUARED_ERROR,
+});
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Clip {
@@ -42,7 +147,9 @@ pub struct Clip {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Optimizer {
     Sgd { lr: f64, momentum: f64, nesterov: bool, clip: Clip },
-    AdaGrad { lr: f64, epsilon: f64, clip: Clip },
+    /// The initial accumulator only fills the slots the TypeScript side creates; it is kept so
+    /// that the plan encodes back to its code.
+    AdaGrad { lr: f64, initial_accumulator: f64, epsilon: f64, clip: Clip },
     RmsProp { lr: f64, rho: f64, momentum: f64, epsilon: f64, centered: bool, clip: Clip },
     Adam { lr: f64, beta1: f64, beta2: f64, epsilon: f64, weight_decay: f64, clip: Clip },
 }
@@ -157,29 +264,20 @@ impl Plan {
     /// Decodes and checks a Plan code.
     pub fn decode(code: &[f64]) -> Result<Plan, String> {
         let mut r = Reader { code, at: 0 };
-        if r.f64("format")? != FORMAT {
-            return Err(format!("plan code format must be {FORMAT}"));
+        let version = r.f64("version")?;
+        if version != VERSION {
+            return Err(format!("plan code version must be {VERSION}, got {version} (lib/ and the addon come from different builds)"));
         }
         let input_size = r.size("inputSize", 1)?;
         let output_size = r.size("outputSize", 1)?;
         let param_count = r.size("paramCount", 0)?;
         let stat_count = r.size("statCount", 0)?;
-        let loss = match r.int("loss", -1, 3)? {
-            -1 => None,
-            0 => Some(Loss::BinaryCrossEntropy),
-            1 => Some(Loss::CategoricalCrossEntropy),
-            2 => Some(Loss::SparseCategoricalCrossEntropy),
-            _ => Some(Loss::MeanSquaredError),
-        };
+        let loss = r.optional_code("loss", Loss::from_code)?;
         let metric_count = r.size("metricCount", 0)?;
         let layer_count = r.size("layerCount", 1)?;
         let mut metrics = Vec::with_capacity(metric_count.min(3));
         for _ in 0..metric_count {
-            metrics.push(match r.int("metric", 0, 2)? {
-                0 => Metric::Accuracy,
-                1 => Metric::MeanAbsoluteError,
-                _ => Metric::MeanSquaredError,
-            });
+            metrics.push(r.code("metric", Metric::from_code)?);
         }
         let optimizer = r.optimizer()?;
         let mut layers = Vec::with_capacity(layer_count.min(1024));
@@ -200,6 +298,62 @@ impl Plan {
             return Err("sparse categorical cross-entropy needs at least 2 outputs".into());
         }
         Ok(plan)
+    }
+}
+
+impl Plan {
+    /// The code of this plan, exactly as lib/engine/native/plan-code.ts writes it: the inverse
+    /// of `decode`.
+    pub fn encode(&self) -> Vec<f64> {
+        let header = [self.input_size, self.output_size, self.param_count, self.stat_count].map(|n| n as f64);
+        let mut code = vec![VERSION];
+        code.extend(header);
+        code.extend([self.loss.map_or(codes::NONE, Loss::code), self.metrics.len() as i64, self.layers.len() as i64].map(|c| c as f64));
+        code.extend(self.metrics.iter().map(|m| m.code() as f64));
+        code.extend(Optimizer::encode(self.optimizer));
+        for layer in &self.layers {
+            code.extend(layer.encode());
+        }
+        code
+    }
+}
+
+impl Optimizer {
+    /// The optimizer record: [kind, learningRate, p0 … p4, clipNorm, clipValue].
+    fn encode(optimizer: Option<Optimizer>) -> [f64; OPTIMIZER_LEN] {
+        use codes::optimizer::*;
+        let flag = |b: bool| f64::from(u8::from(b));
+        let (kind, lr, p, clip) = match optimizer {
+            None => (codes::NONE, 0.0, [0.0; 5], Clip { norm: None, value: None }),
+            Some(Optimizer::Sgd { lr, momentum, nesterov, clip }) => (SGD, lr, [momentum, flag(nesterov), 0.0, 0.0, 0.0], clip),
+            Some(Optimizer::AdaGrad { lr, initial_accumulator, epsilon, clip }) => (ADAGRAD, lr, [initial_accumulator, epsilon, 0.0, 0.0, 0.0], clip),
+            Some(Optimizer::RmsProp { lr, rho, momentum, epsilon, centered, clip }) => (RMSPROP, lr, [rho, momentum, epsilon, flag(centered), 0.0], clip),
+            Some(Optimizer::Adam { lr, beta1, beta2, epsilon, weight_decay, clip }) => (ADAM, lr, [beta1, beta2, epsilon, weight_decay, 0.0], clip),
+        };
+        let [p0, p1, p2, p3, p4] = p;
+        [kind as f64, lr, p0, p1, p2, p3, p4, clip.norm.unwrap_or(f64::NAN), clip.value.unwrap_or(f64::NAN)]
+    }
+}
+
+impl Layer {
+    /// The layer record: [kind, inputs, units, activation, alpha, r0 … r5].
+    fn encode(&self) -> [f64; LAYER_LEN] {
+        use codes::layer::*;
+        let none = Activation::Linear;
+        let (kind, inputs, activation, r) = match *self {
+            Layer::Dense { inputs, activation, kernel, bias, l1, l2, .. } => {
+                (DENSE, inputs, activation, [kernel as f64, bias.map_or(codes::NONE as f64, |b| b as f64), l1.into(), l2.into(), 0.0, 0.0])
+            }
+            Layer::Dropout { units, rate } => (DROPOUT, units, none, [rate, 0.0, 0.0, 0.0, 0.0, 0.0]),
+            Layer::BatchNorm { units, momentum, epsilon, gamma, beta, mean, variance } => {
+                (BATCH_NORMALIZATION, units, none, [gamma as f64, beta as f64, mean as f64, variance as f64, momentum, epsilon])
+            }
+            Layer::Activation { units, activation } => (ACTIVATION, units, activation, [0.0; 6]),
+        };
+        // Layers without an activation write 0 (linear) in its place, as the TypeScript encoder does.
+        let (act, alpha) = activation.code();
+        let [r0, r1, r2, r3, r4, r5] = r;
+        [kind as f64, inputs as f64, self.units() as f64, act as f64, alpha.into(), r0, r1, r2, r3, r4, r5]
     }
 }
 
@@ -231,6 +385,18 @@ impl Reader<'_> {
         Ok(v as i64)
     }
 
+    /// A code of lib/plan-schema.ts, which `from_code` turns into its value.
+    fn code<T>(&mut self, what: &str, from_code: impl Fn(i64) -> Option<T>) -> Result<T, String> {
+        let v = self.f64(what)?;
+        let known = if v.fract() == 0.0 && v.abs() <= i32::MAX as f64 { from_code(v as i64) } else { None };
+        known.ok_or_else(|| format!("{what} code {v} is unknown (lib/plan-schema.ts lists the codes)"))
+    }
+
+    /// A code that may be `codes::NONE`.
+    fn optional_code<T>(&mut self, what: &str, from_code: impl Fn(i64) -> Option<T>) -> Result<Option<T>, String> {
+        self.code(what, |c| if c == codes::NONE { Some(None) } else { from_code(c).map(Some) })
+    }
+
     /// A count or size: an integer ≥ min and below 2³¹ (so products of two stay exact).
     fn size(&mut self, what: &str, min: i64) -> Result<usize, String> {
         Ok(self.int(what, min, i32::MAX as i64)? as usize)
@@ -248,50 +414,41 @@ impl Reader<'_> {
     }
 
     fn optimizer(&mut self) -> Result<Option<Optimizer>, String> {
-        let kind = self.int("optimizer kind", -1, 3)?;
+        let kind = self.optional_code("optimizer kind", |c| (codes::optimizer::SGD..=codes::optimizer::ADAM).contains(&c).then_some(c))?;
         let lr = self.f64("learningRate")?;
         let [a, b, c, d, _] = [0; 5].map(|_| self.f64("optimizer parameter"));
         let (a, b, c, d) = (a?, b?, c?, d?);
         let clip = Clip { norm: self.optional("clipNorm")?, value: self.optional("clipValue")? };
-        if kind == -1 {
-            return Ok(None);
-        }
+        let Some(kind) = kind else { return Ok(None) };
         if !(lr.is_finite() && lr > 0.0) {
             return Err(format!("learningRate must be > 0, got {lr}"));
         }
         let unit = |what: &str, v: f64| if v.is_finite() && (0.0..1.0).contains(&v) { Ok(v) } else { Err(format!("{what} must be in [0, 1), got {v}")) };
         let nonneg = |what: &str, v: f64| if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(format!("{what} must be ≥ 0, got {v}")) };
         let flag = |what: &str, v: f64| if v == 0.0 || v == 1.0 { Ok(v == 1.0) } else { Err(format!("{what} must be 0 or 1, got {v}")) };
+        use codes::optimizer::*;
         Ok(Some(match kind {
-            0 => Optimizer::Sgd { lr, momentum: unit("momentum", a)?, nesterov: flag("nesterov", b)?, clip },
-            1 => {
-                nonneg("initialAccumulatorValue", a)?;
-                Optimizer::AdaGrad { lr, epsilon: nonneg("epsilon", b)?, clip }
-            }
-            2 => Optimizer::RmsProp { lr, rho: unit("rho", a)?, momentum: unit("momentum", b)?, epsilon: nonneg("epsilon", c)?, centered: flag("centered", d)?, clip },
+            SGD => Optimizer::Sgd { lr, momentum: unit("momentum", a)?, nesterov: flag("nesterov", b)?, clip },
+            ADAGRAD => Optimizer::AdaGrad { lr, initial_accumulator: nonneg("initialAccumulatorValue", a)?, epsilon: nonneg("epsilon", b)?, clip },
+            RMSPROP => Optimizer::RmsProp { lr, rho: unit("rho", a)?, momentum: unit("momentum", b)?, epsilon: nonneg("epsilon", c)?, centered: flag("centered", d)?, clip },
             _ => Optimizer::Adam { lr, beta1: unit("beta1", a)?, beta2: unit("beta2", b)?, epsilon: nonneg("epsilon", c)?, weight_decay: nonneg("weightDecay", d)?, clip },
         }))
     }
 
     /// A layer record: [kind, inputs, units, activation, alpha, r0 … r5], where r0 … r5 are
+    /// `LAYER_FIELDS` of lib/plan-schema.ts:
     ///   dense: kernel offset, bias offset (−1: none), l1, l2, 0, 0
     ///   dropout: rate, 0 …
     ///   batch normalisation: γ, β, moving-mean and moving-variance offsets, momentum, ε
     ///   activation: 0 …
     fn layer(&mut self, width: usize, params: usize, stats: usize) -> Result<Layer, String> {
-        let kind = self.int("kind", 0, 3)?;
+        use codes::layer::*;
+        let kind = self.code("layer kind", |c| (DENSE..=ACTIVATION).contains(&c).then_some(c))?;
         let inputs = self.size("inputs", 1)?;
         let units = self.size("units", 1)?;
-        let code = self.int("activation", 0, 5)?;
+        let activation = self.code("activation", |c| Activation::from_code(c, 0.0))?;
         let alpha = self.finite("alpha", 0.0, f64::MAX)? as f32;
-        let activation = match code {
-            0 => Activation::Linear,
-            1 => Activation::Sigmoid,
-            2 => Activation::Tanh,
-            3 => Activation::Relu,
-            4 => Activation::LeakyRelu(alpha),
-            _ => Activation::Softmax,
-        };
+        let activation = if let Activation::LeakyRelu(_) = activation { Activation::LeakyRelu(alpha) } else { activation };
         let mut r = [0.0; 6];
         for v in &mut r {
             *v = self.f64("layer parameter")?;
@@ -299,7 +456,7 @@ impl Reader<'_> {
         if inputs != width {
             return Err(format!("inputs {inputs} differ from the {width} values the layer receives"));
         }
-        if kind != 0 && units != inputs {
+        if kind != DENSE && units != inputs {
             return Err(format!("units {units} must equal inputs {inputs}"));
         }
         let range = |what: &str, v: f64, len: usize, total: usize| -> Result<usize, String> {
@@ -316,7 +473,7 @@ impl Reader<'_> {
             }
         };
         Ok(match kind {
-            0 => Layer::Dense {
+            DENSE => Layer::Dense {
                 inputs,
                 units,
                 activation,
@@ -325,9 +482,9 @@ impl Reader<'_> {
                 l1: nonneg("l1", r[2])?,
                 l2: nonneg("l2", r[3])?,
             },
-            1 if (0.0..1.0).contains(&r[0]) => Layer::Dropout { units, rate: r[0] },
-            1 => return Err(format!("dropout rate must be in [0, 1), got {}", r[0])),
-            2 => {
+            DROPOUT if (0.0..1.0).contains(&r[0]) => Layer::Dropout { units, rate: r[0] },
+            DROPOUT => return Err(format!("dropout rate must be in [0, 1), got {}", r[0])),
+            BATCH_NORMALIZATION => {
                 if !(0.0..=1.0).contains(&r[4]) || !(r[5].is_finite() && r[5] > 0.0) {
                     return Err(format!("batch normalisation needs momentum in [0, 1] and epsilon > 0, got {} and {}", r[4], r[5]));
                 }

@@ -289,7 +289,7 @@ fn every_optimizer_takes_the_documented_step() {
         let cases = [
             Optimizer::Sgd { lr, momentum: 0.0, nesterov: false, clip },
             Optimizer::Sgd { lr, momentum: 0.9, nesterov: true, clip },
-            Optimizer::AdaGrad { lr, epsilon: 1e-7, clip },
+            Optimizer::AdaGrad { lr, initial_accumulator: 0.1, epsilon: 1e-7, clip },
             Optimizer::RmsProp { lr, rho: 0.9, momentum: 0.5, epsilon: 1e-7, centered: true, clip },
             Optimizer::Adam { lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.01, clip },
         ];

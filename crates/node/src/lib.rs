@@ -12,6 +12,7 @@ mod error;
 mod guard;
 mod network;
 mod ops;
+mod plan_code;
 mod progress;
 mod results;
 mod sys;
@@ -31,17 +32,19 @@ js_function!(dense_backward => ops::dense_backward);
 js_function!(activation_forward => ops::activation_forward);
 js_function!(activation_backward => ops::activation_backward);
 js_function!(info => ops::info);
+js_function!(plan_round_trip => plan_code::plan_round_trip);
 
 type Callback = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
 
 /// The functions the addon exports, by their JavaScript names (plus the `Network` class).
-const EXPORTS: [(&std::ffi::CStr, Callback); 6] = [
+const EXPORTS: [(&std::ffi::CStr, Callback); 7] = [
     (c"matmul", matmul),
     (c"denseForward", dense_forward),
     (c"denseBackward", dense_backward),
     (c"activationForward", activation_forward),
     (c"activationBackward", activation_backward),
     (c"info", info),
+    (c"planRoundTrip", plan_round_trip),
 ];
 
 fn register(env: Env, exports: napi_value) -> JsResult<()> {

@@ -17,6 +17,7 @@ use kernels::rng::Rng;
 use crate::dataset::{self, DatasetBox};
 use crate::env::{Args, Env};
 use crate::error::{JsError, JsResult};
+use crate::plan_code;
 use crate::progress::Progress;
 use crate::results;
 use crate::sys::*;
@@ -266,7 +267,7 @@ fn construct(env: Env, args: &Args) -> JsResult<napi_value> {
     let rng = typed::read_exact::<u32>(env, args.get(5), "rng", 4, "the four words of the PRNG state")?;
     // SAFETY: every argument is read; nothing runs JavaScript while these copies are made.
     let (plan, params, stats, slots, rng) = unsafe {
-        let plan = Plan::decode(code.slice()).map_err(|e| JsError::range_error(format!("planCode is not a valid plan: {e}")))?;
+        let plan = plan_code::decode(&code)?;
         let r = rng.slice();
         (plan, params.to_vec()?, stats.to_vec()?, slots.to_vec()?, [r[0], r[1], r[2], r[3]])
     };
@@ -290,9 +291,9 @@ fn read_state(env: Env, args: &Args) -> JsResult<napi_value> {
         let mut guard = shared.lock()?;
         let net = guard.net();
         (
-            typed::from_slice(env, &net.params, "params")?,
+            typed::from_slice(env, net.params(), "params")?,
             typed::from_slice(env, &net.stats, "stats")?,
-            typed::from_slice(env, &net.slots, "slots")?,
+            typed::from_slice(env, net.slots(), "slots")?,
             env.double(net.step as f64)?,
             typed::from_slice(env, &net.rng.state, "rng")?,
         )
@@ -329,13 +330,13 @@ fn write_state(env: Env, args: &Args) -> JsResult<napi_value> {
     // SAFETY: all arguments are read; the network's own buffers never alias JavaScript memory.
     unsafe {
         if let Some(v) = &params {
-            net.params.copy_from_slice(v.slice());
+            net.set_params(v.slice());
         }
         if let Some(v) = &stats {
             net.stats.copy_from_slice(v.slice());
         }
         if let Some(v) = &slots {
-            net.slots.copy_from_slice(v.slice());
+            net.set_slots(v.slice());
         }
         if let Some(v) = &rng {
             let r = v.slice();
@@ -345,7 +346,6 @@ fn write_state(env: Env, args: &Args) -> JsResult<napi_value> {
     if let Some(step) = step {
         net.step = step;
     }
-    net.state_written();
     drop(guard);
     env.undefined()
 }

@@ -26,6 +26,7 @@ import {
   createBatchNormCache,
   type BatchNormCache,
 } from './batch-normalization.js'
+import { denseBackward, denseForward } from './dense.js'
 import { dropoutBackward, dropoutForward } from './dropout.js'
 import { Gemm, type FloatArray, type FloatArrayConstructor } from './gemm.js'
 import { fusedLoss, outputLoss } from './losses.js'
@@ -349,16 +350,7 @@ export class JsNetwork implements Network {
       switch (layer.kind) {
         case 'dense': {
           const fuse = keepLogits && l === layers.length - 1
-          const z = fuse ? ws.logits! : out
-          this.gemm.multiply(false, false, rows, layer.units, layer.inputs, input, 0, layer.inputs,
-            this.params, layer.kernelOffset, layer.units, z, 0, layer.units, false)
-          if (layer.biasOffset >= 0) {
-            const b = layer.biasOffset
-            for (let r = 0; r < rows; r++) {
-              const o = r * layer.units
-              for (let j = 0; j < layer.units; j++) z[o + j] = z[o + j]! + this.params[b + j]!
-            }
-          }
+          denseForward(this.gemm, layer, input, fuse ? ws.logits! : out, rows, this.params)
           if (!fuse) activationForward(layer.activation, out, rows, layer.units)
           input = out
           break
@@ -403,21 +395,7 @@ export class JsNetwork implements Network {
           if (!(l === last && this.fused !== null)) {
             activationBackward(layer.activation, ws.outputs[l]!, delta, rows, layer.units)
           }
-          // dW = Xᵀ·dZ, db = Σ_rows dZ, dX = dZ·Wᵀ.
-          this.gemm.multiply(true, false, layer.inputs, layer.units, rows, input, 0, layer.inputs,
-            delta, 0, layer.units, this.grads, layer.kernelOffset, layer.units, false)
-          if (layer.biasOffset >= 0) {
-            const b = layer.biasOffset
-            for (let j = 0; j < layer.units; j++) this.grads[b + j] = 0
-            for (let r = 0; r < rows; r++) {
-              const o = r * layer.units
-              for (let j = 0; j < layer.units; j++) this.grads[b + j] = this.grads[b + j]! + delta[o + j]!
-            }
-          }
-          if (dx !== null) {
-            this.gemm.multiply(false, true, rows, layer.inputs, layer.units, delta, 0, layer.units,
-              this.params, layer.kernelOffset, layer.units, dx, 0, layer.inputs, false)
-          }
+          denseBackward(this.gemm, layer, input, delta, dx, rows, this.params, this.grads)
           break
         }
         case 'dropout':

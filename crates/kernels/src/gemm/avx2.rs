@@ -5,104 +5,20 @@
 //! Outputs at most 8 wide use a 12×8 tile instead of padding half of every 16-wide one.
 
 use std::arch::x86_64::*;
-use std::ops::Range;
 
-use super::block::{chunk, Kernel, Problem, Tile};
-use super::pack::{pack_block, Src, Workspace};
+use super::block::kernel_tier;
+use super::fma_tile::fma_tile;
+use super::pack::pack_block;
 
-/// The kernel for an `MR × NR` tile; `NR` is 8 or 16 (one or two ymm per row).
-pub(crate) struct Avx2<const MR: usize, const NR: usize>;
+kernel_tier! {
+    /// The kernel for an `MR × NR` tile; `NR` is 8 or 16 (one or two ymm per row).
+    Avx2 { pack: pack_block, KC: 512, MC: 72, NC: 4096, features: "avx2,fma" }
+}
 
 pub(crate) type Wide = Avx2<6, 16>;
 pub(crate) type Narrow = Avx2<12, 8>;
 
-impl<const MR: usize, const NR: usize> Kernel for Avx2<MR, NR> {
-    const MR: usize = MR;
-    const NR: usize = NR;
-    const KC: usize = 512;
-    const MC: usize = 72;
-    const NC: usize = 4096;
-
-    #[inline(always)]
-    unsafe fn tile(t: Tile) {
-        // SAFETY: the driver only instantiates this kernel after checking AVX2+FMA support, and
-        // `Tile` carries the pointer contract.
-        unsafe { tile::<MR, NR>(t) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack_block::<MR>(dst, src, rows, kc) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack_block::<NR>(dst, src, cols, kc) }
-    }
-
-    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
-        // SAFETY: forwarded contract (which includes CPU support for this ISA).
-        unsafe { chunk_impl::<MR, NR>(p, rows, cols, ws) }
-    }
-}
-
-/// The blocking loops compiled with AVX2+FMA enabled, so packing vectorises for it too.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn chunk_impl<const MR: usize, const NR: usize>(
-    p: &Problem,
-    rows: Range<usize>,
-    cols: Range<usize>,
-    ws: &mut Workspace,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { chunk::<Avx2<MR, NR>>(p, rows, cols, ws) }
-}
-
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
-    // Two slots declared, the first NR / 8 used (stable Rust cannot size an array by NR / 8).
-    let nv = NR / 8;
-    debug_assert!(nv == 1 || nv == 2);
-    // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (32-byte aligned
-    // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
-    // NR floats.
-    unsafe {
-        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
-        let (mut a, mut b) = (t.a, t.b);
-        for _ in 0..t.kc {
-            let bv = [
-                _mm256_load_ps(b),
-                if nv == 2 {
-                    _mm256_load_ps(b.add(8))
-                } else {
-                    _mm256_setzero_ps()
-                },
-            ];
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm256_broadcast_ss(&*a.add(i));
-                for v in 0..nv {
-                    row[v] = _mm256_fmadd_ps(ai, bv[v], row[v]);
-                }
-            }
-            a = a.add(MR);
-            b = b.add(NR);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            let c = t.c.add(i * t.ldc);
-            for (v, &x) in row.iter().enumerate().take(nv) {
-                let p = c.add(v * 8);
-                let mut x = x;
-                if t.add {
-                    x = _mm256_add_ps(_mm256_loadu_ps(p), x);
-                }
-                if !t.bias.is_null() {
-                    x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias.add(v * 8)));
-                }
-                _mm256_storeu_ps(p, x);
-            }
-        }
-    }
+fma_tile! {
+    features: "avx2,fma", lanes: 8, zero: _mm256_setzero_ps, load: _mm256_load_ps, loadu: _mm256_loadu_ps,
+    storeu: _mm256_storeu_ps, set1: _mm256_set1_ps, fmadd: _mm256_fmadd_ps, add: _mm256_add_ps,
 }

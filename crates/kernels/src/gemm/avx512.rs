@@ -7,117 +7,36 @@
 //! 24×16 tile instead.
 
 use std::arch::x86_64::*;
-use std::ops::Range;
 
-use super::block::{chunk, Kernel, Problem, Tile};
-use super::pack::{pack_block, Src, Workspace};
+use super::block::kernel_tier;
+use super::fma_tile::fma_tile;
+use super::pack::{pack_block, Src};
 
-/// The kernel for an `MR × NR` tile; `NR` is 16 or 32 (one or two zmm per row).
-pub(crate) struct Avx512<const MR: usize, const NR: usize>;
+kernel_tier! {
+    /// The kernel for an `MR × NR` tile; `NR` is 16 or 32 (one or two zmm per row).
+    ///
+    /// KC = 512 amortises the C-tile update over more k steps; measured best at n = 2048 and
+    /// neutral for the smaller shapes.
+    Avx512 { pack: pack, KC: 512, MC: 96, NC: 4096, features: "avx512f" }
+}
 
 pub(crate) type Wide = Avx512<12, 32>;
 pub(crate) type Narrow = Avx512<24, 16>;
 
-impl<const MR: usize, const NR: usize> Kernel for Avx512<MR, NR> {
-    const MR: usize = MR;
-    const NR: usize = NR;
-    // kc = 512 amortises the C-tile update over more k steps; measured best at n = 2048 and
-    // neutral for the smaller shapes.
-    const KC: usize = 512;
-    const MC: usize = 96;
-    const NC: usize = 4096;
-
-    #[inline(always)]
-    unsafe fn tile(t: Tile) {
-        // SAFETY: the driver only instantiates this kernel after checking AVX-512F support, and
-        // `Tile` carries the pointer contract.
-        unsafe { tile::<MR, NR>(t) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack::<MR>(dst, src, rows, kc) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack::<NR>(dst, src, cols, kc) }
-    }
-
-    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
-        // SAFETY: forwarded contract (which includes CPU support for this ISA).
-        unsafe { chunk_impl::<MR, NR>(p, rows, cols, ws) }
-    }
-}
-
-/// The blocking loops compiled with AVX-512 enabled, so packing vectorises for it too.
-#[target_feature(enable = "avx512f")]
-unsafe fn chunk_impl<const MR: usize, const NR: usize>(
-    p: &Problem,
-    rows: Range<usize>,
-    cols: Range<usize>,
-    ws: &mut Workspace,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { chunk::<Avx512<MR, NR>>(p, rows, cols, ws) }
-}
-
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
-    // Stable Rust cannot size an array by NR / 16, so two slots are declared and only the
-    // first NV are used (the compiler drops the rest).
-    let nv = NR / 16;
-    debug_assert!(nv == 1 || nv == 2);
-    // SAFETY (whole body): `t.a` holds kc × MR and `t.b` kc × NR packed floats (64-byte aligned
-    // panels); `t.c` addresses an MR × NR tile with row stride `t.ldc`; `t.bias`, when not null,
-    // NR floats.
-    unsafe {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-        let (mut a, mut b) = (t.a, t.b);
-        for _ in 0..t.kc {
-            let bv = [
-                _mm512_load_ps(b),
-                if nv == 2 {
-                    _mm512_load_ps(b.add(16))
-                } else {
-                    _mm512_setzero_ps()
-                },
-            ];
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(*a.add(i));
-                for v in 0..nv {
-                    row[v] = _mm512_fmadd_ps(ai, bv[v], row[v]);
-                }
-            }
-            a = a.add(MR);
-            b = b.add(NR);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            let c = t.c.add(i * t.ldc);
-            for (v, &x) in row.iter().enumerate().take(nv) {
-                let p = c.add(v * 16);
-                let mut x = x;
-                if t.add {
-                    x = _mm512_add_ps(_mm512_loadu_ps(p), x);
-                }
-                if !t.bias.is_null() {
-                    x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias.add(v * 16)));
-                }
-                _mm512_storeu_ps(p, x);
-            }
-        }
-    }
+fma_tile! {
+    features: "avx512f", lanes: 16, zero: _mm512_setzero_ps, load: _mm512_load_ps, loadu: _mm512_loadu_ps,
+    storeu: _mm512_storeu_ps, set1: _mm512_set1_ps, fmadd: _mm512_fmadd_ps, add: _mm512_add_ps,
 }
 
 /// `pack_block`, with the transposing case (source contiguous along k: A in `A·B`, B in `A·Bᵀ`)
 /// done by 16×16 register transposes — element by element it was most of the time of GEMMs
 /// whose output is narrow, where each packed element is used only once or twice.
+///
+/// # Safety
+/// As for `pack_block`, and the CPU supports AVX-512F.
 #[inline(always)]
 unsafe fn pack<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
-    // SAFETY: forwarded contract; `pack_transposed` needs AVX-512F, which this kernel implies.
+    // SAFETY: this function's contract covers each of the three.
     unsafe {
         if src.sw == 1 {
             pack_copy::<W>(dst, src, width, kc)

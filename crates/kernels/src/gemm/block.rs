@@ -64,6 +64,71 @@ pub(crate) trait Kernel {
     unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace);
 }
 
+/// Defines an ISA tier's kernel, `$name<MR, NR>`, and implements [`Kernel`] for it from the
+/// invoking module's `tile::<MR, NR>`, a packing function `$pack::<W>` (`pack_block`'s contract)
+/// and the tier's block sizes. `chunk` runs [`chunk`] inside a function compiled with the tier's
+/// target features, if it has any, so the packing loops vectorise for that tier too.
+///
+/// Every method only forwards [`Kernel`]'s safety contract to a function whose contract is the
+/// same (the trait's, `pack_block`'s, [`chunk`]'s), so the unsafe blocks here need no argument
+/// of their own: this is the one place the tiers' wrappers are written.
+macro_rules! kernel_tier {
+    ($(#[$attr:meta])* $name:ident { pack: $pack:ident, KC: $kc:expr, MC: $mc:expr, NC: $nc:expr $(, features: $features:literal)? $(,)? }) => {
+        $(#[$attr])*
+        pub(crate) struct $name<const MR: usize, const NR: usize>;
+
+        impl<const MR: usize, const NR: usize> $crate::gemm::block::Kernel for $name<MR, NR> {
+            const MR: usize = MR;
+            const NR: usize = NR;
+            const KC: usize = $kc;
+            const MC: usize = $mc;
+            const NC: usize = $nc;
+
+            #[inline(always)]
+            unsafe fn tile(t: $crate::gemm::block::Tile) {
+                // SAFETY: forwarded (see `kernel_tier!`).
+                unsafe { tile::<MR, NR>(t) }
+            }
+
+            #[inline(always)]
+            unsafe fn pack_a(dst: *mut f32, src: $crate::gemm::pack::Src, rows: usize, kc: usize) {
+                // SAFETY: forwarded.
+                unsafe { $pack::<MR>(dst, src, rows, kc) }
+            }
+
+            #[inline(always)]
+            unsafe fn pack_b(dst: *mut f32, src: $crate::gemm::pack::Src, cols: usize, kc: usize) {
+                // SAFETY: forwarded.
+                unsafe { $pack::<NR>(dst, src, cols, kc) }
+            }
+
+            unsafe fn chunk(
+                p: &$crate::gemm::block::Problem,
+                rows: ::std::ops::Range<usize>,
+                cols: ::std::ops::Range<usize>,
+                ws: &mut $crate::gemm::pack::Workspace,
+            ) {
+                // SAFETY: forwarded (it includes CPU support for the tier's features).
+                unsafe { chunk_for_tier::<MR, NR>(p, rows, cols, ws) }
+            }
+        }
+
+        /// [`chunk`](crate::gemm::block::chunk) compiled with this tier's target features.
+        $(#[target_feature(enable = $features)])?
+        unsafe fn chunk_for_tier<const MR: usize, const NR: usize>(
+            p: &$crate::gemm::block::Problem,
+            rows: ::std::ops::Range<usize>,
+            cols: ::std::ops::Range<usize>,
+            ws: &mut $crate::gemm::pack::Workspace,
+        ) {
+            // SAFETY: forwarded.
+            unsafe { $crate::gemm::block::chunk::<$name<MR, NR>>(p, rows, cols, ws) }
+        }
+    };
+}
+
+pub(crate) use kernel_tier;
+
 /// A validated GEMM in raw form: `C = (accumulate ? C : 0) + op(A)·op(B)`, then the epilogue.
 pub(crate) struct Problem<'a> {
     pub m: usize,

@@ -16,6 +16,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod block;
+#[cfg(target_arch = "x86_64")]
+mod fma_tile;
 mod pack;
 mod scalar;
 
@@ -314,7 +316,7 @@ pub fn gemm_with(
             Isa::Avx2 if n <= 8 => run::<avx2::Narrow>(&p, threads),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => run::<avx2::Wide>(&p, threads),
-            _ => run::<scalar::Scalar>(&p, threads),
+            _ => run::<scalar::Portable>(&p, threads),
         }
     }
     Ok(())

@@ -1,50 +1,23 @@
 //! Portable micro-kernel: a 4×8 tile in plain Rust, for CPUs without AVX2 (and as the reference
 //! tier in tests). Separate multiply and add, no FMA, so it rounds like naive code.
 
-use std::ops::Range;
+use super::block::{kernel_tier, Tile};
+use super::pack::pack_block;
 
-use super::block::{chunk, Kernel, Problem, Tile};
-use super::pack::{pack_block, Src, Workspace};
-
-pub(crate) struct Scalar;
-
-const MR: usize = 4;
-const NR: usize = 8;
-
-impl Kernel for Scalar {
-    const MR: usize = MR;
-    const NR: usize = NR;
-    const KC: usize = 256;
-    const MC: usize = 64;
-    const NC: usize = 2048;
-
-    unsafe fn tile(t: Tile) {
-        // SAFETY: forwarded contract.
-        unsafe { tile(t) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_a(dst: *mut f32, src: Src, rows: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack_block::<MR>(dst, src, rows, kc) }
-    }
-
-    #[inline(always)]
-    unsafe fn pack_b(dst: *mut f32, src: Src, cols: usize, kc: usize) {
-        // SAFETY: forwarded contract.
-        unsafe { pack_block::<NR>(dst, src, cols, kc) }
-    }
-
-    unsafe fn chunk(p: &Problem, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
-        // SAFETY: forwarded contract.
-        unsafe { chunk::<Scalar>(p, rows, cols, ws) }
-    }
+kernel_tier! {
+    /// The kernel for an `MR × NR` tile of plain floats (used as 4 × 8).
+    Scalar { pack: pack_block, KC: 256, MC: 64, NC: 2048 }
 }
 
+/// The tile: 32 accumulators fit the 16 SSE registers the compiler may use for them.
+pub(crate) type Portable = Scalar<4, 8>;
+
 /// Kept out of line so the driver's loop state does not crowd the accumulators out of registers.
+///
+/// # Safety
+/// As for `Kernel::tile`.
 #[inline(never)]
-unsafe fn tile(t: Tile) {
-    // 32 accumulators fit the 16 SSE registers the compiler may use for them.
+unsafe fn tile<const MR: usize, const NR: usize>(t: Tile) {
     let mut acc = [[0.0f32; NR]; MR];
     // SAFETY (whole body): `Tile`'s contract — packed panels of kc × MR and kc × NR floats,
     // an MR × NR tile of C with row stride `ldc`, and NR bias floats when not null.
