@@ -86,6 +86,12 @@ export type {
   VegaLiteSpec,
 } from './search/index.js'
 export { History } from './training/history.js'
+export { ModelCheckpoint, modelCheckpoint } from './training/model-checkpoint.js'
+export type { ModelCheckpointOptions } from './training/model-checkpoint.js'
+export type { FitDatasetOptions } from './training/fit-dataset.js'
+export { data, DataSource } from './data/sources/index.js'
+export type { DataSourceLike, EpochContext, GeneratorFunction, RowBlock, SourceShape } from './data/sources/index.js'
+export type { CheckpointPosition } from './io/model-file.js'
 export type { EpochLogs, StopReason } from './training/history.js'
 export type { LogKey } from './training/monitor.js'
 export type { FitOptions } from './training/fit.js'

@@ -22,7 +22,7 @@ export function toFeatures(name: string, x: unknown, cols: number): Matrix {
   return m
 }
 
-function asMatrix(name: string, x: unknown): Matrix {
+export function asMatrix(name: string, x: unknown): Matrix {
   if (x instanceof Matrix) return x
   if (Array.isArray(x)) {
     if (x.length > 0 && !Array.isArray(x[0])) {
@@ -50,7 +50,7 @@ function checkFinite(name: string, m: Matrix): void {
  * This runs over every input of fit, evaluate and predict, and is ~2× faster than testing each
  * value with Number.isFinite (which cost a third of a native predict of MNIST-sized inputs).
  */
-function allFinite(d: Float32Array): boolean {
+export function allFinite(d: Float32Array): boolean {
   let s0 = 0
   let s1 = 0
   let s2 = 0

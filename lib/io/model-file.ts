@@ -32,7 +32,18 @@ interface TrainingMetadata {
  * A model as safetensors bytes: one tensor per weight (named layers.<i>.<weight>), the
  * optimizer's state, and in the metadata the Plan and the training state (step, epochs, PRNG).
  */
-export function modelToBytes(model: Sequential): Uint8Array {
+/**
+ * Where a checkpoint was taken: in lifetime epoch `epoch` (= epochsTrained) after `batchesDone`
+ * of its batches (0 at an epoch's end), and a description of the run that wrote it (the CLI's
+ * settings), so a resume can continue it and refuse different settings.
+ */
+export interface CheckpointPosition {
+  epoch: number
+  batchesDone: number
+  run?: Record<string, unknown>
+}
+
+export function modelToBytes(model: Sequential, checkpoint?: CheckpointPosition): Uint8Array {
   const state = model.network.readState()
   const plan = model.plan
   const tensors = new Map<string, Tensor>()
@@ -60,6 +71,7 @@ export function modelToBytes(model: Sequential): Uint8Array {
   // them, and files without them still load.
   if (model.preprocessing) metadata.preprocessing = JSON.stringify(preprocessingToJSON(model.preprocessing))
   if (model.trainingHistory.epochs > 0) metadata.history = JSON.stringify(model.trainingHistory)
+  if (checkpoint) metadata.checkpoint = JSON.stringify(checkpoint)
   return encodeSafetensors(tensors, metadata)
 }
 
@@ -154,6 +166,18 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
       fail(`its training history is invalid: ${(error as Error).message}`)
     }
   }
+  if (metadata.checkpoint !== undefined) {
+    let c: CheckpointPosition | null = null
+    try {
+      c = JSON.parse(metadata.checkpoint) as CheckpointPosition
+    } catch {
+      // reported below
+    }
+    if (!c || !isCount(c.epoch) || !isCount(c.batchesDone) || c.epoch !== training.epochsTrained || (c.run !== undefined && (typeof c.run !== 'object' || c.run === null))) {
+      fail(`its checkpoint position ${metadata.checkpoint} is invalid (expected the epoch in progress, ${training.epochsTrained}, and the batches done in it)`)
+    }
+    model!.checkpoint = c
+  }
   return model!
 }
 
@@ -163,8 +187,8 @@ function isCount(value: unknown): boolean {
 }
 
 /** Writes the model atomically: to a temporary file beside `path`, flushed, then renamed over it. */
-export async function saveModel(model: Sequential, path: string): Promise<void> {
-  const bytes = modelToBytes(model)
+export async function saveModel(model: Sequential, path: string, checkpoint?: CheckpointPosition): Promise<void> {
+  const bytes = modelToBytes(model, checkpoint)
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
     const file = await open(temp, 'w')

@@ -18,10 +18,13 @@ import {
 } from '../plan.js'
 import { INIT_STREAM, Rng, TRAINING_STREAM, randomSeed, seedState } from '../rng.js'
 import type { WeightSnapshot } from '../training/callbacks.js'
-import { checkFit, dataset, runFit, type FitModel, type FitOptions } from '../training/fit.js'
+import { checkFit, dataset, inMemoryRunner, runFit, type FitModel, type FitOptions } from '../training/fit.js'
 import { History } from '../training/history.js'
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
-import { loadModel, modelFromBytes, modelToBytes, saveModel } from '../io/model-file.js'
+import { loadModel, modelFromBytes, modelToBytes, saveModel, type CheckpointPosition } from '../io/model-file.js'
+import { newestCheckpoint } from '../training/model-checkpoint.js'
+import type { DataSource } from '../data/sources/data-source.js'
+import { checkFitDataset, checkSource, evaluateSource, predictSource, sourceRunner, type FitDatasetOptions } from '../training/fit-dataset.js'
 import { summarize } from './summary.js'
 import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js'
 import { writeOnnx, writeTfjs, type OnnxExportOptions, type TfjsExportOptions } from '../export/index.js'
@@ -94,6 +97,11 @@ export class Sequential implements FitModel {
   private currentLearningRate = 0
   /** True while fit runs (it yields to the event loop between batches). */
   private fitting = false
+  /**
+   * Where the checkpoint this model was loaded from was taken (see `Sequential.resume`), or null.
+   * fitDataset continues a mid-epoch position: it skips the batches of that epoch already trained.
+   */
+  checkpoint: CheckpointPosition | null = null
   private preprocessingInfo: Required<Preprocessing> | null = null
 
   constructor(options: SequentialOptions = {}) {
@@ -275,7 +283,7 @@ export class Sequential implements FitModel {
     this.requireIdle('fit')
     this.fitting = true
     try {
-      const history = await runFit(this, checked)
+      const history = await runFit(this, checked, inMemoryRunner(this.network, checked))
       this.trainingHistory.append(history)
       return history
     } catch (error) {
@@ -286,6 +294,70 @@ export class Sequential implements FitModel {
     } finally {
       this.fitting = false
     }
+  }
+
+  /**
+   * Trains on a streaming DataSource (`data.npy(...)`, `data.array(x, y)`, …) with fit's loop:
+   * callbacks, early stopping, schedules, divergence and abort behave as in fit. Each epoch reads
+   * the source again (shuffling is seeded by the lifetime epoch, so a resumed run sees the same
+   * order); memory stays at the model, the source's buffers and two chunks of batches. Resolves
+   * with the History of the completed epochs.
+   */
+  async fitDataset(source: DataSource, options: FitDatasetOptions = {}): Promise<History> {
+    const plan = this.requireCompiled('fitDataset')
+    this.requireIdle('fitDataset')
+    this.fitting = true
+    try {
+      const checked = await checkFitDataset(plan, source, options)
+      const history = await runFit(this, checked, sourceRunner(this, checked))
+      this.trainingHistory.append(history)
+      return history
+    } catch (error) {
+      const partial = (error as { history?: unknown }).history
+      if (partial instanceof History) this.trainingHistory.append(partial)
+      throw error
+    } finally {
+      this.fitting = false
+    }
+  }
+
+  /** Loss and metrics over a DataSource, in inference mode (as evaluate). */
+  async evaluateDataset(source: DataSource, options: { batchSize?: number } = {}): Promise<EvaluationResult> {
+    const plan = this.requireCompiled('evaluateDataset')
+    const batchSize = checkBatchSize('evaluateDataset', options)
+    const result = await evaluateSource(this.network, plan, await checkSource('evaluateDataset data', plan, source, batchSize))
+    return this.named(result.loss, result.metrics)
+  }
+
+  /** The outputs over a DataSource, one Matrix per block of rows, in the source's order. */
+  predictDataset(source: DataSource, options: PredictOptions = {}): AsyncGenerator<Matrix> {
+    const batchSize = checkBatchSize('predictDataset', options)
+    return predictSource(this.network, this.plan, source, batchSize)
+  }
+
+  /** @internal For modelCheckpoint: saves with where in the run it stands. */
+  async saveCheckpoint(path: string, position: CheckpointPosition): Promise<void> {
+    await saveModel(this, path, position)
+  }
+
+  /** @internal The batches of the current epoch already trained before a resume (0 if none); clears it. */
+  consumeResumePoint(): number {
+    const c = this.checkpoint
+    this.checkpoint = null
+    return c && c.epoch === this.epochsTrained ? c.batchesDone : 0
+  }
+
+  /**
+   * Loads a checkpoint to continue training: a file written by modelCheckpoint (or save), or the
+   * newest checkpoint in a directory. Weights, optimizer state, step, PRNG streams, learning rate
+   * and epoch count are restored, and `model.checkpoint` says where it was taken; a following
+   * fitDataset skips the batches of that epoch already trained. Train `run.epochs −
+   * model.epochsTrained` more epochs to finish the original run: the result is bit-identical to
+   * the run that was never interrupted (same engine).
+   */
+  static async resume(path: string, options: { backend?: Backend } = {}): Promise<Sequential> {
+    if (typeof path !== 'string' || path === '') throw new TypeError(`resume path must be a checkpoint file or directory, got ${describe(path)}`)
+    return Sequential.load(await newestCheckpoint(path), options)
   }
 
   /** One update on exactly these samples, in this order; returns the loss and metrics before it. */

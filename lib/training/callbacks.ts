@@ -45,6 +45,14 @@ export interface Callback {
   onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>
   onBatchEnd?(batch: number, logs: BatchLogs): void
   onTrainEnd?(history: History): void | Promise<void>
+  /**
+   * fitDataset only: called between the engine's chunks of batches, while the model is idle and
+   * consistent, with the lifetime epoch and the batches of it trained so far (checkpoints save
+   * here). Awaited before training goes on.
+   */
+  onBatchesEnd?(epoch: number, batchesDone: number): void | Promise<void>
+  /** fitDataset only: onBatchesEnd must come at least on every multiple of this many batches. */
+  readonly batchInterval?: number
 }
 
 export interface EarlyStoppingOptions {

@@ -1,4 +1,4 @@
-import type { Dataset, Network } from '../engine/engine.js'
+import type { Dataset, EpochOptions, EpochResult, Evaluation, Network } from '../engine/engine.js'
 import { ShapeError, TrainingDivergedError } from '../errors.js'
 import { toFeatures, toSampleWeights, toTargets, type ClassWeight, type Features, type Targets } from '../inputs.js'
 import type { Plan } from '../plan.js'
@@ -65,16 +65,10 @@ export interface FitModel extends CallbackModel {
   epochsTrained: number
 }
 
-interface CheckedFit {
-  epochs: number
+export interface CheckedFit extends LoopOptions {
   batchSize: number
   shuffle: boolean
   validationBatchSize: number
-  callbacks: Callback[]
-  tolerance: number | null
-  patience: number
-  verbose: boolean
-  signal: AbortSignal | undefined
   train: Dataset
   validation: Dataset | null
 }
@@ -83,24 +77,7 @@ interface CheckedFit {
 export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): CheckedFit {
   const o = checkOptions('fit options', options, FIT_OPTIONS)
   const batchSize = optional(o.batchSize, 32, (v) => checkInteger('fit batchSize', v, { min: 1 }))
-  const tolerance = optional(o.tolerance, null, (v) => checkNumber('fit tolerance', v, { min: 0 }))
-  if (o.patience !== undefined && tolerance === null) {
-    throw new TypeError('fit patience applies to the convergence criterion and needs tolerance; for early stopping on validation use callbacks: [earlyStopping({ patience })]')
-  }
-  const callbacks = optional(o.callbacks, [] as Callback[], (v) => {
-    if (!Array.isArray(v) || v.some((c) => typeof c !== 'object' || c === null)) {
-      throw new TypeError(`fit callbacks must be an array of callback objects, got ${describe(v)}`)
-    }
-    return v as Callback[]
-  })
-  const signal = optional(o.signal, undefined, (v) => {
-    if (!(v instanceof AbortSignal)) throw new TypeError(`fit signal must be an AbortSignal, got ${describe(v)}`)
-    return v
-  })
-  const verbose = optional(o.verbose, false, (v) => {
-    if (v === 0 || v === 1 || typeof v === 'boolean') return v === 1 || v === true
-    throw new TypeError(`fit verbose must be 0, 1, true or false, got ${describe(v)}`)
-  })
+  const loop = checkLoop('fit', o)
   const all = dataset(plan, 'x', 'y', x, y)
   if (all.rows === 0) throw new ShapeError('x has no samples; fit needs at least one')
   const w = toSampleWeights('fit', o.sampleWeight, o.classWeight, plan.loss!, plan.outputSize, all.y, all.rows)
@@ -129,17 +106,39 @@ export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): 
     validation = { x: all.x.subarray(trainRows * inCols), y: all.y.subarray(trainRows * tCols), rows: all.rows - trainRows }
   }
   return {
-    epochs: optional(o.epochs, 1, (v) => checkInteger('fit epochs', v, { min: 1 })),
+    ...loop,
     batchSize,
     shuffle: optional(o.shuffle, true, (v) => checkBoolean('fit shuffle', v)),
     validationBatchSize: optional(o.validationBatchSize, batchSize, (v) => checkInteger('fit validationBatchSize', v, { min: 1 })),
-    callbacks,
-    tolerance,
-    patience: optional(o.patience, 10, (v) => checkInteger('fit patience', v, { min: 1 })),
-    verbose,
-    signal,
     train,
     validation,
+  }
+}
+
+/** Checks the options of the loop fit and fitDataset share (`what` names the method). */
+export function checkLoop(what: string, o: Record<string, unknown>): LoopOptions {
+  const tolerance = optional(o.tolerance, null, (v) => checkNumber(`${what} tolerance`, v, { min: 0 }))
+  if (o.patience !== undefined && tolerance === null) {
+    throw new TypeError(`${what} patience applies to the convergence criterion and needs tolerance; for early stopping on validation use callbacks: [earlyStopping({ patience })]`)
+  }
+  return {
+    epochs: optional(o.epochs, 1, (v) => checkInteger(`${what} epochs`, v, { min: 1 })),
+    callbacks: optional(o.callbacks, [] as Callback[], (v) => {
+      if (!Array.isArray(v) || v.some((c) => typeof c !== 'object' || c === null)) {
+        throw new TypeError(`${what} callbacks must be an array of callback objects, got ${describe(v)}`)
+      }
+      return v as Callback[]
+    }),
+    tolerance,
+    patience: optional(o.patience, 10, (v) => checkInteger(`${what} patience`, v, { min: 1 })),
+    verbose: optional(o.verbose, false, (v) => {
+      if (v === 0 || v === 1 || typeof v === 'boolean') return v === 1 || v === true
+      throw new TypeError(`${what} verbose must be 0, 1, true or false, got ${describe(v)}`)
+    }),
+    signal: optional(o.signal, undefined, (v) => {
+      if (!(v instanceof AbortSignal)) throw new TypeError(`${what} signal must be an AbortSignal, got ${describe(v)}`)
+      return v
+    }),
   }
 }
 
@@ -150,12 +149,39 @@ export function dataset(plan: Plan, xName: string, yName: string, x: unknown, y:
   return { x: features.data, y: targets, rows: features.rows }
 }
 
+/** What the training loop needs besides the model: how to train one epoch and how to validate. */
+export interface EpochRunner {
+  /** Trains epoch `epoch` (0-based within this call) with these engine options. */
+  train(epoch: number, options: Omit<EpochOptions, 'batchSize' | 'shuffle'>): Promise<EpochResult>
+  /** Loss and metrics on the validation data, or null without validation. */
+  validate: (() => Promise<Evaluation>) | null
+}
+
+/** The options of the loop that fit and fitDataset share. */
+export interface LoopOptions {
+  epochs: number
+  callbacks: Callback[]
+  tolerance: number | null
+  patience: number
+  verbose: boolean
+  signal: AbortSignal | undefined
+}
+
+/** fit's runner: epochs of the in-memory data, validated on the held-out rows. */
+export function inMemoryRunner(network: Network, fit: CheckedFit): EpochRunner {
+  const validation = fit.validation
+  return {
+    train: (_epoch, options) => network.trainEpochAsync(fit.train, { ...options, batchSize: fit.batchSize, shuffle: fit.shuffle }),
+    validate: validation ? () => Promise.resolve(network.evaluate(validation, fit.validationBatchSize)) : null,
+  }
+}
+
 /** The training loop: epochs of engine work, validation, callbacks and stopping rules. */
-export async function runFit(model: FitModel, fit: CheckedFit): Promise<History> {
-  const { network, plan } = model
+export async function runFit(model: FitModel, fit: LoopOptions, runner: EpochRunner): Promise<History> {
+  const { plan } = model
   const history = new History()
   const logKeys = ['loss', ...plan.metrics]
-  if (fit.validation) logKeys.push('valLoss', ...plan.metrics.map(validationKey))
+  if (runner.validate) logKeys.push('valLoss', ...plan.metrics.map(validationKey))
   model.stopTraining = false
   for (const cb of fit.callbacks) cb.setModel?.(model)
   for (const cb of fit.callbacks) await cb.onTrainBegin?.({ logKeys, epochs: fit.epochs })
@@ -178,9 +204,7 @@ export async function runFit(model: FitModel, fit: CheckedFit): Promise<History>
     for (const cb of fit.callbacks) await cb.onEpochBegin?.(epoch)
     const learningRate = model.learningRate
     const started = performance.now()
-    const result = await network.trainEpochAsync(fit.train, {
-      batchSize: fit.batchSize,
-      shuffle: fit.shuffle,
+    const result = await runner.train(epoch, {
       learningRate,
       ...(onBatchEnd && { onBatchEnd }),
       ...(fit.signal && { signal: fit.signal }),
@@ -202,8 +226,8 @@ export async function runFit(model: FitModel, fit: CheckedFit): Promise<History>
     }
     const logs: EpochLogs = { loss: result.loss }
     plan.metrics.forEach((m, i) => (logs[m] = result.metrics[i]!))
-    if (fit.validation) {
-      const evaluation = network.evaluate(fit.validation, fit.validationBatchSize)
+    if (runner.validate) {
+      const evaluation = await runner.validate()
       logs.valLoss = evaluation.loss
       plan.metrics.forEach((m, i) => (logs[validationKey(m)] = evaluation.metrics[i]!))
     }

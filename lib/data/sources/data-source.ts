@@ -11,7 +11,12 @@
  * Everything a source yields is a RowBlock: several rows at once, never one row per object, so
  * that a pipeline over millions of rows costs a few calls per thousand rows. After `.batch(n)`
  * every block is one batch of exactly n rows (the last one shorter unless dropRemainder).
+ * A source never writes into a block it has yielded: consumers may keep blocks (prefetch does).
  */
+import { ShapeError } from '../../errors.js'
+import { Rng } from '../../rng.js'
+import { checkBoolean, checkInteger, checkOptions, describe, optional } from '../../validate.js'
+
 
 /** Rows of features and labels, row-major. */
 export interface RowBlock {
@@ -56,8 +61,393 @@ export interface SourceShape {
 export interface DataSourceLike {
   /** Opens the source enough to know its shape (reads headers only). */
   shape(): Promise<SourceShape>
-  /** One epoch's blocks, in order. Every call starts a fresh pass; blocks may be reused after the next pull. */
+  /** One epoch's blocks, in order. Every call starts a fresh pass. */
   blocks(context: EpochContext): AsyncIterable<RowBlock>
   /** The most bytes this pipeline holds at once (shuffle buffer + read-ahead + batch buffers). */
-  memoryEstimate(): number
+  memoryEstimate(): Promise<number>
+}
+
+/** Sources that can read any range of rows (files, arrays): shuffle and shard use it. */
+export interface RowRanges {
+  /** Rows per epoch. */
+  readonly rows: number
+  /** Rows [start, start + count). */
+  read(start: number, count: number, signal?: AbortSignal): Promise<RowBlock>
+}
+
+/** Rows per block when a source reads ranges and nothing asks for another size. */
+export const DEFAULT_BLOCK_ROWS = 4096
+
+/** Bytes of one row in memory: float32 features, labels and a weight. */
+export function rowBytes(shape: SourceShape): number {
+  return (shape.xColumns + shape.yColumns + 1) * 4
+}
+
+/**
+ * A lazy, re-iterable pipeline of labelled rows. Build one with `data.npy`, `data.array`,
+ * `data.generator`, … and chain transformations; nothing is read until an epoch is iterated
+ * (by fitDataset, evaluateDataset, predictDataset or `blocks()`).
+ */
+export abstract class DataSource implements DataSourceLike {
+  abstract shape(): Promise<SourceShape>
+  abstract blocks(context: EpochContext): AsyncIterable<RowBlock>
+  abstract memoryEstimate(): Promise<number>
+
+  /** Rows per block when this source yields batches (after `.batch(n)`): n; else null. */
+  get batchSize(): number | null {
+    return null
+  }
+
+  /** @internal Random access to rows, when the source (and every step before) allows it. */
+  ranges(): Promise<RowRanges | null> {
+    return Promise.resolve(null)
+  }
+
+  /**
+   * Shuffles rows through a buffer of `bufferSize` rows (tf.data's rule: each row out is drawn
+   * at random from the buffer, and the next row in takes its place). Where the source reads
+   * ranges, its chunks are also visited in a random order, so rows far apart in the file mix.
+   * Each epoch's order comes from (seed, epoch) alone: epoch e is the same whenever it runs.
+   */
+  shuffle(bufferSize: number, options: { seed?: number } = {}): DataSource {
+    const size = checkInteger('shuffle bufferSize', bufferSize, { min: 1 })
+    const o = checkOptions('shuffle options', options, ['seed'])
+    const seed = optional(o.seed, 0, (v) => checkInteger('shuffle seed', v, { min: 0, max: 0xffffffff }))
+    return new ShuffleSource(this, size, seed)
+  }
+
+  /** Re-cuts the rows into batches of exactly `size` rows (the last one shorter unless dropRemainder). */
+  batch(size: number, options: { dropRemainder?: boolean } = {}): DataSource {
+    const n = checkInteger('batch size', size, { min: 1 })
+    const o = checkOptions('batch options', options, ['dropRemainder'])
+    return new BatchSource(this, n, optional(o.dropRemainder, false, (v) => checkBoolean('batch dropRemainder', v)))
+  }
+
+  /**
+   * Transforms each block of rows (after `.batch(n)`, each batch): `fn` gets `{ x, y, w?, rows }`
+   * and returns a block with the same rows (it may change the columns, e.g. scale x).
+   */
+  map(fn: (block: RowBlock) => RowBlock): DataSource {
+    if (typeof fn !== 'function') throw new TypeError(`map expects a function (block) => block, got ${describe(fn)}`)
+    return new MapSource(this, fn)
+  }
+
+  /** The first `count` rows of each epoch. */
+  take(count: number): DataSource {
+    return new SliceSource(this, 0, checkInteger('take count', count, { min: 0 }))
+  }
+
+  /** Each epoch without its first `count` rows. */
+  skip(count: number): DataSource {
+    return new SliceSource(this, checkInteger('skip count', count, { min: 0 }), Infinity)
+  }
+
+  /**
+   * Part `index` of `count` disjoint parts that together hold every row once: a contiguous
+   * range of rows where the source reads ranges (files, arrays: each worker reads only its part),
+   * else every count-th row from `index` on.
+   */
+  shard(index: number, count: number): DataSource {
+    const n = checkInteger('shard count', count, { min: 1 })
+    const i = checkInteger('shard index', index, { min: 0, max: n - 1 })
+    return new ShardSource(this, i, n)
+  }
+
+  /** Reads up to `count` blocks ahead while the consumer works on the current one. */
+  prefetch(count: number): DataSource {
+    return new PrefetchSource(this, checkInteger('prefetch count', count, { min: 1 }))
+  }
+}
+
+/** A step of a pipeline: a source over another source. */
+abstract class Step extends DataSource {
+  constructor(protected readonly inner: DataSource) {
+    super()
+  }
+
+  shape(): Promise<SourceShape> {
+    return this.inner.shape()
+  }
+
+  memoryEstimate(): Promise<number> {
+    return this.inner.memoryEstimate()
+  }
+
+  override get batchSize(): number | null {
+    return this.inner.batchSize
+  }
+}
+
+/** Copies row `from` of `src` to row `to` of `dst` (x, y and w). */
+function copyRow(dst: RowBlock, to: number, src: RowBlock, from: number, xCols: number, yCols: number): void {
+  dst.x.set(src.x.subarray(from * xCols, (from + 1) * xCols), to * xCols)
+  dst.y.set(src.y.subarray(from * yCols, (from + 1) * yCols), to * yCols)
+  if (dst.w && src.w) dst.w[to] = src.w[from]!
+}
+
+function emptyBlock(rows: number, xCols: number, yCols: number, weighted: boolean): RowBlock {
+  const block: RowBlock = { x: new Float32Array(rows * xCols), y: new Float32Array(rows * yCols), rows: 0 }
+  if (weighted) block.w = new Float32Array(rows)
+  return block
+}
+
+/** The first `rows` rows of a block, as views. */
+export function headOf(block: RowBlock, rows: number, xCols: number, yCols: number): RowBlock {
+  const out: RowBlock = { x: block.x.subarray(0, rows * xCols), y: block.y.subarray(0, rows * yCols), rows }
+  if (block.w) out.w = block.w.subarray(0, rows)
+  return out
+}
+
+/** Rows [from, to) of a block, as views. */
+function sliceOf(block: RowBlock, from: number, to: number, xCols: number, yCols: number): RowBlock {
+  const out: RowBlock = { x: block.x.subarray(from * xCols, to * xCols), y: block.y.subarray(from * yCols, to * yCols), rows: to - from }
+  if (block.w) out.w = block.w.subarray(from, to)
+  return out
+}
+
+/** Blocks of `blockRows` rows read in order (or in `order` of chunks) from a ranged source. */
+export async function* readRanges(r: RowRanges, blockRows: number, signal?: AbortSignal, order?: readonly number[]): AsyncGenerator<RowBlock> {
+  const chunks = Math.ceil(r.rows / blockRows)
+  for (let k = 0; k < chunks; k++) {
+    signal?.throwIfAborted()
+    const c = order ? order[k]! : k
+    const start = c * blockRows
+    yield await r.read(start, Math.min(blockRows, r.rows - start), signal)
+  }
+}
+
+/** The PRNG of one epoch of a seeded step: (seed, epoch) alone decide it. */
+export function epochRng(seed: number, epoch: number): Rng {
+  return Rng.seeded((seed ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0, 0)
+}
+
+class ShuffleSource extends Step {
+  constructor(inner: DataSource, private readonly bufferSize: number, private readonly seed: number) {
+    super(inner)
+  }
+
+  override async memoryEstimate(): Promise<number> {
+    const shape = await this.shape()
+    // The buffer, and the block of rows being written out.
+    return (await this.inner.memoryEstimate()) + rowBytes(shape) * (this.bufferSize + Math.min(this.bufferSize, DEFAULT_BLOCK_ROWS))
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    const { xColumns: xc, yColumns: yc } = await this.shape()
+    const rng = epochRng(this.seed, context.epoch)
+    const ranges = await this.inner.ranges()
+    let input: AsyncIterable<RowBlock>
+    if (ranges) {
+      // Visit the source's chunks in a random order too: a buffer alone only mixes neighbours.
+      const chunkRows = Math.max(1, Math.min(DEFAULT_BLOCK_ROWS, Math.ceil(this.bufferSize / 4)))
+      const order = Array.from({ length: Math.ceil(ranges.rows / chunkRows) }, (_, i) => i)
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.nextBelow(i + 1)
+        ;[order[i], order[j]] = [order[j]!, order[i]!]
+      }
+      input = readRanges(ranges, chunkRows, context.signal, order)
+    } else {
+      input = this.inner.blocks(context)
+    }
+    let buffer: RowBlock | null = null
+    let filled = 0
+    const outRows = Math.min(this.bufferSize, DEFAULT_BLOCK_ROWS)
+    let out: RowBlock | null = null
+    for await (const block of input) {
+      buffer ??= emptyBlock(this.bufferSize, xc, yc, block.w !== undefined)
+      for (let r = 0; r < block.rows; r++) {
+        if (filled < this.bufferSize) {
+          copyRow(buffer, filled++, block, r, xc, yc)
+          continue
+        }
+        out ??= emptyBlock(outRows, xc, yc, buffer.w !== undefined)
+        const j = rng.nextBelow(this.bufferSize)
+        copyRow(out, out.rows++, buffer, j, xc, yc)
+        copyRow(buffer, j, block, r, xc, yc)
+        if (out.rows === outRows) {
+          yield out
+          out = null
+        }
+      }
+    }
+    // Drain: the rows left in the buffer, in random order.
+    for (let n = filled; n > 0; n--) {
+      const j = rng.nextBelow(n)
+      out ??= emptyBlock(outRows, xc, yc, buffer!.w !== undefined)
+      copyRow(out, out.rows++, buffer!, j, xc, yc)
+      copyRow(buffer!, j, buffer!, n - 1, xc, yc)
+      if (out.rows === outRows) {
+        yield out
+        out = null
+      }
+    }
+    if (out && out.rows > 0) yield headOf(out, out.rows, xc, yc)
+  }
+}
+
+class BatchSource extends Step {
+  constructor(inner: DataSource, private readonly size: number, private readonly dropRemainder: boolean) {
+    super(inner)
+  }
+
+  override get batchSize(): number {
+    return this.size
+  }
+
+  override async memoryEstimate(): Promise<number> {
+    return (await this.inner.memoryEstimate()) + rowBytes(await this.shape()) * this.size
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    const { xColumns: xc, yColumns: yc } = await this.shape()
+    let out: RowBlock | null = null
+    for await (const block of this.inner.blocks(context)) {
+      let r = 0
+      // Whole batches straight from the block when nothing is pending: views, no copy.
+      while (out === null && block.rows - r >= this.size) {
+        yield sliceOf(block, r, r + this.size, xc, yc)
+        r += this.size
+      }
+      for (; r < block.rows; r++) {
+        out ??= emptyBlock(this.size, xc, yc, block.w !== undefined)
+        copyRow(out, out.rows++, block, r, xc, yc)
+        if (out.rows === this.size) {
+          yield out
+          out = null
+          while (block.rows - (r + 1) >= this.size) {
+            yield sliceOf(block, r + 1, r + 1 + this.size, xc, yc)
+            r += this.size
+          }
+        }
+      }
+    }
+    if (out && out.rows > 0 && !this.dropRemainder) yield headOf(out, out.rows, xc, yc)
+  }
+}
+
+class MapSource extends Step {
+  constructor(inner: DataSource, private readonly fn: (block: RowBlock) => RowBlock) {
+    super(inner)
+  }
+
+  override ranges(): Promise<RowRanges | null> {
+    return Promise.resolve(null)
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    for await (const block of this.inner.blocks(context)) {
+      const out = this.fn(block)
+      if (!out || !(out.x instanceof Float32Array) || !(out.y instanceof Float32Array) || out.rows !== block.rows) {
+        throw new TypeError(`map's function must return a block { x: Float32Array, y: Float32Array, rows } with the ${block.rows} rows it was given, got ${describe(out)}`)
+      }
+      yield out
+    }
+  }
+}
+
+class SliceSource extends Step {
+  constructor(inner: DataSource, private readonly from: number, private readonly count: number) {
+    super(inner)
+  }
+
+  override async shape(): Promise<SourceShape> {
+    const shape = await this.inner.shape()
+    return { ...shape, rows: shape.rows === null ? null : Math.max(0, Math.min(shape.rows - this.from, this.count)) }
+  }
+
+  override async ranges(): Promise<RowRanges | null> {
+    const r = await this.inner.ranges()
+    if (!r) return null
+    const start = Math.min(this.from, r.rows)
+    return { rows: Math.min(r.rows - start, this.count), read: (s, n, signal) => r.read(start + s, n, signal) }
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    const { xColumns: xc, yColumns: yc } = await this.shape()
+    const end = this.from + this.count
+    let seen = 0
+    for await (const block of this.inner.blocks(context)) {
+      const a = Math.max(this.from - seen, 0)
+      const b = Math.min(end - seen, block.rows)
+      seen += block.rows
+      if (b > a) yield a === 0 && b === block.rows ? block : sliceOf(block, a, b, xc, yc)
+      if (seen >= end) return
+    }
+  }
+}
+
+class ShardSource extends Step {
+  constructor(inner: DataSource, private readonly index: number, private readonly count: number) {
+    super(inner)
+  }
+
+  override async shape(): Promise<SourceShape> {
+    const shape = await this.inner.shape()
+    if (shape.rows === null) return shape
+    const r = await this.inner.ranges()
+    const [start, end] = r ? this.range(shape.rows) : [0, 0]
+    return { ...shape, rows: r ? end - start : Math.ceil(Math.max(0, shape.rows - this.index) / this.count) }
+  }
+
+  /** Shard i of n: rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋). */
+  private range(rows: number): [number, number] {
+    return [Math.floor((this.index * rows) / this.count), Math.floor(((this.index + 1) * rows) / this.count)]
+  }
+
+  override async ranges(): Promise<RowRanges | null> {
+    const r = await this.inner.ranges()
+    if (!r) return null
+    const [start, end] = this.range(r.rows)
+    return { rows: end - start, read: (s, n, signal) => r.read(start + s, n, signal) }
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    const ranges = await this.ranges()
+    if (ranges) {
+      yield* readRanges(ranges, DEFAULT_BLOCK_ROWS, context.signal)
+      return
+    }
+    const { xColumns: xc, yColumns: yc } = await this.shape()
+    let row = 0
+    for await (const block of this.inner.blocks(context)) {
+      const mine = emptyBlock(Math.ceil(block.rows / this.count) + 1, xc, yc, block.w !== undefined)
+      for (let r = 0; r < block.rows; r++, row++) if (row % this.count === this.index) copyRow(mine, mine.rows++, block, r, xc, yc)
+      if (mine.rows > 0) yield headOf(mine, mine.rows, xc, yc)
+    }
+  }
+}
+
+class PrefetchSource extends Step {
+  constructor(inner: DataSource, private readonly count: number) {
+    super(inner)
+  }
+
+  override async memoryEstimate(): Promise<number> {
+    // Each block read ahead is at most a default block of rows, or a batch.
+    return (await this.inner.memoryEstimate()) + (this.count + 1) * (this.batchSize ?? DEFAULT_BLOCK_ROWS) * rowBytes(await this.shape())
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    const iterator = this.inner.blocks(context)[Symbol.asyncIterator]()
+    const ahead: Promise<IteratorResult<RowBlock>>[] = []
+    try {
+      for (;;) {
+        while (ahead.length < this.count + 1) ahead.push(iterator.next())
+        const next = await ahead.shift()!
+        if (next.done) return
+        yield next.value
+      }
+    } finally {
+      // Settle what was read ahead before closing, so no read outlives the iteration.
+      await Promise.allSettled(ahead)
+      await iterator.return?.()
+    }
+  }
+}
+
+/** Checks that a block has the columns its source declared. */
+export function checkBlock(what: string, block: RowBlock, xCols: number, yCols: number): void {
+  if (block.x.length !== block.rows * xCols || block.y.length !== block.rows * yCols) {
+    throw new ShapeError(`${what}: a block of ${block.rows} rows has ${block.x.length} feature values and ${block.y.length} labels; expected ${xCols} and ${yCols} per row`)
+  }
 }
