@@ -204,11 +204,18 @@ export async function runFit(model: FitModel, fit: LoopOptions, runner: EpochRun
     for (const cb of fit.callbacks) await cb.onEpochBegin?.(epoch)
     const learningRate = model.learningRate
     const started = performance.now()
-    const result = await runner.train(epoch, {
-      learningRate,
-      ...(onBatchEnd && { onBatchEnd }),
-      ...(fit.signal && { signal: fit.signal }),
-    })
+    let result: EpochResult
+    try {
+      result = await runner.train(epoch, {
+        learningRate,
+        ...(onBatchEnd && { onBatchEnd }),
+        ...(fit.signal && { signal: fit.signal }),
+      })
+    } catch (error) {
+      // A failing source (a bad row deep in a file) ends training; the epochs before it count.
+      if (typeof error === 'object' && error !== null) Object.assign(error, { history })
+      throw error
+    }
     if (result.diverged !== null) {
       const { batch, reason } = result.diverged
       const error = new TrainingDivergedError(

@@ -5,7 +5,7 @@
  * plus where in the run it was taken, written atomically (temporary file, fsync, rename): a
  * kill during a save leaves the previous checkpoint intact.
  */
-import { readdir, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { ModelFileError } from '../errors.js'
 import type { CheckpointPosition } from '../io/model-file.js'
@@ -161,6 +161,7 @@ export class ModelCheckpoint implements Callback {
     const position = this.position
     if (!model || !position) return null
     const path = this.pattern.replace('{epoch}', String(position.epoch)).replace('{batch}', String(position.batchesDone))
+    await mkdir(dirname(path), { recursive: true })
     await model.saveCheckpoint(path, { ...position, ...(this.run && { run: this.run }) })
     this.lastSave = performance.now()
     if (!this.saved.includes(path)) this.saved.push(path)
