@@ -30,7 +30,7 @@ describe('fitDataset', () => {
     const b = model()
     const streamed = await b.fitDataset(data.array(d.x, d.y), { epochs: 4, batchSize: 25, validationData: [d.x, d.y] })
     expect(streamed.loss).toEqual(fitted.loss)
-    expect(streamed.accuracy).toEqual(fitted.accuracy)
+    expect(streamed.metrics).toEqual(fitted.metrics)
     expect(streamed.valLoss).toEqual(fitted.valLoss)
     expect(bits(b)).toEqual(bits(a))
   })
