@@ -48,10 +48,14 @@ export class ArraySource extends DataSource implements RowRanges {
     return Promise.resolve(this)
   }
 
-  read(start: number, count: number): Promise<RowBlock> {
+  read(start: number, count: number, into?: RowBlock): Promise<RowBlock> {
     const xc = this.x.cols
     const yc = this.y.cols
-    return Promise.resolve({ x: this.x.data.subarray(start * xc, (start + count) * xc), y: this.y.data.subarray(start * yc, (start + count) * yc), rows: count })
+    const rows: RowBlock = { x: this.x.data.subarray(start * xc, (start + count) * xc), y: this.y.data.subarray(start * yc, (start + count) * yc), rows: count }
+    if (!into) return Promise.resolve(rows)
+    into.x.set(rows.x)
+    into.y.set(rows.y)
+    return Promise.resolve(into)
   }
 
   blocks(context: EpochContext): AsyncIterable<RowBlock> {

@@ -71,8 +71,8 @@ export interface DataSourceLike {
 export interface RowRanges {
   /** Rows per epoch. */
   readonly rows: number
-  /** Rows [start, start + count). */
-  read(start: number, count: number, signal?: AbortSignal): Promise<RowBlock>
+  /** Rows [start, start + count): into `into` (views of exactly that many rows) when given, else a new block. */
+  read(start: number, count: number, into?: RowBlock): Promise<RowBlock>
 }
 
 /** Rows per block when a source reads ranges and nothing asks for another size. */
@@ -178,10 +178,19 @@ abstract class Step extends DataSource {
   }
 }
 
+/** Copies `count` rows of `src` from row `from` to `dst` from row `to`. */
+function copyRows(dst: RowBlock, to: number, src: RowBlock, from: number, count: number, xCols: number, yCols: number): void {
+  dst.x.set(src.x.subarray(from * xCols, (from + count) * xCols), to * xCols)
+  dst.y.set(src.y.subarray(from * yCols, (from + count) * yCols), to * yCols)
+  if (dst.w && src.w) dst.w.set(src.w.subarray(from, from + count), to)
+}
+
 /** Copies row `from` of `src` to row `to` of `dst` (x, y and w). */
 function copyRow(dst: RowBlock, to: number, src: RowBlock, from: number, xCols: number, yCols: number): void {
   dst.x.set(src.x.subarray(from * xCols, (from + 1) * xCols), to * xCols)
-  dst.y.set(src.y.subarray(from * yCols, (from + 1) * yCols), to * yCols)
+  // One label per row is the common case: a view and a set cost more than the value.
+  if (yCols === 1) dst.y[to] = src.y[from]!
+  else dst.y.set(src.y.subarray(from * yCols, (from + 1) * yCols), to * yCols)
   if (dst.w && src.w) dst.w[to] = src.w[from]!
 }
 
@@ -212,7 +221,7 @@ export async function* readRanges(r: RowRanges, blockRows: number, signal?: Abor
     signal?.throwIfAborted()
     const c = order ? order[k]! : k
     const start = c * blockRows
-    yield await r.read(start, Math.min(blockRows, r.rows - start), signal)
+    yield await r.read(start, Math.min(blockRows, r.rows - start))
   }
 }
 
@@ -236,19 +245,11 @@ class ShuffleSource extends Step {
     const { xColumns: xc, yColumns: yc } = await this.shape()
     const rng = epochRng(this.seed, context.epoch)
     const ranges = await this.inner.ranges()
-    let input: AsyncIterable<RowBlock>
     if (ranges) {
-      // Visit the source's chunks in a random order too: a buffer alone only mixes neighbours.
-      const chunkRows = Math.max(1, Math.min(DEFAULT_BLOCK_ROWS, Math.ceil(this.bufferSize / 4)))
-      const order = Array.from({ length: Math.ceil(ranges.rows / chunkRows) }, (_, i) => i)
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = rng.nextBelow(i + 1)
-        ;[order[i], order[j]] = [order[j]!, order[i]!]
-      }
-      input = readRanges(ranges, chunkRows, context.signal, order)
-    } else {
-      input = this.inner.blocks(context)
+      yield* this.windows(ranges, rng, xc, yc, context.signal)
+      return
     }
+    const input = this.inner.blocks(context)
     let buffer: RowBlock | null = null
     let filled = 0
     const outRows = Math.min(this.bufferSize, DEFAULT_BLOCK_ROWS)
@@ -282,6 +283,63 @@ class ShuffleSource extends Step {
       }
     }
     if (out && out.rows > 0) yield headOf(out, out.rows, xc, yc)
+  }
+
+  /**
+   * With random access, one copy per row: the buffer is filled from chunks of the source taken in
+   * a random order, then emitted as a random permutation of its rows, and filled again. Each
+   * output row comes from one of bufferSize / chunk random chunks of the file.
+   */
+  private async *windows(ranges: RowRanges, rng: Rng, xc: number, yc: number, signal?: AbortSignal): AsyncGenerator<RowBlock> {
+    const chunkRows = Math.max(1, Math.min(DEFAULT_BLOCK_ROWS, Math.ceil(this.bufferSize / 16)))
+    const order = Array.from({ length: Math.ceil(ranges.rows / chunkRows) }, (_, i) => i)
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.nextBelow(i + 1)
+      ;[order[i], order[j]] = [order[j]!, order[i]!]
+    }
+    const capacity = Math.min(this.bufferSize, ranges.rows)
+    let window: RowBlock | null = null
+    const outRows = Math.min(capacity, DEFAULT_BLOCK_ROWS)
+    let next = 0
+    while (next < order.length) {
+      signal?.throwIfAborted()
+      // Fill the window with whole chunks while they fit (at least one).
+      let filled = 0
+      while (next < order.length) {
+        const start = order[next]! * chunkRows
+        const n = Math.min(chunkRows, ranges.rows - start)
+        if (filled > 0 && filled + n > capacity) break
+        if (window === null || filled + n > window.rows) {
+          const grown = emptyBlock(Math.max(capacity, filled + n), xc, yc, false)
+          if (window) copyRows(grown, 0, window, 0, filled, xc, yc)
+          grown.rows = Math.max(capacity, filled + n)
+          window = grown
+        }
+        const got = await ranges.read(start, n, sliceOf(window, filled, filled + n, xc, yc))
+        if (got.w) {
+          window.w ??= new Float32Array(window.rows).fill(1)
+          window.w.set(got.w, filled)
+        }
+        filled += n
+        next++
+      }
+      // Emit a random permutation of the window.
+      const perm = new Uint32Array(filled)
+      for (let i = 0; i < filled; i++) perm[i] = i
+      for (let i = filled - 1; i > 0; i--) {
+        const j = rng.nextBelow(i + 1)
+        const t = perm[i]!
+        perm[i] = perm[j]!
+        perm[j] = t
+      }
+      for (let at = 0; at < filled; at += outRows) {
+        const n = Math.min(outRows, filled - at)
+        const out = emptyBlock(n, xc, yc, window!.w !== undefined)
+        for (let r = 0; r < n; r++) copyRow(out, r, window!, perm[at + r]!, xc, yc)
+        out.rows = n
+        yield out
+      }
+    }
   }
 }
 
@@ -359,7 +417,7 @@ class SliceSource extends Step {
     const r = await this.inner.ranges()
     if (!r) return null
     const start = Math.min(this.from, r.rows)
-    return { rows: Math.min(r.rows - start, this.count), read: (s, n, signal) => r.read(start + s, n, signal) }
+    return { rows: Math.min(r.rows - start, this.count), read: (s, n, into) => r.read(start + s, n, into) }
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
@@ -398,7 +456,7 @@ class ShardSource extends Step {
     const r = await this.inner.ranges()
     if (!r) return null
     const [start, end] = this.range(r.rows)
-    return { rows: end - start, read: (s, n, signal) => r.read(start + s, n, signal) }
+    return { rows: end - start, read: (s, n, into) => r.read(start + s, n, into) }
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {

@@ -70,10 +70,10 @@ export class NpySource extends DataSource implements RowRanges {
     yield* readRanges(await this.ranges(), DEFAULT_BLOCK_ROWS, context.signal)
   }
 
-  async read(start: number, count: number): Promise<RowBlock> {
+  async read(start: number, count: number, into?: RowBlock): Promise<RowBlock> {
     const shards = await this.open()
     const { xColumns: xc, yColumns: yc } = await this.shape()
-    const block: RowBlock = { x: new Float32Array(count * xc), y: new Float32Array(count * yc), rows: count }
+    const block: RowBlock = into ?? { x: new Float32Array(count * xc), y: new Float32Array(count * yc), rows: count }
     let done = 0
     for (const shard of shards) {
       const rows = shard.x.header.rows

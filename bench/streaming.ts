@@ -1,0 +1,152 @@
+/**
+ * Training from files larger than memory (issue #9): one epoch of 784-256-128-10 (Adam, batch
+ * 128) through fitDataset over a generated .npy pair with shuffle(65536), over the same rows in
+ * 8 shards, and in-memory `fit` on 100k rows of the same data for comparison — each in its own
+ * process, so its peak RSS is its own. Prints samples/s, the ratio to in-memory fit, and peak RSS.
+ *
+ *   npx tsx bench/streaming.ts [--rows 1500000] [--quick] [--dir bench/.data] [--backend native|js]
+ *
+ * The data (rows × 784 float32 features in [0, 1) and int32 labels from a fixed random linear
+ * teacher) is written once, in chunks, and reused while its size matches. --quick uses 200k rows.
+ */
+import { spawnSync } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const FEATURES = 784
+const CLASSES = 10
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    dir: { type: 'string', default: join(root, 'bench', '.data') },
+    backend: { type: 'string', default: 'native' },
+    child: { type: 'string' },
+  },
+})
+
+/** A .npy v1 header for a C-order array, padded as numpy pads it. */
+function npyHeader(descr: string, shape: number[]): Uint8Array {
+  let text = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`
+  text += ' '.repeat((64 - ((10 + text.length + 1) % 64)) % 64) + '\n'
+  const out = new Uint8Array(10 + text.length)
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0])
+  new DataView(out.buffer).setUint16(8, text.length, true)
+  out.set(new TextEncoder().encode(text), 10)
+  return out
+}
+
+/** Writes rows [from, to) of the synthetic data as one .npy pair, a chunk at a time. */
+function writePair(xPath: string, yPath: string, from: number, to: number): void {
+  const rows = to - from
+  const x = openSync(xPath, 'w')
+  const y = openSync(yPath, 'w')
+  writeSync(x, npyHeader('<f4', [rows, FEATURES]))
+  writeSync(y, npyHeader('<i4', [rows]))
+  // A fixed teacher: label = argmax of W·x for a seeded W, so the data is learnable.
+  let s = 12345
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+  const teacher = Float32Array.from({ length: FEATURES * CLASSES }, () => rand() - 0.5)
+  const chunk = 8192
+  for (let start = from; start < to; start += chunk) {
+    const n = Math.min(chunk, to - start)
+    const xs = new Float32Array(n * FEATURES)
+    const ys = new Int32Array(n)
+    for (let r = 0; r < n; r++) {
+      let t = (start + r) * 2654435761
+      for (let c = 0; c < FEATURES; c++) xs[r * FEATURES + c] = ((t = (Math.imul(t ^ (t >>> 15), 2246822519) + c) >>> 0) / 2 ** 32)
+      let best = 0
+      let bestScore = -Infinity
+      for (let k = 0; k < CLASSES; k++) {
+        let score = 0
+        for (let c = 0; c < FEATURES; c++) score += teacher[k * FEATURES + c]! * xs[r * FEATURES + c]!
+        if (score > bestScore) [best, bestScore] = [k, score]
+      }
+      ys[r] = best
+    }
+    writeSync(x, new Uint8Array(xs.buffer))
+    writeSync(y, new Uint8Array(ys.buffer))
+  }
+  closeSync(x)
+  closeSync(y)
+}
+
+function ensureData(dir: string, rows: number): void {
+  mkdirSync(join(dir, 'shards'), { recursive: true })
+  const x = join(dir, 'x.npy')
+  const expected = npyHeader('<f4', [rows, FEATURES]).length + rows * FEATURES * 4
+  if (!existsSync(x) || statSync(x).size !== expected) {
+    console.error(`writing ${((rows * FEATURES * 4) / 2 ** 30).toFixed(2)} GiB of data to ${dir} …`)
+    writePair(x, join(dir, 'y.npy'), 0, rows)
+    for (let i = 0; i < 8; i++) {
+      const from = Math.floor((i * rows) / 8)
+      writePair(join(dir, 'shards', `x-${String(i).padStart(3, '0')}.npy`), join(dir, 'shards', `y-${String(i).padStart(3, '0')}.npy`), from, Math.floor(((i + 1) * rows) / 8))
+    }
+  }
+}
+
+/** One measurement, in this (child) process: prints { rows, seconds }. */
+async function child(kind: string, dir: string, backend: 'native' | 'js'): Promise<void> {
+  const { Adam, Dense, Sequential, data } = await import('../lib/index.js')
+  const model = new Sequential({ seed: 1, backend, threads: 1 })
+    .add(new Dense({ inputSize: FEATURES, units: 256, activation: 'relu' }))
+    .add(new Dense({ units: 128, activation: 'relu' }))
+    .add(new Dense({ units: CLASSES, activation: 'softmax' }))
+    .compile({ loss: 'sparseCategoricalCrossEntropy', optimizer: new Adam(), metrics: ['accuracy'] })
+  let rows = 0
+  let seconds = 0
+  if (kind === 'memory') {
+    // 100k rows read into memory first (not timed), then one epoch of fit.
+    const source = data.npy(join(dir, 'x.npy'), join(dir, 'y.npy')).take(100_000)
+    const x = new Float32Array(100_000 * FEATURES)
+    const y = new Float32Array(100_000)
+    for await (const b of source.blocks({ epoch: 0 })) {
+      x.set(b.x, rows * FEATURES)
+      y.set(b.y, rows)
+      rows += b.rows
+    }
+    const { Matrix } = await import('../lib/index.js')
+    const started = performance.now()
+    await model.fit(new Matrix(rows, FEATURES, x), y, { epochs: 1, batchSize: 128 })
+    seconds = (performance.now() - started) / 1000
+  } else {
+    const source = kind === 'shards' ? await data.directory(join(dir, 'shards')) : data.npy(join(dir, 'x.npy'), join(dir, 'y.npy'))
+    const pipeline = source.shuffle(65536, { seed: 1 }).batch(128)
+    rows = (await pipeline.shape()).rows!
+    const started = performance.now()
+    await model.fitDataset(pipeline, { epochs: 1 })
+    seconds = (performance.now() - started) / 1000
+  }
+  console.log(JSON.stringify({ rows, seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }))
+}
+
+async function main(): Promise<void> {
+  const backend = args.backend === 'js' ? 'js' : 'native'
+  if (args.child) return child(args.child, args.dir!, backend)
+  const rows = Number(args.rows ?? (args.quick ? 200_000 : 1_500_000))
+  ensureData(args.dir!, rows)
+  const results: Record<string, { rows: number; seconds: number; maxRssMB: number }> = {}
+  for (const kind of ['memory', 'file', 'shards']) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, '--dir', args.dir!, '--backend', backend], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, BACKPROP_THREADS: '1' },
+    })
+    if (run.status !== 0) throw new Error(`${kind}: ${run.stderr}`)
+    results[kind] = JSON.parse(run.stdout.trim().split('\n').at(-1)!)
+  }
+  const speed = (k: string) => results[k]!.rows / results[k]!.seconds
+  console.log(`${backend} engine, 1 thread; ${rows} rows × ${FEATURES} float32 (${((rows * FEATURES * 4) / 2 ** 30).toFixed(2)} GiB)`)
+  console.log('| run | rows | samples/s | ÷ in-memory fit | peak RSS |')
+  console.log('|---|---|---|---|---|')
+  for (const [k, label] of [['memory', 'in-memory fit, 100k rows'], ['file', 'fitDataset, one .npy pair, shuffle(65536)'], ['shards', 'fitDataset, 8 shards, shuffle(65536)']] as const) {
+    const r = results[k]!
+    console.log(`| ${label} | ${r.rows} | ${Math.round(speed(k))} | ${(speed(k) / speed('memory')).toFixed(2)} | ${Math.round(r.maxRssMB)} MB |`)
+  }
+}
+
+await main()
