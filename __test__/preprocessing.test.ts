@@ -169,3 +169,21 @@ describe('kFold', () => {
     expect(() => kFold(3, { k: 4 })).toThrow(/k is 4, but there are only 3 samples/)
   })
 })
+
+describe('StandardScaler.partialFit', () => {
+  it('over blocks of rows equals fit on all of them, and transformInPlace equals transform', async () => {
+    const { StandardScaler, Matrix } = await import('../lib/index.js')
+    // Large offsets and small spread: where a naive Σx² − n·mean² would lose the variance.
+    const rows = Array.from({ length: 1000 }, (_, i) => [1e4 + Math.sin(i), -3 + (i % 7) * 0.01, 5])
+    const whole = new StandardScaler().fit(rows)
+    const streamed = new StandardScaler()
+    for (let i = 0; i < rows.length; i += 137) streamed.partialFit(rows.slice(i, i + 137))
+    for (let c = 0; c < 3; c++) {
+      expect(streamed.mean![c]).toBeCloseTo(whole.mean![c]!, 9)
+      expect(streamed.scale![c]! / whole.scale![c]!).toBeCloseTo(1, 9)
+    }
+    const x = Matrix.from(rows.slice(0, 5))
+    expect(Array.from(streamed.transformInPlace(Float32Array.from(x.data)))).toEqual(Array.from(streamed.transform(x).data))
+    expect(() => streamed.partialFit([[1, 2]])).toThrow('StandardScaler.partialFit x has 2 columns; the rows seen before had 3')
+  })
+})

@@ -4,6 +4,7 @@
  * keeps scale 1, so it becomes 0 rather than NaN.
  */
 import type { Features } from '../inputs.js'
+import { ShapeError } from '../errors.js'
 import { Matrix } from '../matrix.js'
 import { checkBoolean, checkOptions, optional } from '../validate.js'
 import { checkScalerJSON, columnsOf, fittedOrThrow, mapColumns } from './scaler-common.js'
@@ -35,30 +36,60 @@ export class StandardScaler {
     this.withStd = optional(o.withStd, true, (v) => checkBoolean('StandardScaler withStd', v))
   }
 
+  /** Running count, mean and sum of squared deviations of what partialFit has seen (float64). */
+  private running: { n: number; mean: Float64Array; m2: Float64Array } | null = null
+
+  /**
+   * Adds rows to what the scaler has learned, for data that does not fit in memory (e.g. each
+   * block of a DataSource): the result equals `fit` on all rows seen, up to rounding. Each batch
+   * is reduced in two passes and merged with Chan et al.'s update, which stays stable.
+   */
+  partialFit(x: Features): this {
+    const m = columnsOf('StandardScaler.partialFit x', x)
+    if (m.rows === 0) return this
+    if (this.running && this.running.mean.length !== m.cols) {
+      throw new ShapeError(`StandardScaler.partialFit x has ${m.cols} columns; the rows seen before had ${this.running.mean.length}`)
+    }
+    const { mean: mb, m2: m2b } = columnMoments(m)
+    const r = (this.running ??= { n: 0, mean: new Float64Array(m.cols), m2: new Float64Array(m.cols) })
+    const n = r.n + m.rows
+    for (let c = 0; c < m.cols; c++) {
+      const delta = mb[c]! - r.mean[c]!
+      r.mean[c] = r.mean[c]! + (delta * m.rows) / n
+      r.m2[c] = r.m2[c]! + m2b[c]! + (delta * delta * r.n * m.rows) / n
+    }
+    r.n = n
+    this.setMoments(r.mean, r.m2, n)
+    return this
+  }
+
   /** Learns each feature's mean and standard deviation (in float64). */
   fit(x: Features): this {
     const m = columnsOf('StandardScaler.fit x', x)
     if (m.rows === 0) throw new RangeError('StandardScaler.fit x has no rows; it needs at least one sample')
-    const mean = new Float64Array(m.cols)
-    const d = m.data
-    for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) mean[c] += d[r * m.cols + c]!
-    for (let c = 0; c < m.cols; c++) mean[c] /= m.rows
-    // Two passes: the mean first, then squared deviations (stable where Σx² − n·mean² is not).
-    const variance = new Float64Array(m.cols)
-    for (let r = 0; r < m.rows; r++) {
-      for (let c = 0; c < m.cols; c++) {
-        const dev = d[r * m.cols + c]! - mean[c]!
-        variance[c] += dev * dev
-      }
-    }
-    const scale = new Float64Array(m.cols)
-    for (let c = 0; c < m.cols; c++) {
-      const std = Math.sqrt(variance[c]! / m.rows)
+    const { mean, m2 } = columnMoments(m)
+    this.running = null
+    this.setMoments(mean, m2, m.rows)
+    return this
+  }
+
+  private setMoments(mean: Float64Array, sumSquares: Float64Array, n: number): void {
+    const scale = new Float64Array(mean.length)
+    for (let c = 0; c < mean.length; c++) {
+      const std = Math.sqrt(sumSquares[c]! / n)
       scale[c] = this.withStd && std > 0 ? std : 1
     }
-    this.mean = this.withMean ? mean : new Float64Array(m.cols)
+    this.mean = this.withMean ? Float64Array.from(mean) : new Float64Array(mean.length)
     this.scale = scale
-    return this
+  }
+
+  /** Scales rows of features in place: `(x − mean) / scale` (e.g. a DataSource block's x). */
+  transformInPlace(x: Float32Array): Float32Array {
+    const [mean, scale] = fittedOrThrow('StandardScaler', this.mean, this.scale)
+    const cols = mean.length
+    if (x.length % cols !== 0) throw new ShapeError(`StandardScaler.transformInPlace x has ${x.length} values, not a whole number of rows of ${cols}`)
+    for (let i = 0; i < x.length; i += cols) for (let c = 0; c < cols; c++) x[i + c] = (x[i + c]! - mean[c]!) / scale[c]!
+    return x
   }
 
   /** (x − mean) / scale, as a new Matrix. */
@@ -89,4 +120,20 @@ export class StandardScaler {
     scaler.scale = Float64Array.from(scale!)
     return scaler
   }
+}
+
+/** Each column's mean and sum of squared deviations, in two passes (stable where Σx² − n·mean² is not). */
+function columnMoments(m: Matrix): { mean: Float64Array; m2: Float64Array } {
+  const mean = new Float64Array(m.cols)
+  const d = m.data
+  for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) mean[c] += d[r * m.cols + c]!
+  for (let c = 0; c < m.cols; c++) mean[c] /= m.rows
+  const m2 = new Float64Array(m.cols)
+  for (let r = 0; r < m.rows; r++) {
+    for (let c = 0; c < m.cols; c++) {
+      const dev = d[r * m.cols + c]! - mean[c]!
+      m2[c] += dev * dev
+    }
+  }
+  return { mean, m2 }
 }
