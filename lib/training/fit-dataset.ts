@@ -122,7 +122,14 @@ async function* chunksOf(
   const iterator = source.blocks({ epoch, ...(signal && { signal }) })[Symbol.asyncIterator]()
   try {
     for (;;) {
-      const next = await iterator.next()
+      let next: IteratorResult<RowBlock>
+      try {
+        next = await iterator.next()
+      } catch (error) {
+        // Aborting stops the reading too; what was read so far still trains (or not) as the runner decides.
+        if (signal?.aborted) break
+        throw error
+      }
       if (next.done) break
       const block: RowBlock = next.value
       const blockStart = row
@@ -199,6 +206,8 @@ export function sourceRunner(model: FitModel & { consumeResumePoint(): number },
         if (options.signal?.aborted) break
       }
       if (!stop) await finish()
+      // Aborted: the epoch is incomplete (a checkpoint saved since knows how far it got).
+      if (options.signal?.aborted) result.stopped = true
       return finishResult(result)
     },
     validate: fit.validation ? () => evaluateSource(network, plan, fit.validation!, fit.validationBatches) : null,

@@ -22,6 +22,7 @@ import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_
 import { integer, layerSizes, number } from '../option-parsers.js'
 import { prepareOutput } from '../output-files.js'
 import { ProgressDisplay } from '../progress.js'
+import { isStreamData, trainStream, type StreamFlags } from './train-stream.js'
 import { predictedClasses, scoreModel } from '../scores.js'
 
 const SCALERS = ['standard', 'minmax', 'none'] as const
@@ -52,7 +53,7 @@ export function trainCommand(program: Command): void {
   program
     .command('train')
     .description('train a network on a dataset; print its test scores; save the model and a report')
-    .option('--data <source>', `a dataset name (${DATA_NAMES.join(', ')}), a CSV file, or a directory of MNIST-style IDX files`, 'digits')
+    .option('--data <source>', `a dataset name (${DATA_NAMES.join(', ')}), a CSV file, a directory of MNIST-style IDX files; streamed: a .npy file (with --labels) or a directory of x-*.npy/y-*.npy shards`, 'digits')
     .option('--label <column>', 'CSV: the label column, by name or 0-based index (default: the last column)')
     .addOption(new Option('--task <task>', 'CSV: classification (labels are classes) or regression (labels are numbers)').choices(TASKS))
     .option('--samples <n>', 'synthetic datasets: number of samples', integer(10), 1000)
@@ -83,6 +84,13 @@ export function trainCommand(program: Command): void {
     .option('--out <file>', 'save the trained model here (safetensors)')
     .option('--report <dir>', 'write an HTML report with charts into this directory')
     .option('--no-progress', 'print no per-epoch progress')
+    .option('--labels <file>', 'streamed training: the .npy file of labels for a .npy file of features in --data')
+    .option('--shuffle-buffer <rows>', 'streamed training: rows the shuffle buffer holds (memory: rows × features × 4 bytes)', integer(1), 65536)
+    .option('--checkpoint <dir>', 'streamed training: write checkpoints into this directory (the newest 3 are kept)')
+    .option('--checkpoint-every <epochs>', 'streamed training: checkpoint every this many epochs', integer(1), 1)
+    .option('--resume <dir>', 'streamed training: continue the run whose checkpoints are in this directory, with its settings')
+    .addOption(new Option('--log-format <format>', 'streamed training: json prints one JSON object per epoch on stdout, human text on stderr').choices(['text', 'json']).default('text'))
+    .option('--log-every <batches>', 'streamed training, --log-format json: also a JSON line every this many batches', integer(1))
     .addHelpText('after', `
 On a terminal a progress bar shows each epoch; otherwise one line is printed per epoch.
 The last lines give the test scores, e.g. "test accuracy: 0.9722" (classification) or
@@ -94,7 +102,15 @@ Examples:
   backprop train --data iris --report iris-report/
   backprop train --data fashion-mnist --layers 256,128 --out fashion.safetensors
   backprop train --data houses.csv --label price --task regression --layers 64,64`)
-    .action(async (flags: TrainFlags) => {
+    .action(async (flags: TrainFlags & StreamFlags, command: Command) => {
+      if (await isStreamData(flags.data, flags.labels) || flags.resume) {
+        const explicit = new Set(Object.keys(flags).filter((key) => command.getOptionValueSource(key) === 'cli'))
+        process.exitCode = await trainStream(flags, explicit)
+        return
+      }
+      for (const key of ['labels', 'checkpoint', 'resume', 'logEvery'] as const) {
+        if (flags[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to streamed training: .npy data (--data x.npy --labels y.npy, or a directory of x-*.npy/y-*.npy shards)`)
+      }
       process.exitCode = await train(flags)
     })
 }

@@ -1,0 +1,81 @@
+/**
+ * `backprop train` on streamed .npy data: JSON lines on stdout and nothing else, checkpoints,
+ * SIGTERM writing a checkpoint before exiting, and --resume finishing the run with the same
+ * model bytes as a run that was never stopped.
+ */
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Sequential, spirals } from '../lib/index.js'
+import { cli, requireFreshBuild, startCli } from './helpers/cli.js'
+import { writeNpy } from './helpers/npy.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'backprop-cli-stream-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const x = join(dir, 'x.npy')
+const y = join(dir, 'y.npy')
+const RUN = ['--labels', y, '--layers', '64,64', '--batch-size', '16', '--seed', '3', '--threads', '1']
+
+beforeAll(() => {
+  requireFreshBuild()
+  const d = spirals({ samples: 6000, seed: 2 })
+  writeNpy(x, d.x.flat(), [6000, 2])
+  writeNpy(y, d.y, [6000], '<i8')
+})
+
+describe('backprop train on .npy data', () => {
+  it('--log-format json: stdout is one JSON object per epoch (and per --log-every batches), nothing else', () => {
+    const run = cli(['train', '--data', x, ...RUN, '--epochs', '3', '--log-format', 'json', '--log-every', '100'])
+    expect(run.status, run.stderr).toBe(0)
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const epochs = lines.filter((l) => l.batch === undefined)
+    expect(epochs.map((l) => l.epoch)).toEqual([1, 2, 3])
+    for (const e of epochs) expect(Object.keys(e)).toEqual(expect.arrayContaining(['loss', 'accuracy', 'valLoss', 'valAccuracy', 'learningRate', 'samplesPerSecond']))
+    // 5400 training rows in batches of 16: 338 batches; a line after batches 100, 200 and 300.
+    expect(lines.filter((l) => l.batch !== undefined).map((l) => `${l.epoch}:${l.batch}`)).toEqual(['1:100', '1:200', '1:300', '2:100', '2:200', '2:300', '3:100', '3:200', '3:300'])
+    expect(run.stderr).toMatch(/6000 rows × 2 features; train 5400, validation 600 \(streamed/)
+  })
+
+  it('SIGTERM writes a checkpoint; --resume ends with the model of the uninterrupted run, byte for byte', async () => {
+    const whole = cli(['train', '--data', x, ...RUN, '--epochs', '12', '--out', join(dir, 'whole.safetensors')], { timeout: 120_000 })
+    expect(whole.status, whole.stderr).toBe(0)
+
+    const ck = join(dir, 'ck')
+    const child = startCli(['train', '--data', x, ...RUN, '--epochs', '12', '--checkpoint', ck, '--log-format', 'json', '--out', join(dir, 'resumed.safetensors')])
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk
+      // Stop it once two epochs are done: mid-run, wherever its batches are.
+      if (out.split('\n').length > 2) child.kill('SIGTERM')
+    })
+    const [code] = await once(child, 'exit')
+    expect(code).toBe(143)
+    const saved = readdirSync(ck)
+    expect(saved.length).toBeGreaterThan(0)
+
+    const resumed = cli(['train', '--resume', ck, '--out', join(dir, 'resumed.safetensors')], { timeout: 120_000 })
+    expect(resumed.status, resumed.stderr).toBe(0)
+    expect(resumed.stdout).toMatch(/resuming after \d+ epochs/)
+    const a = await Sequential.load(join(dir, 'whole.safetensors'))
+    const b = await Sequential.load(join(dir, 'resumed.safetensors'))
+    expect(b.epochsTrained).toBe(12)
+    expect(Buffer.from(b.network.readState().params.buffer)).toEqual(Buffer.from(a.network.readState().params.buffer))
+    expect(readFileSync(join(dir, 'resumed.safetensors')).length).toBeGreaterThan(0)
+  }, 180_000)
+
+  it('--resume refuses a flag that changes the run, naming both values', () => {
+    const ck = join(dir, 'ck2')
+    expect(cli(['train', '--data', x, ...RUN, '--epochs', '1', '--checkpoint', ck]).status).toBe(0)
+    const run = cli(['train', '--resume', ck, '--layers', '8'])
+    expect(run.status).toBe(2)
+    expect(run.stderr).toContain('--layers [8] differs from the run being resumed ([64,64]')
+  })
+
+  it('checkpoint flags without streamed data are a usage error', () => {
+    const run = cli(['train', '--data', 'iris', '--checkpoint', join(dir, 'nope')])
+    expect(run.status).toBe(2)
+    expect(run.stderr).toContain('--checkpoint applies to streamed training')
+  })
+})

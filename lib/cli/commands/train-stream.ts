@@ -1,0 +1,207 @@
+/**
+ * `backprop train` on data read as a stream (.npy features with --labels, or a directory of
+ * x-*.npy / y-*.npy shards): memory stays at the model, the shuffle buffer and two chunks of
+ * batches, whatever the size of the data. Checkpoints (--checkpoint) make the run survive a
+ * kill: --resume continues it exactly, and SIGINT/SIGTERM write a checkpoint before exiting.
+ * With --log-format json, stdout holds one JSON object per epoch (and per --log-every batches)
+ * and nothing else; human text goes to stderr.
+ */
+import { stat } from 'node:fs/promises'
+import { StandardScaler } from '../../data/standard-scaler.js'
+import { data } from '../../data/sources/index.js'
+import type { DataSource } from '../../data/sources/data-source.js'
+import { backendInfo } from '../../engine/select.js'
+import { Matrix } from '../../matrix.js'
+import { Sequential } from '../../model/sequential.js'
+import { cosineDecay } from '../../schedules/index.js'
+import type { Callback } from '../../training/callbacks.js'
+import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
+import { modelCheckpoint } from '../../training/model-checkpoint.js'
+import { EXIT, UsageError } from '../exit-codes.js'
+import { buildModel, describeNetwork, type NetworkFlags } from '../network.js'
+import { prepareOutput } from '../output-files.js'
+
+export interface StreamFlags extends NetworkFlags {
+  data: string
+  labels?: string
+  task?: 'classification' | 'regression'
+  epochs?: number
+  batchSize?: number
+  validationSplit: number
+  scale: 'standard' | 'minmax' | 'none'
+  lrSchedule: 'cosine' | 'constant'
+  shuffleBuffer: number
+  checkpoint?: string
+  checkpointEvery: number
+  resume?: string
+  logFormat: 'text' | 'json'
+  logEvery?: number
+  out?: string
+  progress: boolean
+}
+
+/** The flags that define a run: a resumed run keeps them, and refuses different ones. */
+const RUN_FLAGS = ['data', 'labels', 'task', 'epochs', 'batchSize', 'validationSplit', 'scale', 'lrSchedule', 'shuffleBuffer', 'seed', 'layers', 'activation', 'dropout', 'l2', 'loss', 'optimizer', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay', 'clipNorm'] as const
+
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+
+/** Whether `backprop train` should stream this data: .npy files or a directory of .npy shards. */
+export async function isStreamData(path: string, labels: string | undefined): Promise<boolean> {
+  if (labels !== undefined || path.endsWith('.npy')) return true
+  const info = await stat(path).catch(() => null)
+  if (!info?.isDirectory()) return false
+  return (await import('node:fs/promises')).readdir(path).then((names) => names.some((n) => /^x-.*\.npy$/.test(n)))
+}
+
+function sourceOf(flags: StreamFlags): Promise<DataSource> {
+  if (flags.data.endsWith('.npy')) {
+    if (!flags.labels) throw new UsageError(`--data ${flags.data} is a .npy file of features: give its labels with --labels y.npy`)
+    return Promise.resolve(data.npy(flags.data, flags.labels))
+  }
+  if (flags.labels) throw new UsageError('--labels goes with a .npy file of features in --data, not with a directory of shards')
+  return data.directory(flags.data)
+}
+
+/** What a streamed run prints: human lines to stderr with --log-format json, else to stdout. */
+function logger(flags: StreamFlags) {
+  const json = flags.logFormat === 'json'
+  return {
+    say: (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`),
+    record: (entry: Record<string, unknown>) => json && process.stdout.write(`${JSON.stringify(entry)}\n`),
+  }
+}
+
+export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<string>): Promise<number> {
+  const log = logger(flags)
+  let model: Sequential | null = null
+  if (flags.resume) {
+    model = await Sequential.resume(flags.resume, { backend: flags.backend })
+    const run = model.checkpoint?.run
+    if (!run) throw new UsageError(`--resume ${flags.resume}: the checkpoint records no run settings (it was not written by backprop train --checkpoint)`)
+    for (const key of RUN_FLAGS) {
+      if (!explicit.has(key)) {
+        if (key in run) (flags as unknown as Record<string, unknown>)[key] = run[key]
+        continue
+      }
+      const given = JSON.stringify((flags as unknown as Record<string, unknown>)[key])
+      const recorded = JSON.stringify(run[key])
+      if (given !== recorded) throw new UsageError(`${flagName(key)} ${given} differs from the run being resumed (${recorded}, in ${flags.resume}); a resumed run keeps its settings: leave ${flagName(key)} out`)
+    }
+    flags.checkpoint ??= flags.resume
+  }
+  if (flags.out) await prepareOutput(flags.out, '--out')
+  const all = await sourceOf(flags)
+  const shape = await all.shape()
+  const rows = shape.rows!
+  const trainRows = Math.floor(rows * (1 - flags.validationSplit))
+  if (trainRows < 1) throw new UsageError(`--validation-split ${flags.validationSplit} leaves no rows of ${rows} to train on`)
+  // The last rows validate (as Keras's validationSplit), read in order; the others train, shuffled.
+  let train = all.take(trainRows)
+  let validation = trainRows < rows ? all.skip(trainRows) : null
+
+  // One pass for what the model needs to know: the classes, and the scaler's statistics.
+  const task = flags.task ?? 'classification'
+  let classes = 0
+  let scaler: StandardScaler | null = (model?.preprocessing?.scaler as StandardScaler | undefined) ?? null
+  if (!model) {
+    if (flags.scale === 'minmax') throw new UsageError('--scale minmax is not available for streamed data yet; use standard or none')
+    scaler = flags.scale === 'standard' ? new StandardScaler() : null
+    let maxLabel = -1
+    for await (const b of train.blocks({ epoch: 0 })) {
+      scaler?.partialFit(new Matrix(b.rows, shape.xColumns, b.x))
+      if (task === 'classification') for (let i = 0; i < b.y.length; i++) maxLabel = Math.max(maxLabel, b.y[i]!)
+    }
+    classes = task === 'classification' ? maxLabel + 1 : 0
+    if (task === 'classification' && classes < 2) throw new UsageError(`${flags.data} has labels up to ${maxLabel}; classification needs at least 2 classes`)
+    model = buildModel(flags, shape.xColumns, task, classes).model
+    model.preprocessing = { ...(scaler && { scaler }), ...(task === 'classification' && { labelNames: Array.from({ length: classes }, (_, k) => String(k)) }) }
+  } else {
+    classes = model.plan.outputSize
+  }
+  if (scaler) {
+    const s = scaler
+    train = train.map((b) => ({ ...b, x: s.transformInPlace(b.x) }))
+    validation = validation?.map((b) => ({ ...b, x: s.transformInPlace(b.x) })) ?? null
+  }
+  const large = trainRows >= 10_000
+  const epochs = (flags.epochs ??= large ? 20 : 60)
+  const batchSize = (flags.batchSize ??= large ? 128 : 32)
+  const pipeline = train.shuffle(flags.shuffleBuffer, { seed: flags.seed }).batch(batchSize)
+  const memory = await pipeline.memoryEstimate()
+
+  const engine = backendInfo()
+  log.say(`data: ${flags.data}${flags.labels ? ` with labels ${flags.labels}` : ''}: ${rows} rows × ${shape.xColumns} features; train ${trainRows}, validation ${rows - trainRows} (streamed; data buffers ≤ ${(memory / 2 ** 20).toFixed(0)} MB)`)
+  log.say(`model: ${describeNetwork(model)}; engine: ${model.engine}${model.engine === 'native' && engine.isa ? ` (${engine.isa})` : ''}`)
+  if (model.epochsTrained > 0 || (model.checkpoint?.batchesDone ?? 0) > 0) {
+    log.say(`resuming after ${model.epochsTrained} epochs${model.checkpoint?.batchesDone ? ` and ${model.checkpoint.batchesDone} batches` : ''} of ${epochs}`)
+  }
+
+  const callbacks: Callback[] = []
+  const run = Object.fromEntries(RUN_FLAGS.filter((k) => (flags as unknown as Record<string, unknown>)[k] !== undefined).map((k) => [k, (flags as unknown as Record<string, unknown>)[k]]))
+  if (flags.lrSchedule === 'cosine') {
+    const initial = (run.learningRate as number | undefined) ?? (flags.resume ? undefined : model.learningRate)
+    run.learningRate = initial ?? model.learningRate
+    callbacks.push(learningRateScheduler(cosineDecay({ initialLearningRate: run.learningRate as number, decaySteps: epochs })))
+  }
+  const checkpoints = flags.checkpoint ? modelCheckpoint({ path: flags.checkpoint, everyEpochs: flags.checkpointEvery, keep: 3, run }) : null
+  if (checkpoints) callbacks.push(checkpoints)
+  const started = performance.now()
+  let epochStarted = started
+  const batchesPerEpoch = Math.ceil(trainRows / batchSize)
+  callbacks.push({
+    onEpochBegin: () => void (epochStarted = performance.now()),
+    onEpochEnd: (_, logs) => {
+      const seconds = (performance.now() - epochStarted) / 1000
+      const done = model!.epochsTrained
+      const eta = ((performance.now() - started) / 1000 / Math.max(1, done - startEpoch)) * (epochs - done)
+      const text = Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')
+      if (flags.progress) log.say(`epoch ${done}/${epochs}  ${text}  (${seconds.toFixed(1)} s, ${Math.round(trainRows / seconds)} samples/s, ETA ${eta.toFixed(0)} s)`)
+      log.record({ epoch: done, ...logs, learningRate: model!.learningRate, seconds, samplesPerSecond: trainRows / seconds })
+    },
+    ...(flags.logEvery && {
+      onBatchEnd: (batch: number, stats: { loss: number }) => {
+        if ((batch + 1) % flags.logEvery! === 0) log.record({ epoch: model!.epochsTrained + 1, batch: batch + 1, of: batchesPerEpoch, loss: stats.loss })
+      },
+    }),
+  })
+  const startEpoch = model.epochsTrained
+  const controller = new AbortController()
+  let signalled: NodeJS.Signals | null = null
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(signal === 'SIGTERM' ? 143 : EXIT.interrupted)
+    signalled = signal
+    log.say(`${signal}: stopping after the current batches${checkpoints ? ' and writing a checkpoint' : ''} (again to quit at once)…`)
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const remaining = epochs - model.epochsTrained
+  if (remaining <= 0) {
+    log.say(`the run in ${flags.resume} has already trained its ${epochs} epochs`)
+    return EXIT.ok
+  }
+  let history
+  try {
+    history = await model.fitDataset(pipeline, {
+      epochs: remaining,
+      ...(validation && { validationData: validation }),
+      callbacks,
+      signal: controller.signal,
+    })
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+  if (signalled && checkpoints) {
+    const path = await checkpoints.save()
+    if (path) log.say(`checkpoint written to ${path}; continue with --resume ${flags.checkpoint}`)
+  }
+  const seconds = (performance.now() - started) / 1000
+  log.say(`trained ${history.epochs} epoch${history.epochs === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (stopped: ${history.stopReason})`)
+  if (flags.out) {
+    await model.save(flags.out)
+    log.say(`model saved to ${flags.out}`)
+  }
+  if (signalled) return signalled === 'SIGTERM' ? 143 : EXIT.interrupted
+  return EXIT.ok
+}
