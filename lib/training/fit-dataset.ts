@@ -4,7 +4,7 @@
  * engine trains one chunk while the next is read and filled, so the source and the engine work
  * at the same time (the native engine trains off the main thread).
  */
-import type { EpochOptions, EpochResult, Evaluation, Network } from '../engine/engine.js'
+import type { Dataset, Evaluation, Network } from '../engine/engine.js'
 import { ShapeError } from '../errors.js'
 import { DataSource, rowBytes, type RowBlock, type SourceShape } from '../data/sources/data-source.js'
 import { ArraySource } from '../data/sources/array-source.js'
@@ -13,6 +13,7 @@ import type { Plan } from '../plan.js'
 import { checkInteger, checkOptions, describe, optional } from '../validate.js'
 import { checkLoop, type EpochRunner, type FitModel, type LoopOptions } from './fit.js'
 import { Chunk } from './source-batches.js'
+import { trainChunks } from './chunked-epoch.js'
 
 export interface FitDatasetOptions {
   /** Passes over the data (default 1). */
@@ -167,70 +168,24 @@ export function sourceRunner(model: FitModel & { consumeResumePoint(): number },
       // Shuffling is seeded per lifetime epoch, so a resumed run sees the same order.
       const epoch = model.epochsTrained
       const skip = model.consumeResumePoint()
-      const result = emptyResult(plan)
       const chunkEnd = (done: number, most: number): number => {
         let n = most
         // End chunks on the batch boundaries where a callback wants to act (checkpoints).
         for (const every of intervals) n = Math.min(n, every - ((done + skip) % every))
         return Math.max(1, n)
       }
-      let pending: Promise<EpochResult> | null = null
-      let trained = 0
-      const finish = async (): Promise<boolean> => {
-        if (!pending) return false
-        const r = await pending
-        pending = null
-        merge(result, r, trained)
-        trained += r.batches
-        for (const cb of fit.callbacks) await cb.onBatchesEnd?.(epoch, skip + trained)
-        return r.stopped || r.diverged !== null || model.stopTraining
-      }
-      let stop = false
-      for await (const chunk of chunksOf(plan, fit.train, epoch, skip, fit.batchesPerEpoch - skip, options.signal, chunkEnd)) {
-        if (await finish()) {
-          stop = true
-          break
-        }
-        const offset = skip + trained
-        const onBatchEnd = options.onBatchEnd
-        const engineOptions: EpochOptions = {
-          batchSize,
-          shuffle: false,
-          learningRate: options.learningRate,
-          ...(onBatchEnd && { onBatchEnd: (batch, stats) => onBatchEnd(offset + batch, stats) }),
-          ...(options.signal && { signal: options.signal }),
-        }
-        pending = network.trainEpochAsync(chunk.data, engineOptions)
-        // The engine works on this chunk now; the next one fills while it does. Only a
-        // different chunk is filled: chunksOf alternates two.
-        if (options.signal?.aborted) break
-      }
-      if (!stop) await finish()
-      // Aborted: the epoch is incomplete (a checkpoint saved since knows how far it got).
-      if (options.signal?.aborted) result.stopped = true
-      return finishResult(result)
+      const chunks = chunksOf(plan, fit.train, epoch, skip, fit.batchesPerEpoch - skip, options.signal, chunkEnd)
+      return trainChunks(network, plan, mapChunks(chunks), batchSize, skip, options, async (done) => {
+        for (const cb of fit.callbacks) await cb.onBatchesEnd?.(epoch, done)
+        return model.stopTraining
+      })
     },
     validate: fit.validation ? () => evaluateSource(network, plan, fit.validation!, fit.validationBatches) : null,
   }
 }
 
-function emptyResult(plan: Plan): EpochResult {
-  return { loss: 0, metrics: plan.metrics.map(() => 0), batches: 0, samples: 0, stopped: false, diverged: null }
-}
-
-/** Adds a chunk's result (sample-weighted means) to the epoch's sums; batch indices offset by `before`. */
-function merge(into: EpochResult, r: EpochResult, before: number): void {
-  into.loss += r.loss * r.samples
-  r.metrics.forEach((m, i) => (into.metrics[i]! += m * r.samples))
-  into.batches += r.batches
-  into.samples += r.samples
-  into.stopped ||= r.stopped
-  if (r.diverged && !into.diverged) into.diverged = { batch: before + r.diverged.batch, reason: r.diverged.reason }
-}
-
-function finishResult(r: EpochResult): EpochResult {
-  const n = Math.max(r.samples, 1)
-  return { ...r, loss: r.loss / n, metrics: r.metrics.map((m) => m / n) }
+async function* mapChunks(chunks: AsyncIterable<Chunk>): AsyncGenerator<Dataset> {
+  for await (const chunk of chunks) yield chunk.data
 }
 
 /** Loss and metrics of a model over a source, in inference mode. */
