@@ -110,3 +110,29 @@ describe('evaluateDataset and predictDataset', () => {
     expect(out).toEqual(Array.from(m.predict(d.x).data))
   })
 })
+
+describe('in-memory fit of data larger than the copy limit', () => {
+  it.runIf(process.env.BACKPROP_BACKEND === 'native')('trains the same bits as one whole-epoch engine call, without the engine copying the data', async () => {
+    const { COPY_LIMIT_BYTES } = await import('../lib/training/fit.js')
+    const cols = 1000
+    const rows = Math.ceil(COPY_LIMIT_BYTES / (cols * 4)) + 500
+    const x = new Float32Array(rows * cols)
+    let s = 1
+    for (let i = 0; i < x.length; i++) x[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5
+    const y = Float32Array.from({ length: rows }, (_, i) => (x[i * cols]! > 0 ? 1 : 0))
+    const make = () =>
+      new Sequential({ seed: 4 }).add(new Dense({ inputSize: cols, units: 8, activation: 'relu' })).add(new Dense({ units: 2, activation: 'softmax' }))
+        .compile({ loss: 'sparseCategoricalCrossEntropy', optimizer: new Adam({ learningRate: 0.01 }) })
+    const chunked = make()
+    const { Matrix } = await import('../lib/index.js')
+    const h = await chunked.fit(new Matrix(rows, cols, x), y, { epochs: 2, batchSize: 64 })
+    const whole = make()
+    const losses: number[] = []
+    for (let e = 0; e < 2; e++) {
+      const r = await whole.network.trainEpochAsync({ x, y, rows }, { batchSize: 64, shuffle: true, learningRate: 0.01 })
+      losses.push(r.loss)
+    }
+    expect(bits(chunked)).toEqual(bits(whole))
+    expect(h.loss[1]).toBeCloseTo(losses[1]!, 12)
+  }, 120_000)
+})

@@ -11,6 +11,8 @@ import {
   optional,
 } from '../validate.js'
 import { EarlyStopping, type Callback, type CallbackModel } from './callbacks.js'
+import { trainChunks } from './chunked-epoch.js'
+import { gatheredChunks } from './gathered-chunks.js'
 import { History, validationKey, type EpochLogs, type StopReason } from './history.js'
 
 export interface FitOptions {
@@ -167,11 +169,21 @@ export interface LoopOptions {
   signal: AbortSignal | undefined
 }
 
+/**
+ * Training data above this size is not copied whole into the native engine: each epoch's rows
+ * are gathered in their shuffled order into two chunks that the engine trains in turn, so peak
+ * memory stays near the caller's data (a copy would double it).
+ */
+export const COPY_LIMIT_BYTES = 64 << 20
+
 /** fit's runner: epochs of the in-memory data, validated on the held-out rows. */
 export function inMemoryRunner(network: Network, fit: CheckedFit): EpochRunner {
   const validation = fit.validation
+  const large = network.engine === 'native' && fit.train.x.byteLength + fit.train.y.byteLength > COPY_LIMIT_BYTES
   return {
-    train: (_epoch, options) => network.trainEpochAsync(fit.train, { ...options, batchSize: fit.batchSize, shuffle: fit.shuffle }),
+    train: large
+      ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit), fit.batchSize, 0, options, () => Promise.resolve(false))
+      : (_epoch, options) => network.trainEpochAsync(fit.train, { ...options, batchSize: fit.batchSize, shuffle: fit.shuffle }),
     validate: validation ? () => Promise.resolve(network.evaluate(validation, fit.validationBatchSize)) : null,
   }
 }
