@@ -173,3 +173,9 @@ export class Network {
 
 /** Which artifact the generated loader loaded ('native' here). */
 export const __napiBindingTarget: string
+
+/**
+ * Tells the addon the process is exiting (the loader calls it from the main thread's 'exit'
+ * event): running epochs stop after their batch, and no native thread waits for JavaScript.
+ */
+export function shutdown(): void

@@ -15,6 +15,7 @@ mod ops;
 mod plan_code;
 mod progress;
 mod results;
+mod shutdown;
 mod sys;
 mod task;
 mod typed;
@@ -33,11 +34,12 @@ js_function!(activation_forward => ops::activation_forward);
 js_function!(activation_backward => ops::activation_backward);
 js_function!(info => ops::info);
 js_function!(plan_round_trip => plan_code::plan_round_trip);
+js_function!(shutdown_js => shutdown::shutdown);
 
 type Callback = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
 
 /// The functions the addon exports, by their JavaScript names (plus the `Network` class).
-const EXPORTS: [(&std::ffi::CStr, Callback); 7] = [
+const EXPORTS: [(&std::ffi::CStr, Callback); 8] = [
     (c"matmul", matmul),
     (c"denseForward", dense_forward),
     (c"denseBackward", dense_backward),
@@ -45,6 +47,7 @@ const EXPORTS: [(&std::ffi::CStr, Callback); 7] = [
     (c"activationBackward", activation_backward),
     (c"info", info),
     (c"planRoundTrip", plan_round_trip),
+    (c"shutdown", shutdown_js),
 ];
 
 fn register(env: Env, exports: napi_value) -> JsResult<()> {

@@ -18,6 +18,7 @@ use crate::dataset::{self, DatasetBox};
 use crate::env::{Args, Env};
 use crate::error::{JsError, JsResult};
 use crate::plan_code;
+use crate::shutdown;
 use crate::progress::Progress;
 use crate::results;
 use crate::sys::*;
@@ -523,7 +524,7 @@ impl Task for TrainJob {
             let step = self.lock()?.as_mut().unwrap().epoch_step(&self.data, &mut epoch);
             let Some((batch, stats)) = step else { break };
             let listening = self.progress.as_ref().is_none_or(|p| p.batch(batch, &stats));
-            if !listening || self.shared.cancel.load(Ordering::Acquire) {
+            if !listening || self.shared.cancel.load(Ordering::Acquire) || shutdown::exiting() {
                 epoch.stop();
                 break;
             }

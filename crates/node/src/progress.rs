@@ -15,6 +15,7 @@ use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use kernels::network::{BatchStats, EpochResult};
 
@@ -23,6 +24,7 @@ use crate::error::JsError;
 use crate::guard;
 use crate::network::Shared;
 use crate::results;
+use crate::shutdown;
 use crate::sys::*;
 use crate::task;
 
@@ -105,11 +107,12 @@ impl Progress {
         link.sent += 1;
         if self.lockstep {
             let target = link.sent;
-            while link.handled < target && !link.closed {
-                link = self.channel.handled.wait(link).unwrap_or_else(|e| e.into_inner());
+            // Timed, to see the process exiting: then the JavaScript thread will not come back.
+            while link.handled < target && !link.closed && !shutdown::exiting() {
+                link = self.channel.handled.wait_timeout(link, Duration::from_millis(20)).unwrap_or_else(|e| e.into_inner()).0;
             }
         }
-        !link.closed
+        !link.closed && !shutdown::exiting()
     }
 
     /// Queues the settlement of `deferred` behind every batch message (JavaScript thread). If

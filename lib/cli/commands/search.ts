@@ -20,6 +20,7 @@ import type { SearchResult } from '../../search/search-result.js'
 import { parameterGrid, parameterSampler, type SearchSpace } from '../../search/space.js'
 import type { ScoreMetric } from '../../search/trial.js'
 import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
+import { quitNow } from '../quit-now.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { chooseLoss, LOSS_NAMES, targetsFor } from '../network.js'
 import { integer, number } from '../option-parsers.js'
@@ -221,7 +222,7 @@ async function search(flags: SearchFlags): Promise<number> {
   const onInterrupt = () => {
     process.stdout.write('\nstopping the trials in flight (Ctrl-C again to quit at once)…\n')
     controller.abort()
-    process.once('SIGINT', () => process.exit(EXIT.interrupted))
+    process.once('SIGINT', () => quitNow('SIGINT'))
   }
   process.once('SIGINT', onInterrupt)
   let result: SearchResult

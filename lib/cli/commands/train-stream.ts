@@ -17,6 +17,7 @@ import { cosineDecay } from '../../schedules/index.js'
 import type { Callback } from '../../training/callbacks.js'
 import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
 import { modelCheckpoint } from '../../training/model-checkpoint.js'
+import { quitNow } from '../quit-now.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, type NetworkFlags } from '../network.js'
 import { prepareOutput } from '../output-files.js'
@@ -168,7 +169,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   const controller = new AbortController()
   let signalled: NodeJS.Signals | null = null
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(signal === 'SIGTERM' ? 143 : EXIT.interrupted)
+    if (signalled) quitNow(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT')
     signalled = signal
     log.say(`${signal}: stopping after the current batches${checkpoints ? ' and writing a checkpoint' : ''} (again to quit at once)…`)
     controller.abort()

@@ -17,6 +17,7 @@ import { cosineDecay } from '../../schedules/index.js'
 import { writeReport } from '../../report/write-report.js'
 import { requireChartPackages } from '../chart-packages.js'
 import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
+import { quitNow } from '../quit-now.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
 import { integer, layerSizes, number } from '../option-parsers.js'
@@ -163,9 +164,9 @@ async function train(flags: TrainFlags): Promise<number> {
   }
   const controller = new AbortController()
   const onInterrupt = () => {
-    process.stdout.write('\nstopping after the current batch (Ctrl-C again to quit at once)…\n')
+    process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit at once)…\n')
     controller.abort()
-    process.once('SIGINT', () => process.exit(EXIT.interrupted))
+    process.once('SIGINT', () => quitNow('SIGINT'))
   }
   process.once('SIGINT', onInterrupt)
   const started = performance.now()

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { isMainThread } from 'node:worker_threads'
 import type * as Binding from '../../../native/index.js'
 
 /** The raw addon: the kernels and the Network class (typed in native/index.d.ts). */
@@ -15,7 +16,11 @@ export function loadBinding(): NativeBinding {
   const require = createRequire(import.meta.url)
   try {
     // Same depth from lib/engine/native/ and dist/engine/native/: the package root's native/.
-    return require('../../../native/index.js') as NativeBinding
+    const binding = require('../../../native/index.js') as NativeBinding
+    // Exiting with native training under way (process.exit, an uncaught exception): Node joins
+    // the libuv pool's threads, which must not wait for a JavaScript thread that is gone.
+    if (isMainThread) process.once('exit', () => binding.shutdown())
+    return binding
   } catch (error) {
     throw new Error(loadFailure(error), { cause: error })
   }
