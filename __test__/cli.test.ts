@@ -158,7 +158,7 @@ describe('train → info → evaluate → predict', () => {
     expect(run.status).toBe(3)
     expect(run.stderr).toBe(`backprop: ${input}: line 3: column 5 ('species'): unknown label 'daisy'; expected one of the labels the model knows: setosa, versicolor, virginica\n`)
     expect(fs.readFileSync(out, 'utf8')).toBe('earlier results\n')
-    expect(fs.readdirSync(path.dirname(out)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+    expect(fs.readdirSync(path.dirname(out)).filter((f) => f.endsWith('.backprop-tmp'))).toEqual([])
     const missing = temp('missing-column.csv')
     fs.writeFileSync(missing, 'sepal_length_cm,sepal_width_cm,petal_length_cm\n5.1,3.5,1.4\n')
     const run2 = cli(['predict', model, '--data', missing])
@@ -331,13 +331,16 @@ describe('progress and interruption', () => {
     const report = temp('interrupted-report')
     const child = startCli(['train', '--data', 'digits', '--epochs', '100000', '--out', model, '--report', report])
     let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk
       if (/^epoch +2\//m.test(stdout) && !child.killed) child.kill('SIGINT')
     })
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
     expect(status).toBe(130)
-    expect(stdout).toMatch(/stopping after the current batch/)
+    // A human note: on stderr, leaving stdout to results.
+    expect(stderr).toMatch(/stopping after the current batch/)
     expect(stdout).toMatch(/^trained \d+ epochs in .* \(.*stopped: aborted\)$/m)
     expect(stdout).toMatch(/^test accuracy: \d\.\d{4}$/m)
     const loaded = await Sequential.load(model, { backend: 'js' })
@@ -376,4 +379,44 @@ describe('must hold', () => {
     expect(pkg.scripts.start).toMatch(/^npm run build && node dist\/cli\/main\.js train /)
     expect(pkg.bin.backprop).toBe('dist/cli/main.js')
   })
+})
+
+describe('streams and signals', () => {
+  it('stops promptly when its stdout is closed (EPIPE), as git and ls do', () => {
+    requireFreshBuild()
+    const started = performance.now()
+    const run = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" train --data digits --epochs 5 | head -c 10`], { encoding: 'utf8', timeout: 30_000 })
+    expect(run.error, 'backprop kept running after head exited').toBeUndefined()
+    expect(run.stdout).toHaveLength(10)
+    expect(performance.now() - started).toBeLessThan(20_000)
+  })
+
+  // The native engine trains off the main thread, which then hears signals at once; the JS
+  // engine's main thread is busy for a whole batch (a limit in the README).
+  it.runIf(process.env.BACKPROP_BACKEND === 'native')('a second Ctrl-C quits at once, leaving the file saved before intact', async () => {
+    const model = temp('twice.safetensors')
+    expect(cli(['train', '--data', 'digits', '--epochs', '1', '--out', model]).status).toBe(0)
+    const before = fs.readFileSync(model)
+    // A slow batch (wide layers, batch 1024, one thread): the first Ctrl-C waits for it.
+    const child = startCli(['train', '--data', 'digits', '--layers', '2048,2048', '--batch-size', '1024', '--threads', '1', '--epochs', '1000', '--out', model])
+    let stdout = ''
+    let second = 0
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk
+      if (stdout.includes('training:') && second === 0) {
+        second = -1
+        setTimeout(() => {
+          child.kill('SIGINT')
+          setTimeout(() => {
+            child.kill('SIGINT')
+            second = performance.now()
+          }, 15)
+        }, 1500)
+      }
+    })
+    const [, signal] = (await new Promise((resolve) => child.on('exit', (...a) => resolve(a)))) as [number | null, string | null]
+    expect(performance.now() - second).toBeLessThan(500)
+    expect(signal).toBe('SIGINT')
+    expect(fs.readFileSync(model)).toEqual(before)
+  }, 60_000)
 })

@@ -287,6 +287,19 @@ describe('atomic save', () => {
     expect(fs.statSync(target).isDirectory()).toBe(true)
   })
 
+  it('names its temporaries recognisably and removes those a killed save left behind', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'stale-'))
+    const target = path.join(sub, 'model.safetensors')
+    // A save by a process that was killed (no such pid runs), and one by a live process.
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim()
+    const stale = path.join(sub, `.model.safetensors.${dead}.0a0b0c0d.backprop-tmp`)
+    const live = path.join(sub, `.model.safetensors.${process.ppid}.01020304.backprop-tmp`)
+    const other = path.join(sub, `.other.safetensors.${dead}.0a0b0c0d.backprop-tmp`)
+    for (const f of [stale, live, other]) fs.writeFileSync(f, 'partial')
+    await buildModel(new SGD()).save(target)
+    expect(fs.readdirSync(sub).sort()).toEqual([path.basename(other), path.basename(live), 'model.safetensors'].sort())
+  })
+
   it('rejects a path that is not a non-empty string', async () => {
     const model = buildModel(new SGD())
     await expect(model.save('')).rejects.toThrow(/save path must be a file path, got the string ''/)

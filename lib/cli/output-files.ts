@@ -1,7 +1,7 @@
 /** Output paths for the command line: checked before long work starts, written atomically. */
-import { randomBytes } from 'node:crypto'
-import { access, constants, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { access, constants, mkdir, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { writeAtomically } from '../io/write-atomically.js'
 
 /**
  * Makes sure `path`'s directory exists and is writable (creating it if needed), so a mistake
@@ -21,14 +21,7 @@ export async function prepareOutput(path: string, what: string, { directory = fa
   }
 }
 
-/** Writes text to a temporary file beside `path`, then renames it over `path`. */
+/** Writes text atomically (see write-atomically.ts). */
 export async function writeTextAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    await writeFile(temp, text)
-    await rename(temp, path)
-  } catch (error) {
-    await unlink(temp).catch(() => {})
-    throw new Error(`cannot write ${path}: ${(error as Error).message}`)
-  }
+  await writeAtomically(path, text)
 }

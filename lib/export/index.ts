@@ -12,7 +12,7 @@ export { exportTfjs, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsArtifacts, typ
 /** Writes the ONNX file atomically (a temporary file renamed over `path`). */
 export async function writeOnnx(model: Sequential, path: string, options?: OnnxExportOptions): Promise<void> {
   const bytes = exportOnnx(model, options)
-  await writeAtomically(path, bytes, 'the ONNX model')
+  await writeAtomically(path, bytes, 'write the ONNX model')
 }
 
 /**
@@ -26,6 +26,6 @@ export async function writeTfjs(model: Sequential, dir: string, options?: TfjsEx
   } catch (error) {
     throw new Error(`cannot create the TF.js model directory ${dir}: ${(error as Error).message}`, { cause: error })
   }
-  await writeAtomically(join(dir, TFJS_WEIGHTS_FILE), weights, 'the TF.js weights')
-  await writeAtomically(join(dir, TFJS_MODEL_FILE), JSON.stringify(modelJson), 'the TF.js model')
+  await writeAtomically(join(dir, TFJS_WEIGHTS_FILE), weights, 'write the TF.js weights')
+  await writeAtomically(join(dir, TFJS_MODEL_FILE), JSON.stringify(modelJson), 'write the TF.js model')
 }

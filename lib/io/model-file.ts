@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeAtomically } from './write-atomically.js'
 import { ModelFileError } from '../errors.js'
 import { layerFromPlan } from '../layers/index.js'
 import { Sequential } from '../model/sequential.js'
@@ -186,25 +186,9 @@ function isCount(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) >= 0
 }
 
-/** Writes the model atomically: to a temporary file beside `path`, flushed, then renamed over it. */
+/** Writes the model atomically (see write-atomically.ts). */
 export async function saveModel(model: Sequential, path: string, checkpoint?: CheckpointPosition): Promise<void> {
-  const bytes = modelToBytes(model, checkpoint)
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    const file = await open(temp, 'w')
-    try {
-      await file.writeFile(bytes)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(temp, path)
-  } catch (error) {
-    await unlink(temp).catch(() => {})
-    // The system error names the temporary file; say which file the caller asked for.
-    const { code } = error as NodeJS.ErrnoException
-    throw Object.assign(new Error(`cannot save the model to ${path}: ${(error as Error).message}`, { cause: error }), code && { code })
-  }
+  await writeAtomically(path, modelToBytes(model, checkpoint), 'save the model')
 }
 
 export async function loadModel(path: string, backend: Backend = 'auto'): Promise<Sequential> {
