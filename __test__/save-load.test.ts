@@ -287,6 +287,18 @@ describe('atomic save', () => {
     expect(fs.statSync(target).isDirectory()).toBe(true)
   })
 
+  it('refuses what is not a regular file (a device, a pipe) at once instead of reading without end', async () => {
+    const fifo = path.join(dir, 'model.fifo')
+    spawnSync('mkfifo', [fifo])
+    for (const p of ['/dev/zero', fifo]) {
+      const started = performance.now()
+      const error = await Sequential.load(p).then(() => null, (e: unknown) => e)
+      expect(error).toBeInstanceOf(ModelFileError)
+      expect((error as Error).message).toBe(`${p} is not a regular file (a model is a .safetensors file)`)
+      expect(performance.now() - started).toBeLessThan(2000)
+    }
+  })
+
   it('names its temporaries recognisably and removes those a killed save left behind', async () => {
     const sub = fs.mkdtempSync(path.join(dir, 'stale-'))
     const target = path.join(sub, 'model.safetensors')
@@ -414,14 +426,32 @@ describe('loading a damaged or foreign file throws ModelFileError naming the fil
     }, /header is not valid JSON/],
     ['a header that is JSON but not an object', () => container([1, 2, 3]), /header is not a JSON object/],
     ['a header entry that is not an object', () => rewrite(good, (h) => (h['layers.0.kernel'] = null)), /tensor 'layers\.0\.kernel'/],
-    ['a tensor missing', () => rewrite(good, (h) => delete h['layers.0.kernel']), /the tensor 'layers\.0\.kernel' is missing/],
-    ['the optimizer state missing', () => rewrite(good, (h) => delete h['optimizer.slots']), /optimizer state 'optimizer\.slots' is missing/],
+    // Its bytes are still in the file, where the format allows no bytes without a tensor.
+    ['a tensor missing', () => rewrite(good, (h) => delete h['layers.0.kernel']), /bytes \[0, 128\) of the data belong to no tensor/],
+    ['a tensor and its bytes missing', () => {
+      const { header, dataStart } = parseSafetensors(good)
+      const [begin, end] = header['optimizer.slots'].data_offsets
+      delete header['optimizer.slots']
+      expect(end).toBe(good.length - dataStart)
+      return container(header, good.slice(dataStart, dataStart + begin))
+    }, /optimizer state 'optimizer\.slots' is missing/],
     ['a tensor with the wrong shape (same byte count)', () => rewrite(good, (h) => (h['layers.0.kernel'].shape = [8, 4])),
       /the tensor 'layers\.0\.kernel' has shape \[8, 4\], expected \[4, 8\]/],
     ['a shape that does not match its byte span', () => rewrite(good, (h) => (h['layers.0.kernel'].shape = [4, 9])),
       /tensor 'layers\.0\.kernel' spans bytes \[\d+, \d+\) but its shape \[4, 9\] needs 144/],
     ['data offsets past the end of the data', () => rewrite(good, (h) => (h['layers.5.bias'].data_offsets = [1e9, 1e9 + 12])),
       /tensor 'layers\.5\.bias' ends at byte 1000000012/],
+    ['a header that is not valid UTF-8', () => {
+      const bad = good.slice()
+      bad[18] = 0xff // inside '"__metadata__"': a byte no UTF-8 text holds
+      return bad
+    }, /header is not valid UTF-8/],
+    ['tensors whose bytes overlap', () => rewrite(good, (h) => (h['layers.0.bias'].data_offsets = [0, 32])), /tensor 'layers\.0\.kernel' \(bytes \[0, 128\)\) overlaps the tensor before it, which ends at byte 32/],
+    ['data bytes that belong to no tensor', () => {
+      const { header, dataStart } = parseSafetensors(good)
+      return container(header, Buffer.concat([good.slice(dataStart), new Uint8Array(16)]))
+    }, /the data holds \d+ bytes but its tensors cover \d+/],
+    ['a small file whose plan declares a huge layer', () => rewrite(good, editMeta('plan', (p) => (p.layers[0].units = 1e6))), /its layers declare \d+ weights \([\d,]+ bytes\), more than the file's \d+ bytes can hold/],
     ['a wrong dtype', () => rewrite(good, (h) => (h['layers.0.kernel'].dtype = 'F64')), /tensor 'layers\.0\.kernel' has dtype F64; only F32 is supported/],
     ['a file from another tool (no metadata)', () => container({ weight: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)),
       /does not say format 'backprop' \(a safetensors file from another tool\?\)/],

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { writeAtomically } from './write-atomically.js'
 import { ModelFileError } from '../errors.js'
 import { layerFromPlan } from '../layers/index.js'
@@ -101,11 +102,13 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
     return fail('its plan or training metadata is not valid JSON')
   }
   // Refuse a plan whose buffers the file cannot hold before allocating them (a hostile file
-  // could otherwise ask for gigabytes).
+  // could otherwise ask for gigabytes): the counts it states, and what its layers need.
   const claimed = Number(plan?.paramCount) + Number(plan?.statCount)
   if (!Array.isArray(plan?.layers) || !(claimed * 4 <= bytes.length)) {
     fail(`its plan claims ${claimed} weights, more than the file's ${bytes.length} bytes can hold`)
   }
+  const needed = layerWeights(plan.layers, Number(plan.inputSize))
+  if (!(needed * 4 <= bytes.length)) fail(`its layers declare ${needed} weights (${(needed * 4).toLocaleString('en-US')} bytes), more than the file's ${bytes.length} bytes can hold`)
   // An engine that cannot load (or a bad BACKPROP_BACKEND) is not the file's fault: let it throw as is.
   selectEngine(backend)
   let model: Sequential
@@ -181,6 +184,23 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
   return model!
 }
 
+/**
+ * The weights and statistics a plan's layers need, from their declared widths alone (NaN when a
+ * width is not a positive integer), so a file can be checked before anything is allocated.
+ */
+function layerWeights(layers: unknown[], inputSize: number): number {
+  let width = inputSize
+  let total = 0
+  for (const layer of layers as { kind?: unknown; units?: unknown; inputs?: unknown; biasOffset?: unknown }[]) {
+    const units = Number(layer?.units)
+    if (!Number.isSafeInteger(width) || width < 1 || !Number.isSafeInteger(units) || units < 1) return NaN
+    if (layer.kind === 'dense') total += width * units + (layer.biasOffset === -1 ? 0 : units)
+    else if (layer.kind === 'batchNormalization') total += 4 * units
+    width = units
+  }
+  return total
+}
+
 /** A non-negative integer (a step or epoch count). */
 function isCount(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) >= 0
@@ -192,10 +212,25 @@ export async function saveModel(model: Sequential, path: string, checkpoint?: Ch
 }
 
 export async function loadModel(path: string, backend: Backend = 'auto'): Promise<Sequential> {
-  let bytes: Buffer
+  let bytes: Uint8Array
   try {
-    bytes = await readFile(path)
+    // Non-blocking: opening a pipe for reading would otherwise wait for a writer, forever.
+    const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    try {
+      // Only a regular file has a size to trust: /dev/zero or a pipe would be read without end.
+      const info = await file.stat()
+      if (!info.isFile()) throw new ModelFileError(`${path} is not a regular file (a model is a .safetensors file)`, path)
+      bytes = new Uint8Array(info.size)
+      for (let done = 0; done < info.size; ) {
+        const { bytesRead } = await file.read(bytes, done, Math.min(info.size - done, 1 << 30), done)
+        if (bytesRead === 0) throw new ModelFileError(`${path} shrank while being read (${done} of ${info.size} bytes)`, path)
+        done += bytesRead
+      }
+    } finally {
+      await file.close()
+    }
   } catch (error) {
+    if (error instanceof ModelFileError) throw error
     const code = (error as NodeJS.ErrnoException).code
     throw new ModelFileError(code === 'ENOENT' ? `no model file at ${path}` : `cannot read ${path}: ${(error as Error).message}`, path)
   }

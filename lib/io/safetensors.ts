@@ -24,8 +24,9 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   }
   let json = JSON.stringify(header)
   // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
-  json += ' '.repeat((8 - ((Buffer.byteLength(json) + 8) % 8)) % 8)
-  const headerBytes = Buffer.from(json, 'utf8')
+  const encoder = new TextEncoder()
+  json += ' '.repeat((8 - ((encoder.encode(json).length + 8) % 8)) % 8)
+  const headerBytes = encoder.encode(json)
   const out = new Uint8Array(8 + headerBytes.length + offset)
   const view = new DataView(out.buffer)
   view.setBigUint64(0, BigInt(headerBytes.length), true)
@@ -45,9 +46,17 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
     throw new SafetensorsFormatError(`the header claims ${headerLength} bytes but only ${bytes.length - 8} follow (truncated?)`)
   }
   const dataStart = 8 + Number(headerLength)
+  let text: string
+  try {
+    // The format requires UTF-8: a lenient decoder would turn bad bytes into U+FFFD and two
+    // different names into one.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart))
+  } catch {
+    throw new SafetensorsFormatError('the header is not valid UTF-8')
+  }
   let header: unknown
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, dataStart)).toString('utf8'))
+    header = JSON.parse(text)
   } catch (error) {
     throw new SafetensorsFormatError(`the header is not valid JSON (${(error as Error).message})`)
   }
@@ -56,6 +65,7 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
   }
   const dataLength = bytes.length - dataStart
   const tensors = new Map<string, Tensor>()
+  const spans: { name: string; begin: number; end: number }[] = []
   let metadata: Record<string, string> = {}
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -83,10 +93,25 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Map<string, Ten
     if (end > dataLength) {
       throw new SafetensorsFormatError(`tensor '${name}' ends at byte ${end} of the data, but the data holds only ${dataLength} bytes (truncated?)`)
     }
+    spans.push({ name, begin, end })
+  }
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
+    throw new SafetensorsFormatError('__metadata__ is not an object of strings')
+  }
+  // As the format requires: tensors do not overlap, and together they cover the data exactly.
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end)
+  let covered = 0
+  for (const span of spans) {
+    if (span.begin < covered) throw new SafetensorsFormatError(`tensor '${span.name}' (bytes [${span.begin}, ${span.end})) overlaps the tensor before it, which ends at byte ${covered}`)
+    if (span.begin > covered) throw new SafetensorsFormatError(`bytes [${covered}, ${span.begin}) of the data belong to no tensor (before '${span.name}')`)
+    covered = span.end
+  }
+  if (covered !== dataLength) throw new SafetensorsFormatError(`the data holds ${dataLength} bytes but its tensors cover ${covered}`)
+  for (const { name, begin, end } of spans) {
+    const count = (end - begin) / 4
     const data = new Float32Array(count)
     for (let i = 0, at = dataStart + begin; i < count; i++, at += 4) data[i] = view.getFloat32(at, true)
-    tensors.set(name, { shape: shape as number[], data })
+    tensors.set(name, { shape: (header as Record<string, { shape: number[] }>)[name]!.shape, data })
   }
-  if (typeof metadata !== 'object' || metadata === null) throw new SafetensorsFormatError('__metadata__ is not an object')
   return { tensors, metadata }
 }
