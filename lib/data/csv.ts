@@ -12,6 +12,7 @@ import { open, stat } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { parse } from 'csv-parse'
+import { utf8Checked } from './utf8-check.js'
 import { DataFileError } from '../errors.js'
 import { Matrix } from '../matrix.js'
 import { checkOneOf, checkOptions, describe, optional } from '../validate.js'
@@ -92,10 +93,13 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<L
     label(cell, row, line, column) {
       if (task === 'regression') {
         const v = parseNumber(cell)
-        if (v === null) fail(path, line, `column ${column + 1} ('${targetName}', the target): expected a number, found ${showCell(cell)}`)
-        labels[row] = v!
+        if (typeof v === 'string') fail(path, line, `column ${column + 1} ('${targetName}', the target): ${v}`)
+        labels[row] = v as number
         return
       }
+      // Numeric labels compare as numbers: '1' and '1.0' are one class.
+      const n = DECIMAL.test(cell) ? Number(cell) : NaN
+      if (Number.isFinite(n)) cell = String(n)
       let k = labelIndex.get(cell)
       if (k === undefined) {
         if (fixedLabels !== null) {
@@ -118,7 +122,8 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<L
     // Number the classes in sorted order, not in order of appearance, so the same classes get
     // the same indices whatever the row order.
     labelNames = sortedLabelNames(seenLabels)
-    const remap = Int32Array.from(seenLabels, (name) => labelNames!.indexOf(name))
+    const sortedIndex = new Map(labelNames.map((name, i) => [name, i]))
+    const remap = Int32Array.from(seenLabels, (name) => sortedIndex.get(name)!)
     for (let i = 0; i < y.length; i++) y[i] = remap[y[i]!]!
   }
   return { task, x: table.x, y: y as Int32Array, featureNames: table.featureNames, labelNames, targetName }
@@ -146,7 +151,7 @@ export async function readCsvHeader(path: string, options: { delimiter?: string 
   const o = checkOptions('readCsvHeader options', options, ['delimiter'])
   const delimiter = checkDelimiter('readCsvHeader', o.delimiter)
   await checkFile(path)
-  const parser = (await openText(path)).pipe(csvParser(delimiter))
+  const parser = await parseText(path, delimiter)
   try {
     for await (const { record } of parser as AsyncIterable<{ record: string[] }>) return checkHeader(path, record)
   } catch (error) {
@@ -175,7 +180,7 @@ async function readTable(path: string, delimiter: string, spec: TableSpec): Prom
   let label: number | null = null
   let data = new Float32Array(0)
   let rows = 0
-  const parser = (await openText(path)).pipe(csvParser(delimiter))
+  const parser = await parseText(path, delimiter)
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = info.lines
@@ -201,8 +206,8 @@ async function readTable(path: string, delimiter: string, spec: TableSpec): Prom
       for (let j = 0; j < columns.length; j++) {
         const c = columns[j]!
         const v = parseNumber(record[c]!)
-        if (v === null) fail(path, line, `column ${c + 1} ('${header[c]}'): expected a number, found ${showCell(record[c]!)}`)
-        data[base + j] = v!
+        if (typeof v === 'string') fail(path, line, `column ${c + 1} ('${header[c]}'): ${v}`)
+        data[base + j] = v as number
       }
       if (label !== null) spec.label!(record[label]!, rows, line, label)
       rows++
@@ -220,34 +225,58 @@ async function readTable(path: string, delimiter: string, spec: TableSpec): Prom
   return { x: new Matrix(rows, columns.length, values), featureNames: columns.map((c) => header![c]!) }
 }
 
-function csvParser(delimiter: string) {
-  return parse({ delimiter, info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true })
+/** The file's records; an error reading or decoding it ends the parse with that error. */
+async function parseText(path: string, delimiter: string) {
+  const text = await openText(path)
+  const parser = parse({ delimiter, info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true })
+  text.on('error', (error) => parser.destroy(error))
+  return text.pipe(parser)
 }
 
 function checkHeader(path: string, header: string[]): string[] {
+  const seen = new Map<string, number>()
   header.forEach((name, i) => {
     if (name === '') fail(path, 1, `column ${i + 1} of the header has no name; expected a header row naming every column`)
-    const first = header.indexOf(name)
-    if (first !== i) fail(path, 1, `the header names column ${first + 1} and column ${i + 1} both '${name}'; column names must be distinct`)
+    const first = seen.get(name)
+    if (first !== undefined) fail(path, 1, `the header names column ${first + 1} and column ${i + 1} both '${name}'; column names must be distinct`)
+    seen.set(name, i)
   })
   return header
 }
+
+/** Each header's column positions by name, so finding many columns stays linear. */
+const columnPositions = new WeakMap<string[], Map<string, number>>()
 
 function findColumn(path: string, header: string[], column: string | number, what: string): number {
   if (typeof column === 'number') {
     if (column >= header.length) fail(path, 1, `the ${what} is index ${column}, but the header has ${header.length} columns (0–${header.length - 1})`)
     return column
   }
-  const index = header.indexOf(column)
+  let positions = columnPositions.get(header)
+  if (!positions) columnPositions.set(header, (positions = new Map(header.map((name, i) => [name, i]))))
+  const index = positions.get(column) ?? -1
   if (index < 0) fail(path, 1, `no ${what} named '${column}'; the header has: ${header.join(', ')}`)
   return index
 }
 
-/** A finite number, or null for anything else (empty cells included: Number('') is 0). */
-function parseNumber(cell: string): number | null {
-  if (cell === '') return null
+/** A decimal number as numpy and pandas read one: digits, an optional point and exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+/** The largest finite float32: beyond it a value would become Infinity in the model. */
+const FLOAT32_MAX = 3.4028234663852886e38
+
+/**
+ * A cell's number, or why it is not one: empty cells, hexadecimal (`0x10`, which Number() would
+ * read as 16), `Infinity`, words, and values beyond float32's range are refused.
+ */
+function parseNumber(cell: string): number | string {
+  if (cell === '') return 'expected a number, found an empty cell'
+  if (!DECIMAL.test(cell)) {
+    const other = Number.isFinite(Number(cell)) ? '; numbers in a data file are decimal (as numpy and pandas read them)' : ''
+    return `expected a number, found ${showCell(cell)}${other}`
+  }
   const v = Number(cell)
-  return Number.isFinite(v) ? v : null
+  if (!(Math.abs(v) <= FLOAT32_MAX)) return `${showCell(cell)} is out of float32 range (±3.4e38)`
+  return v
 }
 
 function showCell(cell: string): string {
@@ -294,10 +323,15 @@ async function openText(path: string): Promise<Readable> {
     await file.close()
   }
   const raw = createReadStream(path)
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return raw
+  const check = utf8Checked(path)
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    raw.on('error', (error) => check.destroy(error))
+    return raw.pipe(check)
+  }
   const gunzip = createGunzip()
   raw.on('error', (error) => gunzip.destroy(error))
-  return raw.pipe(gunzip)
+  gunzip.on('error', (error) => check.destroy(error))
+  return raw.pipe(gunzip).pipe(check)
 }
 
 /** Lines in the file (a last line without a newline counts): an upper bound on its records + 1. */
