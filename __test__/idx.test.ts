@@ -194,6 +194,30 @@ describe('readIdx: damaged or foreign files', () => {
   })
 })
 
+describe('readIdx on what is not a readable IDX file', () => {
+  it('a device, a path through a file, and random or mutated bytes give a DataFileError, never another error', async () => {
+    for (const [p, message] of [['/dev/zero', '/dev/zero is not a regular file; expected an IDX file'], [path.join(root, 'package.json', 'x.idx'), 'cannot read the file']] as const) {
+      const e = await readIdx(p).catch((x: unknown) => x)
+      expect(e).toBeInstanceOf(DataFileError)
+      expect((e as Error).message).toContain(message)
+    }
+    const fc = await import('fast-check')
+    const valid = idxBytes('int16', [3, 2], [1, -2, 3, 400, 5, 6])
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), async (random, flips) => {
+        for (const bytes of [Buffer.from(random), Buffer.from(valid.map((b, i) => flips.find(([at]) => at % valid.length === i)?.[1] ?? b))]) {
+          const file = temp(`fuzz-${Math.random().toString(36).slice(2)}.idx`)
+          fs.writeFileSync(file, bytes)
+          const result = await readIdx(file).then((t) => t, (e: unknown) => e)
+          if (result instanceof Error) expect(result).toBeInstanceOf(DataFileError)
+          else expect(result.data.length).toBe(result.shape.reduce((a, b) => a * b, 1))
+        }
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
+
 describe('loadIdxDirectory', () => {
   function writeSet(dir: string, prefix: 'train' | 't10k', images: number[][], labels: number[], gzip = true): void {
     const rows = images.length
@@ -231,6 +255,20 @@ describe('loadIdxDirectory', () => {
   it('a missing directory', async () => {
     const e = await loadIdxDirectory(temp('absent')).catch((x: unknown) => x)
     expect((e as Error).message).toMatch(/absent: no such directory/)
+  })
+
+  it('a label beyond the number of samples (2e9 would ask for 2e9 classes) is a DataFileError with its byte', async () => {
+    const dir = temp('huge-label')
+    fs.mkdirSync(dir)
+    writeSet(dir, 'train', trainImages, [2, 0, 1])
+    writeSet(dir, 't10k', testImages, [1])
+    fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte.gz'), zlib.gzipSync(idxBytes('int32', [3], [2, 2e9, 1])))
+    const started = performance.now()
+    const e = await loadIdxDirectory(dir).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(DataFileError)
+    expect((e as Error).message).toMatch(/train-labels-idx1-ubyte\.gz: at byte 12: label 2000000000 of sample 1; expected a class index \(an integer from 0 to 2: no more classes than samples\)/)
+    expect((e as DataFileError).location.byteOffset).toBe(12)
+    expect(performance.now() - started).toBeLessThan(2000)
   })
 
   it('labels that do not match the images in number', async () => {

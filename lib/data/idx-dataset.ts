@@ -98,9 +98,11 @@ async function loadImagesAndLabels(imagesPath: string, labelsPath: string) {
   const header = 4 + 4 * labels.shape.length
   for (let i = 0; i < rows; i++) {
     const v = labels.data[i]!
-    if (!Number.isInteger(v) || v < 0) {
+    // A class index below the number of samples: more classes than samples cannot be learned,
+    // and a label of 2e9 would otherwise ask for 2e9 class names.
+    if (!Number.isInteger(v) || v < 0 || v >= Math.max(rows, 2)) {
       const at = header + i * bytesPer(labels.type)
-      throw new DataFileError(`${labelsPath}: at byte ${at}: label ${v} of sample ${i}; expected a class index (an integer ≥ 0)`, labelsPath, { byteOffset: at })
+      throw new DataFileError(`${labelsPath}: at byte ${at}: label ${v} of sample ${i}; expected a class index (an integer from 0 to ${Math.max(rows, 2) - 1}: no more classes than samples)`, labelsPath, { byteOffset: at })
     }
     y[i] = v
     if (v > maxLabel) maxLabel = v

@@ -197,6 +197,8 @@ async function sizeOf(path: string): Promise<number> {
   try {
     const info = await stat(path)
     if (info.isDirectory()) throw new DataFileError(`${path} is a directory; expected an IDX file`, path)
+    // A device or a pipe has no size to check the header against, and may never end.
+    if (!info.isFile()) throw new DataFileError(`${path} is not a regular file; expected an IDX file`, path)
     return info.size
   } catch (error) {
     if (error instanceof DataFileError) throw error
@@ -206,7 +208,12 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 async function startsWith(path: string, prefix: number[]): Promise<boolean> {
-  const file = await open(path, 'r')
+  let file: Awaited<ReturnType<typeof open>>
+  try {
+    file = await open(path, 'r')
+  } catch (error) {
+    throw new DataFileError(`${path}: cannot read the file: ${(error as Error).message}`, path)
+  }
   try {
     const head = Buffer.alloc(prefix.length)
     const { bytesRead } = await file.read(head, 0, prefix.length, 0)
