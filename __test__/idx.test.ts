@@ -10,7 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { DataFileError, FASHION_MNIST_DIRECTORY, loadFashionMnist, loadIdxDirectory, readIdx } from '../lib/index.js'
+import { DataFileError, FASHION_MNIST_DIRECTORY, loadFashionMnist, loadIdxDirectory, readIdx, type IdxTensor } from '../lib/index.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
 const temp = useTempDir('backprop-idx-')
@@ -208,9 +208,9 @@ describe('readIdx on what is not a readable IDX file', () => {
         for (const bytes of [Buffer.from(random), Buffer.from(valid.map((b, i) => flips.find(([at]) => at % valid.length === i)?.[1] ?? b))]) {
           const file = temp(`fuzz-${Math.random().toString(36).slice(2)}.idx`)
           fs.writeFileSync(file, bytes)
-          const result = await readIdx(file).then((t) => t, (e: unknown) => e)
+          const result: unknown = await readIdx(file).then((t) => t, (e: unknown) => e)
           if (result instanceof Error) expect(result).toBeInstanceOf(DataFileError)
-          else expect(result.data.length).toBe(result.shape.reduce((a, b) => a * b, 1))
+          else expect((result as IdxTensor).data.length).toBe((result as IdxTensor).shape.reduce((a, b) => a * b, 1))
         }
       }),
       { numRuns: 150 },
