@@ -6,6 +6,7 @@ import { toFeatures, toSampleWeights, type ClassWeight, type Features, type Targ
 import { Layer } from '../layers/layer.js'
 import type { WeightSpec } from '../layers/layer.js'
 import { Matrix } from '../matrix.js'
+import { floats } from '../memory.js'
 import { checkOptimizer, type Optimizer, type OptimizerName } from '../optimizers/index.js'
 import {
   LOSSES,
@@ -178,8 +179,8 @@ export class Sequential implements FitModel {
       optimizer: null,
       metrics: [],
     }
-    const params = new Float32Array(paramCount)
-    const stats = new Float32Array(statCount)
+    const params = floats(paramCount, `the model's ${paramCount.toLocaleString('en-US')} parameters`)
+    const stats = floats(statCount, "the model's running statistics")
     const rng = Rng.seeded(this.seed, INIT_STREAM)
     this.layerList.forEach((layer, i) => layer.initialize(layers[i]!, params, stats, rng))
     const state: NetworkState = { params, stats, slots: new Float32Array(0), step: 0, rng: seedState(this.seed, TRAINING_STREAM) }

@@ -14,15 +14,16 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub fn new(units: usize, rows: usize) -> Cache {
-        Cache {
-            normalized: vec![0.0; units * rows],
+    /// The caches of a layer of `units` for batches of `rows`, or what could not be allocated.
+    pub fn new(units: usize, rows: usize) -> Result<Cache, String> {
+        Ok(Cache {
+            normalized: crate::alloc::try_zeroed(units.checked_mul(rows).unwrap_or(usize::MAX), "the batch normalization workspace")?,
             inv_std: vec![0.0; units],
             mean: vec![0.0; units],
             variance: vec![0.0; units],
             d_gamma: vec![0.0; units],
             d_beta: vec![0.0; units],
-        }
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 //! (activations, losses, normalisation, dropout, optimizers).
 
 pub mod activations;
+pub mod alloc;
 pub mod batch_norm;
 pub mod dropout;
 pub mod gemm;

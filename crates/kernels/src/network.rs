@@ -4,6 +4,7 @@
 //! bias and activation fused into its epilogue, and every buffer is allocated once per batch
 //! capacity, so an epoch allocates nothing.
 
+use crate::alloc;
 use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::dropout;
@@ -175,7 +176,7 @@ impl Network {
             fused: plan.fused(),
             accuracy: plan.accuracy_kind(),
             target_cols: plan.target_cols(),
-            grads: vec![0.0; plan.param_count],
+            grads: alloc::zeroed(plan.param_count, "the gradients"),
             plan,
             params,
             stats,
@@ -692,24 +693,36 @@ impl Network {
     }
 
     fn ensure_workspace(&mut self, rows: usize) {
+        self.reserve_workspace(rows).unwrap_or_else(|message| panic!("{message}"));
+    }
+
+    /// Makes room for batches of `rows` rows, or says what could not be allocated (sizes come
+    /// from the caller's batch and the plan's widths). The addon calls it before each operation,
+    /// so a failure is an error and the network stays usable; capacity is set last, so a failed
+    /// attempt leaves nothing half-built.
+    pub fn reserve_workspace(&mut self, rows: usize) -> Result<(), String> {
         let rows = rows.max(1);
         if self.ws.capacity >= rows {
-            return;
+            return Ok(());
         }
         let plan = &self.plan;
         let ws = &mut self.ws;
-        ws.capacity = rows;
-        ws.x = vec![0.0; rows * plan.input_size];
-        ws.y = vec![0.0; rows * self.target_cols];
-        ws.w = vec![0.0; rows];
+        let what = "the batch workspace";
+        let z = |count: usize| alloc::try_zeroed(count.checked_mul(rows).unwrap_or(usize::MAX), what);
+        ws.capacity = 0;
+        ws.x = z(plan.input_size)?;
+        ws.y = z(self.target_cols)?;
+        ws.w = z(1)?;
         for (l, layer) in plan.layers.iter().enumerate() {
             let units = layer.units();
-            ws.outputs[l] = vec![0.0; rows * units];
-            ws.deltas[l] = vec![0.0; rows * units];
-            ws.masks[l] = if matches!(layer, Layer::Dropout { .. }) { vec![0.0; rows * units] } else { Vec::new() };
-            ws.batch_norm[l] = if matches!(layer, Layer::BatchNorm { .. }) { Some(Cache::new(units, rows)) } else { None };
+            ws.outputs[l] = z(units)?;
+            ws.deltas[l] = z(units)?;
+            ws.masks[l] = if matches!(layer, Layer::Dropout { .. }) { z(units)? } else { Vec::new() };
+            ws.batch_norm[l] = if matches!(layer, Layer::BatchNorm { .. }) { Some(Cache::new(units, rows)?) } else { None };
         }
-        ws.logits = if self.fused.is_some() { vec![0.0; rows * plan.output_size] } else { Vec::new() };
+        ws.logits = if self.fused.is_some() { z(plan.output_size)? } else { Vec::new() };
+        ws.capacity = rows;
+        Ok(())
     }
 }
 

@@ -213,7 +213,7 @@ fn batch_normalization_forward_and_backward_match_the_definition() {
         let gamma: Vec<f32> = (0..units).map(|_| (0.5 + rng.next_f64()) as f32).collect();
         let beta = random(&mut rng, units, 1.0);
         let c = random(&mut rng, rows * units, 1.0);
-        let mut cache = batch_norm::Cache::new(units, rows);
+        let mut cache = batch_norm::Cache::new(units, rows).unwrap();
         let mut out = vec![0.0; rows * units];
         batch_norm::train_forward(&x, &mut out, units, &gamma, &beta, eps, &mut cache);
         let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();

@@ -53,5 +53,9 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// What an internal failure (a Rust panic) becomes: a plain `Error` that says it is a bug.
 pub fn internal(message: &str) -> JsError {
+    // Allocation failures panic on purpose (kernels::alloc): the caller asked for too much.
+    if message.starts_with(kernels::alloc::OUT_OF_MEMORY) {
+        return JsError::range_error(message.to_string());
+    }
     JsError::Error(format!("backprop native core: internal error (please report it): {message}"))
 }

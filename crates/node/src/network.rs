@@ -413,6 +413,7 @@ fn train_batch(env: Env, args: &Args) -> JsResult<napi_value> {
         let (xs, ys) = unsafe { (x.slice(), y.slice()) };
         let ws = w.as_ref().map_or(&[][..], |w| unsafe { w.slice() });
         check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
+        guard.net().reserve_workspace(rows).map_err(JsError::range_error)?;
         guard.net().train_batch(xs, ys, ws, rows, lr)
     };
     results::batch(env, &stats, shared.metric_count(), diverged.as_deref())
@@ -446,6 +447,7 @@ fn train_epoch(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     let a = epoch_args(env, args, &shared)?;
     shared.cancel.store(false, Ordering::Release);
+    shared.lock()?.net().reserve_workspace(a.batch_size.min(a.data.rows)).map_err(JsError::range_error)?;
     let mut epoch = shared.lock()?.net().begin_epoch(a.data.rows, a.batch_size, a.shuffle, a.lr);
     let mut thrown = false;
     loop {
@@ -519,6 +521,7 @@ impl Task for TrainJob {
     type Output = Result<EpochResult, JsError>;
 
     fn run(&mut self) -> Self::Output {
+        self.lock()?.as_mut().unwrap().reserve_workspace(self.batch_size.min(self.data.rows)).map_err(JsError::range_error)?;
         let mut epoch = self.lock()?.as_mut().unwrap().begin_epoch(self.data.rows, self.batch_size, self.shuffle, self.lr);
         loop {
             let step = self.lock()?.as_mut().unwrap().epoch_step(&self.data, &mut epoch);
@@ -591,6 +594,7 @@ fn evaluate(env: Env, args: &Args) -> JsResult<napi_value> {
     let data = Arc::clone(&data.data);
     let batch_size = env.size(args.get(1), "batchSize", 1)?;
     check_batch_memory(&shared.plan, batch_size.min(data.rows))?;
+    shared.lock()?.net().reserve_workspace(batch_size.min(data.rows)).map_err(JsError::range_error)?;
     let stats = shared.lock()?.net().evaluate(&data, batch_size);
     results::evaluation(env, &stats, shared.metric_count())
 }
@@ -617,6 +621,7 @@ fn predict(env: Env, args: &Args) -> JsResult<napi_value> {
     let out = typed::create::<f32>(env, output_len(plan, rows)?, "the prediction")?;
     let mut guard = shared.lock()?;
     // SAFETY: all arguments are read and `out` is a fresh array, so it aliases nothing.
+    guard.net().reserve_workspace(batch_size.min(rows)).map_err(JsError::range_error)?;
     unsafe { guard.net().predict(x.slice(), rows, batch_size, out.slice_mut()) };
     Ok(out.value)
 }
@@ -641,6 +646,7 @@ impl Task for PredictJob {
         out.try_reserve_exact(self.rows * self.shared.plan.output_size)
             .map_err(|_| JsError::range_error("not enough memory for the prediction"))?;
         out.resize(self.rows * self.shared.plan.output_size, 0.0);
+        net.reserve_workspace(self.batch_size.min(self.rows)).map_err(JsError::range_error)?;
         net.predict(&self.x, self.rows, self.batch_size, &mut out);
         if self.shared.disposed.load(Ordering::Acquire) {
             *guard = None;
@@ -682,6 +688,7 @@ fn compute_gradients(env: Env, args: &Args) -> JsResult<napi_value> {
         let (xs, ys) = unsafe { (x.slice(), y.slice()) };
         let ws = w.as_ref().map_or(&[][..], |w| unsafe { w.slice() });
         check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
+        guard.net().reserve_workspace(rows).map_err(JsError::range_error)?;
         guard.net().compute_gradients(xs, ys, ws, rows)
     };
     let object = env.object()?;

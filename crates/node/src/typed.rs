@@ -186,14 +186,44 @@ pub fn create<T: Element>(env: Env, len: usize, what: &str) -> JsResult<View<T>>
     if len > MAX_NEW_ELEMENTS {
         return Err(JsError::range_error(format!("{what} would have {len} values, more than the {MAX_NEW_ELEMENTS} this addon allocates")));
     }
+    let bytes = len * std::mem::size_of::<T>();
     let mut data = ptr::null_mut::<c_void>();
     let mut buffer = ptr::null_mut();
-    // SAFETY: out-pointers are valid; V8 zero-fills the new buffer.
-    env.check(unsafe { napi_create_arraybuffer(env.0, len * std::mem::size_of::<T>(), &mut data, &mut buffer) })?;
+    if bytes == 0 {
+        // SAFETY: out-pointers are valid.
+        env.check(unsafe { napi_create_arraybuffer(env.0, 0, &mut data, &mut buffer) })?;
+    } else {
+        // Not napi_create_arraybuffer: V8 ends the process when it cannot allocate one. The
+        // memory is allocated here, fallibly, and handed to V8, which frees it through
+        // `free_external` when the array is collected.
+        let layout = std::alloc::Layout::from_size_align(bytes, 16).map_err(|_| too_big(what, bytes))?;
+        // SAFETY: a non-zero size; null on failure.
+        data = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<c_void>();
+        if data.is_null() {
+            return Err(too_big(what, bytes));
+        }
+        // SAFETY: `data` holds `bytes` zeroed bytes; the hint carries the size for the free.
+        let status = unsafe { napi_create_external_arraybuffer(env.0, data, bytes, Some(free_external), bytes as *mut c_void, &mut buffer) };
+        if status != NAPI_OK {
+            unsafe { std::alloc::dealloc(data.cast::<u8>(), layout) };
+            env.check(status)?;
+        }
+    }
     let mut value = ptr::null_mut();
     env.check(unsafe { napi_create_typedarray(env.0, T::TYPE, len, buffer, 0, &mut value) })?;
     let ptr = if len == 0 || data.is_null() { NonNull::<T>::dangling().as_ptr() } else { data.cast::<T>() };
     Ok(View { value, ptr, len })
+}
+
+fn too_big(what: &str, bytes: usize) -> JsError {
+    JsError::range_error(format!("out of memory: {what}: {:.2} GB could not be allocated", bytes as f64 / 1e9))
+}
+
+/// Frees the memory of an array made by `create` (V8 calls it when the array is collected).
+unsafe extern "C" fn free_external(_env: napi_env, data: *mut c_void, hint: *mut c_void) {
+    let bytes = hint as usize;
+    // SAFETY: `data` was allocated in `create` with this size and alignment 16.
+    unsafe { std::alloc::dealloc(data.cast::<u8>(), std::alloc::Layout::from_size_align_unchecked(bytes, 16)) };
 }
 
 /// A new typed array holding a copy of `values`.
