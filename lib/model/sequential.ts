@@ -282,19 +282,7 @@ export class Sequential implements FitModel {
     const plan = this.requireCompiled('fit')
     const checked = checkFit(plan, x, y, options)
     this.requireIdle('fit')
-    this.fitting = true
-    try {
-      const history = await runFit(this, checked, inMemoryRunner(this.network, checked))
-      this.trainingHistory.append(history)
-      return history
-    } catch (error) {
-      // A diverged fit still trained its completed epochs.
-      const partial = (error as { history?: unknown }).history
-      if (partial instanceof History) this.trainingHistory.append(partial)
-      throw error
-    } finally {
-      this.fitting = false
-    }
+    return this.training(() => runFit(this, checked, inMemoryRunner(this.network, checked)))
   }
 
   /**
@@ -307,19 +295,10 @@ export class Sequential implements FitModel {
   async fitDataset(source: DataSource, options: FitDatasetOptions = {}): Promise<History> {
     const plan = this.requireCompiled('fitDataset')
     this.requireIdle('fitDataset')
-    this.fitting = true
-    try {
+    return this.training(async () => {
       const checked = await checkFitDataset(plan, source, options)
-      const history = await runFit(this, checked, sourceRunner(this, checked))
-      this.trainingHistory.append(history)
-      return history
-    } catch (error) {
-      const partial = (error as { history?: unknown }).history
-      if (partial instanceof History) this.trainingHistory.append(partial)
-      throw error
-    } finally {
-      this.fitting = false
-    }
+      return runFit(this, checked, sourceRunner(this, checked))
+    })
   }
 
   /** Loss and metrics over a DataSource, in inference mode (as evaluate). */
@@ -539,6 +518,26 @@ export class Sequential implements FitModel {
     }
     this.network.writeState(state)
     this.epochsTrained = epochsTrained
+  }
+
+  /**
+   * Runs a training loop with the model marked busy, and records its epochs in the model's
+   * lifetime history — also when it fails (diverged, or a source failed): the completed epochs
+   * were trained.
+   */
+  private async training(run: () => Promise<History>): Promise<History> {
+    this.fitting = true
+    try {
+      const history = await run()
+      this.trainingHistory.append(history)
+      return history
+    } catch (error) {
+      const partial = (error as { history?: unknown }).history
+      if (partial instanceof History) this.trainingHistory.append(partial)
+      throw error
+    } finally {
+      this.fitting = false
+    }
   }
 
   /** Training mutates the model between awaits: a second trainer would interleave with it. */
