@@ -21,10 +21,11 @@ import type { WeightSnapshot } from '../training/callbacks.js'
 import { checkFit, dataset, runFit, type FitModel, type FitOptions } from '../training/fit.js'
 import { History } from '../training/history.js'
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
-import { loadModel, modelFromBytes, modelToBytes, saveModel } from '../io/model-file.js'
+import { modelFromBytes, modelToBytes } from '../io/model-bytes.js'
+import { importNodeOnly } from '../node-only.js'
 import { summarize } from './summary.js'
 import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js'
-import { writeOnnx, writeTfjs, type OnnxExportOptions, type TfjsExportOptions } from '../export/index.js'
+import type { OnnxExportOptions, TfjsExportOptions } from '../export/index.js'
 
 export interface SequentialOptions {
   /** Seed for initialisation, shuffling and dropout: the same seed gives the same run. */
@@ -394,6 +395,7 @@ export class Sequential implements FitModel {
    */
   async save(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`save path must be a file path, got ${describe(path)}`)
+    const { saveModel } = await importNodeOnly('./io/model-file.js', 'save', 'toBytes()')
     await saveModel(this, path)
   }
 
@@ -401,6 +403,7 @@ export class Sequential implements FitModel {
   static async load(path: string, options: { backend?: Backend } = {}): Promise<Sequential> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`load path must be a file path, got ${describe(path)}`)
     const o = checkOptions('load options', options, ['backend'])
+    const { loadModel } = await importNodeOnly('./io/model-file.js', 'Sequential.load', 'Sequential.fromBytes()')
     return loadModel(path, optional(o.backend, 'auto' as Backend, (v) => checkOneOf('load backend', v, BACKENDS)))
   }
 
@@ -422,6 +425,7 @@ export class Sequential implements FitModel {
    */
   async exportOnnx(path: string, options: OnnxExportOptions = {}): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`exportOnnx path must be a file path, got ${describe(path)}`)
+    const { writeOnnx } = await importNodeOnly('./export/files.js', 'exportOnnx(path)', 'the exportOnnx function, which returns the bytes')
     await writeOnnx(this, path, options)
   }
 
@@ -431,6 +435,7 @@ export class Sequential implements FitModel {
    */
   async exportTfjs(dir: string, options: TfjsExportOptions = {}): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw new TypeError(`exportTfjs dir must be a directory path, got ${describe(dir)}`)
+    const { writeTfjs } = await importNodeOnly('./export/files.js', 'exportTfjs(dir)', 'the exportTfjs function, which returns the artifacts')
     await writeTfjs(this, dir, options)
   }
 

@@ -1,0 +1,87 @@
+/**
+ * backprop-nn's portable core: everything that runs without Node.js — models, layers, optimizers,
+ * schedules, callbacks, metrics, scalers, synthetic data, safetensors bytes (`toBytes`/`fromBytes`).
+ * It imports no Node built-ins, so it bundles for browsers and Web Workers (the package's
+ * `browser` condition and `backprop-nn/core`), where backend 'auto' is the JS engine. The Node
+ * entry (lib/index.ts) is this plus files, the native engine, search, and reports. See docs/browser.md.
+ */
+export { Matrix } from './matrix.js'
+export { Sequential } from './model/sequential.js'
+export type { CompileOptions, EvaluationResult, PredictOptions, SequentialOptions, WeightOptions } from './model/sequential.js'
+export { exportOnnx, exportTfjs, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from './export/index.js'
+export type { OnnxExportOptions, TfjsArtifacts, TfjsExportOptions, TfjsWeightSpec } from './export/index.js'
+export { Activation, BatchNormalization, Dense, Dropout } from './layers/index.js'
+export type { Layer } from './layers/index.js'
+export type { DenseOptions } from './layers/dense.js'
+export type { DropoutOptions } from './layers/dropout.js'
+export type { BatchNormalizationOptions } from './layers/batch-normalization.js'
+export type { ActivationOptions } from './layers/activation.js'
+export type { Activation as ActivationSpec } from './activations.js'
+export { AdaGrad, Adam, AdamW, Optimizer, RMSProp, SGD } from './optimizers/index.js'
+export type { OptimizerName } from './optimizers/index.js'
+export type { OptimizerOptions } from './optimizers/optimizer.js'
+export type { SGDOptions } from './optimizers/sgd.js'
+export type { AdaGradOptions } from './optimizers/adagrad.js'
+export type { RMSPropOptions } from './optimizers/rmsprop.js'
+export type { AdamOptions, AdamWOptions } from './optimizers/adam.js'
+export { l1, l1l2, l2 } from './regularizers.js'
+export type { Regularizer } from './regularizers.js'
+export { INITIALIZERS } from './initializers.js'
+export type { Initializer, InitializerName } from './initializers.js'
+export { ACTIVATIONS, LOSSES, METRICS } from './plan.js'
+export type { ActivationName, LossName, MetricName, Plan } from './plan.js'
+export { EarlyStopping, earlyStopping } from './training/callbacks.js'
+export type { BatchLogs, Callback, CallbackModel, EarlyStoppingOptions, TrainBeginInfo } from './training/callbacks.js'
+export { LearningRateScheduler, learningRateScheduler } from './training/learning-rate-scheduler.js'
+export type { ScheduleFunction } from './training/learning-rate-scheduler.js'
+export { ReduceLROnPlateau, reduceLROnPlateau } from './training/reduce-lr-on-plateau.js'
+export type { ReduceLROnPlateauOptions } from './training/reduce-lr-on-plateau.js'
+export {
+  CosineDecay,
+  ExponentialDecay,
+  LearningRateSchedule,
+  StepDecay,
+  cosineDecay,
+  exponentialDecay,
+  scheduleFromSpec,
+  stepDecay,
+} from './schedules/index.js'
+export type { ScheduleSpec } from './schedules/index.js'
+export type { CosineDecayOptions } from './schedules/cosine-decay.js'
+export type { ExponentialDecayOptions } from './schedules/exponential-decay.js'
+export type { StepDecayOptions } from './schedules/step-decay.js'
+export { History } from './training/history.js'
+export type { EpochLogs, StopReason } from './training/history.js'
+export type { LogKey } from './training/monitor.js'
+export type { FitOptions } from './training/fit.js'
+export type { ClassWeight, Features, Targets } from './inputs.js'
+export { BackendUnavailableError, DataFileError, ModelFileError, ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from './errors.js'
+export { backendInfo } from './engine/select.js'
+export type { Backend, BackendInfo } from './engine/select.js'
+export { blobs, circles, linearRegression, moons, sineRegression, spirals, xor } from './data/synthetic.js'
+export type { ClassificationData, RegressionData, SyntheticOptions } from './data/synthetic.js'
+export { fromArrays } from './data/dataset.js'
+export type { ClassificationDataset, FromArraysOptions, LabeledDataset, RegressionDataset, Task } from './data/dataset.js'
+export { StandardScaler } from './data/standard-scaler.js'
+export type { StandardScalerJSON, StandardScalerOptions } from './data/standard-scaler.js'
+export { MinMaxScaler } from './data/min-max-scaler.js'
+export type { MinMaxScalerJSON, MinMaxScalerOptions } from './data/min-max-scaler.js'
+export { scalerFromJSON } from './data/scaler.js'
+export { applyPreprocessing } from './data/preprocessing.js'
+export type { Preprocessing, PreprocessingJSON } from './data/preprocessing.js'
+export type { Scaler, ScalerJSON } from './data/scaler.js'
+export { fromOneHot, oneHot } from './data/one-hot.js'
+export { takeRows } from './data/rows.js'
+export type { RowData } from './data/rows.js'
+export { trainTestSplit } from './data/split.js'
+export type { TrainTestSplit, TrainTestSplitOptions } from './data/split.js'
+export { kFold } from './data/k-fold.js'
+export type { Fold, KFoldOptions } from './data/k-fold.js'
+export { accuracyScore, precisionRecallF1 } from './metrics/classification.js'
+export type { ClassScores, PrecisionRecallF1 } from './metrics/classification.js'
+export { confusionMatrix } from './metrics/confusion-matrix.js'
+export type { ConfusionMatrixOptions } from './metrics/confusion-matrix.js'
+export { classificationReport } from './metrics/classification-report.js'
+export { logLoss } from './metrics/log-loss.js'
+export type { LogLossOptions } from './metrics/log-loss.js'
+export { meanAbsoluteError, meanSquaredError, r2Score } from './metrics/regression.js'
