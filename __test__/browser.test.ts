@@ -169,7 +169,7 @@ describe.skipIf(!available)('training in headless Chromium', () => {
           const timer = setInterval(() => ticks.push(performance.now()), 4)
           const progress: number[] = []
           const start = performance.now()
-          const worker = new Worker('./worker.js', { type: 'module' })
+          const worker = new (globalThis as any).Worker('./worker.js', { type: 'module' })
           worker.onerror = (event: any) => resolve({ error: String(event.message) })
           worker.onmessage = ({ data: message }: any) => {
             if (message.type === 'epoch') progress.push(message.loss)
