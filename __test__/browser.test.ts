@@ -141,6 +141,28 @@ describe.skipIf(!available)('training in headless Chromium', () => {
     expect(info.fallbackReason).toMatch(/needs Node\.js/)
   })
 
+  it('toBytes/fromBytes work there, and file methods say what to use instead', async () => {
+    const result = await page.evaluate(async () => {
+      const { Sequential, Dense } = (globalThis as any).backprop
+      const model = new Sequential({ seed: 3 }).add(new Dense({ inputSize: 2, units: 3, activation: 'softmax' }))
+      model.build()
+      const copy = Sequential.fromBytes(model.toBytes())
+      const fails = async (run: () => Promise<unknown>) => run().then(() => 'no error', (e: Error) => e.message)
+      return {
+        prediction: model.predict([[0.5, -1]]).toArray(),
+        same: JSON.stringify(copy.predict([[0.5, -1]]).toArray()) === JSON.stringify(model.predict([[0.5, -1]]).toArray()),
+        save: await fails(() => model.save('model.safetensors')),
+        load: await fails(() => Sequential.load('model.safetensors')),
+        onnx: await fails(() => model.exportOnnx('model.onnx')),
+      }
+    })
+    expect(result.prediction[0]).toHaveLength(3)
+    expect(result.same).toBe(true)
+    expect(result.save).toBe('save reads or writes files, which needs Node.js; here use toBytes()')
+    expect(result.load).toMatch(/^Sequential\.load reads or writes files, which needs Node\.js; here use Sequential\.fromBytes\(\)/)
+    expect(result.onnx).toMatch(/exportOnnx function, which returns the bytes/)
+  })
+
   it("on the main thread: accurate, and the loss curve equals Node's JS engine (bit for bit where their Math agrees)", async () => {
     const reference = await nodeReference()
     const result = await page.evaluate(
