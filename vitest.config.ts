@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
  * Files about the engines themselves (native against JS, the addon's boundary, packaging, the
  * benchmark definitions): they pick their engines explicitly, so they run once.
  */
-const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts', '__test__/bench-definitions.test.ts']
+const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts', '__test__/bench-definitions.test.ts', '__test__/browser.test.ts']
 
 export default defineConfig({
   test: {

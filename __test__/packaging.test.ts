@@ -100,6 +100,9 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     const list = (tgz: string) => execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).split('\n')
     const main = list(tarballs.root)
     expect(main).toContain('package/dist/index.js')
+    // The portable core, the browser entry.
+    expect(main).toContain('package/dist/core.js')
+    expect(main).toContain('package/dist/core.d.ts')
     expect(main).toContain('package/native/index.js')
     expect(main).toContain('package/native/index.d.ts')
     expect(main.filter((f) => f.endsWith('.node'))).toEqual([])
@@ -116,6 +119,10 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
     expect(packed.optionalDependencies).toEqual({ 'backprop-nn-linux-x64-gnu': pkg.version })
     expect(packed.sideEffects).toBe(false)
+    // Browsers (and bundlers targeting them) get the portable core, by condition or by name.
+    expect(Object.keys(packed.exports['.'])[0]).toBe('browser')
+    expect(packed.exports['.'].browser).toEqual({ types: './dist/core.d.ts', default: './dist/core.js' })
+    expect(packed.exports['./core']).toEqual({ types: './dist/core.d.ts', default: './dist/core.js' })
     expect(pkg.optionalDependencies).toBeUndefined()
     expect(existsSync(join(root, '.package.json.prepack'))).toBe(false)
   })
@@ -172,5 +179,13 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     })
     expect(forced.status).not.toBe(0)
     expect(forced.stderr).toMatch(/backend 'native' was requested but the native engine cannot load: the native addon did not load/)
+    // A bundler targeting browsers resolves the installed package to the core through the
+    // browser condition: it bundles with no Node built-in, and the bundle trains like Node.
+    const esbuild = join(root, 'node_modules', '.bin', 'esbuild')
+    writeFileSync(join(dir, 'browser-entry.mjs'), `export * from 'backprop-nn'\n`)
+    execFileSync(esbuild, ['browser-entry.mjs', '--bundle', '--platform=browser', '--format=esm', '--outfile=browser.mjs', '--log-level=error'], { cwd: dir, env: childEnv() })
+    expect(readFileSync(join(dir, 'browser.mjs'), 'utf8')).not.toMatch(/["']node:/)
+    const bundled = run(dir, ['--input-type=module', '-e', trainScript(`await import('./browser.mjs')`)])
+    expect(bundled.losses).toEqual(esm.losses)
   }, 180_000)
 })

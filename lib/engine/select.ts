@@ -37,7 +37,8 @@ function nativeEngine(): { engine: NativeEngine | null; error: Error | null } {
 
 /** The backend asked for by BACKPROP_BACKEND, or 'auto'. */
 function environmentBackend(): Backend {
-  const value = process.env.BACKPROP_BACKEND
+  // globalThis: browsers have no process (and there 'auto' is the JS engine).
+  const value = globalThis.process?.env?.BACKPROP_BACKEND
   if (value === undefined || value === '') return 'auto'
   return checkOneOf('the environment variable BACKPROP_BACKEND', value, BACKENDS)
 }
@@ -70,9 +71,10 @@ let fallbackWarned = false
  * BACKPROP_BACKEND=js (choosing JS on purpose).
  */
 function warnFallback(error: Error): void {
-  if (fallbackWarned || !NATIVE_PLATFORMS.includes(`${process.platform}-${process.arch}`)) return
+  const nodeProcess = globalThis.process
+  if (fallbackWarned || typeof nodeProcess?.emitWarning !== 'function' || !NATIVE_PLATFORMS.includes(`${nodeProcess.platform}-${nodeProcess.arch}`)) return
   fallbackWarned = true
-  process.emitWarning(`backprop-nn is using its JS engine (25–40× slower): ${error.message}. Set BACKPROP_BACKEND=js to choose it on purpose and silence this.`, {
+  nodeProcess.emitWarning(`backprop-nn is using its JS engine (25–40× slower): ${error.message}. Set BACKPROP_BACKEND=js to choose it on purpose and silence this.`, {
     type: 'BackpropWarning',
     code: 'BACKPROP_NATIVE_FALLBACK',
   })

@@ -2,7 +2,8 @@
  * The safetensors container (https://github.com/huggingface/safetensors): an 8-byte
  * little-endian header length N, N bytes of JSON header, then the raw little-endian tensor
  * bytes. Only float32 tensors are written. Reading checks every offset against the file so a
- * truncated or corrupted file gives an error, never garbage.
+ * truncated or corrupted file gives an error, never garbage. Portable: TextEncoder and DataView,
+ * no Buffer, so it runs in browsers too.
  */
 
 export interface Tensor {
@@ -22,11 +23,10 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] }
     offset += bytes
   }
-  let json = JSON.stringify(header)
+  const json = new TextEncoder().encode(JSON.stringify(header))
   // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
-  const encoder = new TextEncoder()
-  json += ' '.repeat((8 - ((encoder.encode(json).length + 8) % 8)) % 8)
-  const headerBytes = encoder.encode(json)
+  const headerBytes = new Uint8Array(json.length + ((8 - ((json.length + 8) % 8)) % 8)).fill(0x20)
+  headerBytes.set(json)
   const out = new Uint8Array(8 + headerBytes.length + offset)
   const view = new DataView(out.buffer)
   view.setBigUint64(0, BigInt(headerBytes.length), true)

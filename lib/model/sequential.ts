@@ -22,13 +22,13 @@ import type { WeightSnapshot } from '../training/callbacks.js'
 import { checkFit, dataset, inMemoryRunner, runFit, type FitModel, type FitOptions } from '../training/fit.js'
 import { History } from '../training/history.js'
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
-import { loadModel, modelFromBytes, modelToBytes, saveModel, type CheckpointPosition } from '../io/model-file.js'
-import { newestCheckpoint } from '../training/model-checkpoint.js'
+import { modelFromBytes, modelToBytes, type CheckpointPosition } from '../io/model-bytes.js'
+import { importNodeOnly } from '../node-only.js'
 import type { DataSource } from '../data/sources/data-source.js'
 import { checkFitDataset, checkSource, evaluateSource, predictSource, sourceRunner, type FitDatasetOptions } from '../training/fit-dataset.js'
 import { summarize } from './summary.js'
 import { checkPreprocessing, type Preprocessing } from '../data/preprocessing.js'
-import { writeOnnx, writeTfjs, type OnnxExportOptions, type TfjsExportOptions } from '../export/index.js'
+import type { OnnxExportOptions, TfjsExportOptions } from '../export/index.js'
 
 export interface SequentialOptions {
   /** Seed for initialisation, shuffling and dropout: the same seed gives the same run. */
@@ -317,6 +317,7 @@ export class Sequential implements FitModel {
 
   /** @internal For modelCheckpoint: saves with where in the run it stands. */
   async saveCheckpoint(path: string, position: CheckpointPosition): Promise<void> {
+    const { saveModel } = await importNodeOnly('./io/model-file.js', 'a checkpoint', 'toBytes()')
     await saveModel(this, path, position)
   }
 
@@ -337,6 +338,7 @@ export class Sequential implements FitModel {
    */
   static async resume(path: string, options: { backend?: Backend } = {}): Promise<Sequential> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`resume path must be a checkpoint file or directory, got ${describe(path)}`)
+    const { newestCheckpoint } = await importNodeOnly('./training/model-checkpoint.js', 'Sequential.resume', 'Sequential.fromBytes()')
     return Sequential.load(await newestCheckpoint(path), options)
   }
 
@@ -446,6 +448,7 @@ export class Sequential implements FitModel {
    */
   async save(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`save path must be a file path, got ${describe(path)}`)
+    const { saveModel } = await importNodeOnly('./io/model-file.js', 'save', 'toBytes()')
     await saveModel(this, path)
   }
 
@@ -453,6 +456,7 @@ export class Sequential implements FitModel {
   static async load(path: string, options: { backend?: Backend } = {}): Promise<Sequential> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`load path must be a file path, got ${describe(path)}`)
     const o = checkOptions('load options', options, ['backend'])
+    const { loadModel } = await importNodeOnly('./io/model-file.js', 'Sequential.load', 'Sequential.fromBytes()')
     return loadModel(path, optional(o.backend, 'auto' as Backend, (v) => checkOneOf('load backend', v, BACKENDS)))
   }
 
@@ -474,6 +478,7 @@ export class Sequential implements FitModel {
    */
   async exportOnnx(path: string, options: OnnxExportOptions = {}): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new TypeError(`exportOnnx path must be a file path, got ${describe(path)}`)
+    const { writeOnnx } = await importNodeOnly('./export/files.js', 'exportOnnx(path)', 'the exportOnnx function, which returns the bytes')
     await writeOnnx(this, path, options)
   }
 
@@ -483,6 +488,7 @@ export class Sequential implements FitModel {
    */
   async exportTfjs(dir: string, options: TfjsExportOptions = {}): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw new TypeError(`exportTfjs dir must be a directory path, got ${describe(dir)}`)
+    const { writeTfjs } = await importNodeOnly('./export/files.js', 'exportTfjs(dir)', 'the exportTfjs function, which returns the artifacts')
     await writeTfjs(this, dir, options)
   }
 

@@ -8,7 +8,7 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { ModelFileError } from '../errors.js'
-import type { CheckpointPosition } from '../io/model-file.js'
+import type { CheckpointPosition } from '../io/model-bytes.js'
 import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, optional } from '../validate.js'
 import type { Callback, CallbackModel } from './callbacks.js'
 import type { EpochLogs } from './history.js'

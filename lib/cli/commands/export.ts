@@ -1,6 +1,6 @@
 /** `backprop export`: a saved model as an ONNX file or a TF.js Layers model, for other runtimes. */
 import { Command, Option } from 'commander'
-import { writeOnnx, writeTfjs } from '../../export/index.js'
+import { writeOnnx, writeTfjs } from '../../export/files.js'
 import { Sequential } from '../../model/sequential.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { prepareOutput } from '../output-files.js'

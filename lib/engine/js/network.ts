@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '../../yield-to-event-loop.js'
 import {
   accuracyKind,
   fusedOutput,
@@ -150,7 +151,7 @@ export class JsNetwork implements Network {
     const result = emptyEpoch(this.plan.metrics.length)
     for (const _ of this.epochSteps(data, options, result)) {
       if (performance.now() - this.lastYield > YIELD_INTERVAL_MS) {
-        await new Promise((resolve) => setImmediate(resolve))
+        await yieldToEventLoop()
         this.lastYield = performance.now()
       }
     }

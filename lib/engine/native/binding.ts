@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module'
-import { isMainThread } from 'node:worker_threads'
 import type * as Binding from '../../../native/index.js'
 
 /** The raw addon: the kernels and the Network class (typed in native/index.d.ts). */
@@ -10,16 +8,20 @@ export type NativeBinding = typeof Binding
  * native/backprop.<platform>.node in a checkout, or the backprop-nn-<platform> package when
  * installed). Synchronous — require() of an ES module works unflagged from Node 20.19 — so
  * choosing an engine stays synchronous, and only on first use: importing backprop never loads
- * (or fails to load) the addon. Throws an Error saying why it cannot load.
+ * (or fails to load) the addon. Throws an Error saying why it cannot load. `node:module` comes
+ * through process.getBuiltinModule, not an import, so the portable core (lib/core.ts) bundles
+ * for browsers, where this says there is no Node.
  */
 export function loadBinding(): NativeBinding {
-  const require = createRequire(import.meta.url)
+  const nodeProcess = (globalThis as { process?: NodeJS.Process }).process
+  if (typeof nodeProcess?.getBuiltinModule !== 'function') throw new Error('the native addon needs Node.js, and this is not Node')
+  const require = nodeProcess.getBuiltinModule('module').createRequire(import.meta.url)
   try {
     // Same depth from lib/engine/native/ and dist/engine/native/: the package root's native/.
     const binding = require('../../../native/index.js') as NativeBinding
     // Exiting with native training under way (process.exit, an uncaught exception): Node joins
     // the libuv pool's threads, which must not wait for a JavaScript thread that is gone.
-    if (isMainThread) process.once('exit', () => binding.shutdown())
+    if (nodeProcess.getBuiltinModule('worker_threads').isMainThread) nodeProcess.once('exit', () => binding.shutdown())
     return binding
   } catch (error) {
     throw new Error(loadFailure(error), { cause: error })
@@ -41,7 +43,7 @@ function loadFailure(error: unknown): string {
   const [top, ...causes] = messages
   if (top?.startsWith('Cannot find native binding') && causes.length > 0) {
     // The loader's own headline blames an npm bug; the causes say what was really tried.
-    return `the native addon did not load: no binary for ${process.platform}-${process.arch} was found (${causes.join('; ')}); install the optional package that matches this platform, or run npm run build in a checkout`
+    return `the native addon did not load: no binary for ${globalThis.process?.platform}-${globalThis.process?.arch} was found (${causes.join('; ')}); install the optional package that matches this platform, or run npm run build in a checkout`
   }
   return `the native addon did not load: ${messages.join('; ')}`
 }

@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '../../yield-to-event-loop.js'
 import type { Network as RawNetwork, NativeDataset } from '../../../native/index.js'
 import { targetColumns, type Plan } from '../../plan.js'
 import type {
@@ -94,7 +95,7 @@ export class NativeNetwork implements Network {
     if (epochsInCallingThread) {
       const result = this.trainEpoch(data, options)
       // A macrotask turn, so that messages to this thread (an abort) are seen between epochs.
-      await new Promise((resolve) => setImmediate(resolve))
+      await yieldToEventLoop()
       return result
     }
     const { onBatchEnd, signal } = options
