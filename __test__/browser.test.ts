@@ -13,7 +13,8 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { chromiumAvailable as available, launchChromium } from './helpers/chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as backprop from '../lib/index.js'
 // @ts-expect-error: the example is plain JavaScript, without types.
@@ -21,9 +22,6 @@ import { trainMoons } from '../examples/browser/train-moons.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const example = path.join(root, 'examples', 'browser')
-const CHROMIUM = '/usr/bin/chromium'
-// CI installs Debian's chromium (see .ci/run); elsewhere these tests need it too.
-const available = fs.existsSync(CHROMIUM) || Boolean(process.env.CI)
 
 const DATA = { samples: 400, noise: 0.15, seed: 1 }
 const SEED = 7
@@ -91,10 +89,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   if (!available) return
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

@@ -4,27 +4,21 @@
  * per curve, a cell and a count per confusion-matrix entry, a point per sample), each SVG file
  * parses on its own, and the page logs no errors.
  */
-import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { chromiumAvailable as available, launchChromium } from './helpers/chromium.js'
 import { Adam, Dense, History, Sequential, StandardScaler, confusionMatrix, moons } from '../lib/index.js'
 import { writeReport } from '../lib/report/write-report.js'
 import { predictedClasses } from '../lib/cli/scores.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const temp = useTempDir('backprop-report-')
-// CI installs Debian's chromium (see .ci/run); elsewhere these tests need it too.
-const available = fs.existsSync(CHROMIUM) || Boolean(process.env.CI)
 
 let browser: Browser
 beforeAll(async () => {
   if (!available) return
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  browser = await launchChromium()
 })
 afterAll(async () => {
   await browser?.close()
