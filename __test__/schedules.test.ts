@@ -26,6 +26,7 @@ import {
   type LearningRateSchedule,
 } from '../lib/index.js'
 import { decodeSafetensors, encodeSafetensors } from '../lib/io/safetensors.js'
+import { data as dataSources } from '../lib/index.js'
 
 const data = moons({ samples: 60, noise: 0.2, seed: 5 })
 
@@ -185,6 +186,29 @@ describe('learningRateScheduler', () => {
     const model = classifier(new SGD({ learningRate: 1, momentum: 0.5 }))
     const history = await model.fit(data.x, data.y, { epochs: 5, batchSize: 20, callbacks: [learningRateScheduler(schedule)] })
     expect(history.learningRate).toEqual(values(schedule, 5))
+  })
+
+  it("per: 'batch' reads the schedule at the optimizer's step for every batch, like setting the rate before each trainOnBatch", async () => {
+    // decaySteps in batches: 60 rows in batches of 16 are 4 batches an epoch.
+    const schedule = cosineDecay({ initialLearningRate: 0.05, warmupSteps: 3, warmupTarget: 0.2, decaySteps: 9, alpha: 0.1 })
+    const scheduled = classifier(new SGD({ learningRate: 1, momentum: 0.5 }))
+    const history = await scheduled.fit(data.x, data.y, { epochs: 3, batchSize: 16, shuffle: false, callbacks: [learningRateScheduler(schedule, { per: 'batch' })] })
+    const byHand = classifier(new SGD({ learningRate: 1, momentum: 0.5 }))
+    let step = 0
+    for (let e = 0; e < 3; e++) {
+      for (let start = 0; start < 60; start += 16, step++) {
+        byHand.learningRate = schedule.at(step)
+        byHand.trainOnBatch(data.x.slice(start, start + 16), data.y.slice(start, start + 16))
+      }
+    }
+    expect(weightsOf(scheduled)).toEqual(weightsOf(byHand))
+    // The history records each epoch's first rate.
+    expect(history.learningRate).toEqual([schedule.at(0), schedule.at(4), schedule.at(8)])
+    // A stream in chunks steps the same way.
+    const streamed = classifier(new SGD({ learningRate: 1, momentum: 0.5 }))
+    await streamed.fitDataset(dataSources.array(data.x, data.y), { epochs: 3, batchSize: 16, callbacks: [learningRateScheduler(schedule, { per: 'batch' })] })
+    expect(weightsOf(streamed)).toEqual(weightsOf(byHand))
+    expect(() => learningRateScheduler(schedule, { per: 'step' as never })).toThrow("learningRateScheduler per must be one of 'epoch', 'batch'")
   })
 
   it('a function schedule gets the lifetime epoch and the rate in force, across fit calls', async () => {

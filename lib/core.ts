@@ -33,7 +33,7 @@ export type { ActivationName, LossName, MetricName, Plan } from './plan.js'
 export { EarlyStopping, earlyStopping } from './training/callbacks.js'
 export type { BatchLogs, Callback, CallbackModel, EarlyStoppingOptions, TrainBeginInfo } from './training/callbacks.js'
 export { LearningRateScheduler, learningRateScheduler } from './training/learning-rate-scheduler.js'
-export type { ScheduleFunction } from './training/learning-rate-scheduler.js'
+export type { LearningRateSchedulerOptions, ScheduleFunction } from './training/learning-rate-scheduler.js'
 export { ReduceLROnPlateau, reduceLROnPlateau } from './training/reduce-lr-on-plateau.js'
 export type { ReduceLROnPlateauOptions } from './training/reduce-lr-on-plateau.js'
 export {

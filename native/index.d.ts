@@ -137,7 +137,8 @@ export class Network {
     dataset: NativeDataset,
     batchSize: number,
     shuffle: boolean,
-    learningRate: number,
+    /** One rate, or one per batch (batches past its end keep its last value). */
+    learningRate: number | Float64Array,
     onBatch?: (batch: number, loss: number, metrics: number[]) => boolean | void,
   ): NativeEpochResult
   /**
@@ -151,7 +152,7 @@ export class Network {
     dataset: NativeDataset,
     batchSize: number,
     shuffle: boolean,
-    learningRate: number,
+    learningRate: number | Float64Array,
     onBatch?: (batch: number, loss: number, metrics: number[]) => void,
     lockstep?: boolean,
   ): Promise<NativeEpochResult>

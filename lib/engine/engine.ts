@@ -51,6 +51,11 @@ export interface EpochOptions {
   shuffle: boolean
   /** Learning rate to use for this epoch's updates. */
   learningRate: number
+  /**
+   * A rate per batch instead (a schedule that steps per batch): batch i trains at
+   * learningRates[i], and batches past its end at its last value.
+   */
+  learningRates?: Float64Array
   /** Called after each batch's update; returning true stops the epoch after that batch. */
   onBatchEnd?: (batch: number, stats: BatchStats) => boolean | void
   /** Checked between batches: when aborted, the epoch stops after the current batch. */

@@ -4,7 +4,8 @@
  * gathered. fitDataset feeds it from a DataSource; fit feeds it a large in-memory dataset
  * gathered in its shuffled order, so the native engine never holds a second copy of the data.
  */
-import type { Dataset, EpochOptions, EpochResult, Network } from '../engine/engine.js'
+import type { Dataset, EpochResult, Network } from '../engine/engine.js'
+import type { RunOptions } from './fit.js'
 import type { Plan } from '../plan.js'
 
 /**
@@ -19,7 +20,7 @@ export async function trainChunks(
   chunks: AsyncIterable<Dataset>,
   batchSize: number,
   before: number,
-  options: Omit<EpochOptions, 'batchSize' | 'shuffle'>,
+  options: RunOptions,
   afterChunk: (batchesDone: number) => Promise<boolean>,
 ): Promise<EpochResult> {
   const result: EpochResult = { loss: 0, metrics: plan.metrics.map(() => 0), batches: 0, samples: 0, stopped: false, diverged: null }
@@ -47,6 +48,7 @@ export async function trainChunks(
       batchSize,
       shuffle: false,
       learningRate: options.learningRate,
+      ...(options.rateAt && { learningRates: ratesOf(options.rateAt, offset, Math.ceil(chunk.rows / batchSize)) }),
       ...(onBatchEnd && { onBatchEnd: (batch, stats) => onBatchEnd(offset + batch, stats) }),
       ...(options.signal && { signal: options.signal }),
     })
@@ -67,4 +69,9 @@ function merge(into: EpochResult, r: EpochResult, offset: number): void {
   into.samples += r.samples
   into.stopped ||= r.stopped
   if (r.diverged && !into.diverged) into.diverged = { batch: offset + r.diverged.batch, reason: r.diverged.reason }
+}
+
+/** The rates of `count` batches from batch `first` on, for the engine. */
+export function ratesOf(rateAt: (batch: number) => number, first: number, count: number): Float64Array {
+  return Float64Array.from({ length: count }, (_, i) => rateAt(first + i))
 }

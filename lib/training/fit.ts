@@ -11,7 +11,8 @@ import {
   optional,
 } from '../validate.js'
 import { EarlyStopping, type Callback, type CallbackModel } from './callbacks.js'
-import { trainChunks } from './chunked-epoch.js'
+import { LearningRateScheduler } from './learning-rate-scheduler.js'
+import { ratesOf, trainChunks } from './chunked-epoch.js'
 import { gatheredChunks } from './gathered-chunks.js'
 import { History, validationKey, type EpochLogs, type StopReason } from './history.js'
 
@@ -151,10 +152,16 @@ export function dataset(plan: Plan, xName: string, yName: string, x: unknown, y:
   return { x: features.data, y: targets, rows: features.rows }
 }
 
+/** How an epoch trains: the engine's options, and the rate of each batch when a schedule steps per batch. */
+export type RunOptions = Omit<EpochOptions, 'batchSize' | 'shuffle' | 'learningRates'> & {
+  /** The learning rate of batch `i` of the epoch (a schedule stepping per batch), or absent. */
+  rateAt?: (batch: number) => number
+}
+
 /** What the training loop needs besides the model: how to train one epoch and how to validate. */
 export interface EpochRunner {
-  /** Trains epoch `epoch` (0-based within this call) with these engine options. */
-  train(epoch: number, options: Omit<EpochOptions, 'batchSize' | 'shuffle'>): Promise<EpochResult>
+  /** Trains epoch `epoch` (0-based within this call) with these options. */
+  train(epoch: number, options: RunOptions): Promise<EpochResult>
   /** Loss and metrics on the validation data, or null without validation. */
   validate: (() => Promise<Evaluation>) | null
 }
@@ -183,14 +190,20 @@ export function inMemoryRunner(network: Network, fit: CheckedFit): EpochRunner {
   return {
     train: large
       ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit), fit.batchSize, 0, options, () => Promise.resolve(false))
-      : (_epoch, options) => network.trainEpochAsync(fit.train, { ...options, batchSize: fit.batchSize, shuffle: fit.shuffle }),
+      : (_epoch, { rateAt, ...options }) =>
+          network.trainEpochAsync(fit.train, {
+            ...options,
+            batchSize: fit.batchSize,
+            shuffle: fit.shuffle,
+            ...(rateAt && { learningRates: ratesOf(rateAt, 0, Math.ceil(fit.train.rows / fit.batchSize)) }),
+          }),
     validate: validation ? () => Promise.resolve(network.evaluate(validation, fit.validationBatchSize)) : null,
   }
 }
 
 /** The training loop: epochs of engine work, validation, callbacks and stopping rules. */
 export async function runFit(model: FitModel, fit: LoopOptions, runner: EpochRunner): Promise<History> {
-  const { plan } = model
+  const { plan, network } = model
   const history = new History()
   const logKeys = ['loss', ...plan.metrics]
   if (runner.validate) logKeys.push('valLoss', ...plan.metrics.map(validationKey))
@@ -214,12 +227,17 @@ export async function runFit(model: FitModel, fit: LoopOptions, runner: EpochRun
       break
     }
     for (const cb of fit.callbacks) await cb.onEpochBegin?.(epoch)
+    const perBatch = fit.callbacks.find((cb): cb is LearningRateScheduler => cb instanceof LearningRateScheduler && cb.per === 'batch')
+    // A schedule stepping per batch: rates by optimizer step, from the step this epoch starts at
+    // (it also sets the model's rate to the epoch's first, which the history records).
+    const rateAt = perBatch?.rateFrom(network.readState().step)
     const learningRate = model.learningRate
     const started = performance.now()
     let result: EpochResult
     try {
       result = await runner.train(epoch, {
         learningRate,
+        ...(rateAt && { rateAt }),
         ...(onBatchEnd && { onBatchEnd }),
         ...(fit.signal && { signal: fit.signal }),
       })

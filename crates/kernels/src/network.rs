@@ -57,12 +57,23 @@ pub struct Epoch {
     rows: usize,
     batch_size: usize,
     lr: f64,
+    /// Per-batch learning rates (a schedule stepping per batch); empty: `lr` for every batch.
+    rates: Vec<f64>,
     /// First row of the next batch, and that batch's index.
     start: usize,
     batch: usize,
     finished: bool,
     /// Sums over the batches so far.
     result: EpochResult,
+}
+
+impl Epoch {
+    /// Batch `i` trains at `rates[i]` (batches past the end at the epoch's rate): a schedule
+    /// that steps per batch, computed by the caller for the batches of this epoch.
+    pub fn with_rates(mut self, rates: Vec<f64>) -> Epoch {
+        self.rates = rates;
+        self
+    }
 }
 
 impl Epoch {
@@ -236,7 +247,7 @@ impl Network {
     pub fn begin_epoch(&mut self, rows: usize, batch_size: usize, shuffle: bool, lr: f64) -> Epoch {
         let mut order = std::mem::take(&mut self.order);
         self.rng.shuffled_order(&mut order, rows, shuffle);
-        Epoch { order, rows, batch_size: batch_size.max(1), lr, start: 0, batch: 0, finished: false, result: EpochResult::default() }
+        Epoch { order, rows, batch_size: batch_size.max(1), lr, rates: Vec::new(), start: 0, batch: 0, finished: false, result: EpochResult::default() }
     }
 
     /// Trains the epoch's next batch of `data` (the `rows` rows the epoch began with). Returns
@@ -250,7 +261,8 @@ impl Network {
         let rows = epoch.batch_size.min(epoch.rows - epoch.start);
         self.ensure_workspace(rows);
         self.gather(data, &epoch.order[epoch.start..epoch.start + rows]);
-        let (stats, diverged) = self.train_loaded(rows, epoch.lr);
+        let lr = epoch.rates.get(epoch.batch).copied().unwrap_or(epoch.lr);
+        let (stats, diverged) = self.train_loaded(rows, lr);
         if let Some(reason) = diverged {
             epoch.result.diverged = Some((epoch.batch, reason));
             epoch.finished = true;

@@ -425,6 +425,8 @@ struct EpochArgs {
     batch_size: usize,
     shuffle: bool,
     lr: f64,
+    /// Per-batch rates when learningRate was a Float64Array (a schedule stepping per batch).
+    rates: Vec<f64>,
     callback: Option<napi_value>,
 }
 
@@ -434,10 +436,21 @@ fn epoch_args(env: Env, args: &Args, shared: &Shared) -> JsResult<EpochArgs> {
     let data = Arc::clone(&data.data);
     let batch_size = env.size(args.get(1), "batchSize", 1)?;
     let shuffle = env.boolean_arg(args.get(2), "shuffle")?;
-    let lr = learning_rate(env, args.get(3))?;
+    let (lr, rates) = if typed::array_type_name(env, args.get(3)).is_some() {
+        let view = typed::read::<f64>(env, args.get(3), "learningRate")?;
+        // SAFETY: read on the JavaScript thread during this call; copied before any work starts.
+        let rates = typed::copy_of(unsafe { view.slice() })?;
+        if let Some((i, r)) = rates.iter().enumerate().find(|(_, r)| !(r.is_finite() && **r >= 0.0)) {
+            return Err(JsError::range_error(format!("learningRate[{i}] is {r}; learning rates must be finite and ≥ 0")));
+        }
+        // Batches past the end of the array keep its last rate, as in the JS engine.
+        (rates.last().copied().unwrap_or(0.0), rates)
+    } else {
+        (learning_rate(env, args.get(3))?, Vec::new())
+    };
     let callback = env.optional_function(args.get(4), "the callback")?;
     check_batch_memory(&shared.plan, batch_size.min(data.rows))?;
-    Ok(EpochArgs { data, batch_size, shuffle, lr, callback })
+    Ok(EpochArgs { data, batch_size, shuffle, lr, rates, callback })
 }
 
 /// trainEpoch(dataset, batchSize, shuffle, learningRate, onBatch?) → EpochResult, on this
@@ -448,7 +461,7 @@ fn train_epoch(env: Env, args: &Args) -> JsResult<napi_value> {
     let a = epoch_args(env, args, &shared)?;
     shared.cancel.store(false, Ordering::Release);
     shared.lock()?.net().reserve_workspace(a.batch_size.min(a.data.rows)).map_err(JsError::range_error)?;
-    let mut epoch = shared.lock()?.net().begin_epoch(a.data.rows, a.batch_size, a.shuffle, a.lr);
+    let mut epoch = shared.lock()?.net().begin_epoch(a.data.rows, a.batch_size, a.shuffle, a.lr).with_rates(a.rates);
     let mut thrown = false;
     loop {
         let step = {
@@ -502,6 +515,7 @@ struct TrainJob {
     batch_size: usize,
     shuffle: bool,
     lr: f64,
+    rates: Vec<f64>,
     progress: Option<Progress>,
 }
 
@@ -522,7 +536,8 @@ impl Task for TrainJob {
 
     fn run(&mut self) -> Self::Output {
         self.lock()?.as_mut().unwrap().reserve_workspace(self.batch_size.min(self.data.rows)).map_err(JsError::range_error)?;
-        let mut epoch = self.lock()?.as_mut().unwrap().begin_epoch(self.data.rows, self.batch_size, self.shuffle, self.lr);
+        let rates = std::mem::take(&mut self.rates);
+        let mut epoch = self.lock()?.as_mut().unwrap().begin_epoch(self.data.rows, self.batch_size, self.shuffle, self.lr).with_rates(rates);
         loop {
             let step = self.lock()?.as_mut().unwrap().epoch_step(&self.data, &mut epoch);
             let Some((batch, stats)) = step else { break };
@@ -565,7 +580,7 @@ fn train_epoch_async(env: Env, args: &Args) -> JsResult<napi_value> {
         Some(f) => Some(Progress::new(env, f, Arc::clone(&shared), shared.metric_count(), lockstep)?),
         None => None,
     };
-    let job = TrainJob { shared: Arc::clone(&shared), data: a.data, batch_size: a.batch_size, shuffle: a.shuffle, lr: a.lr, progress };
+    let job = TrainJob { shared: Arc::clone(&shared), data: a.data, batch_size: a.batch_size, shuffle: a.shuffle, lr: a.lr, rates: a.rates, progress };
     let promise = task::spawn(env, "backprop trainEpochAsync", job)?;
     shared.set_activity(Activity::TrainingAsync);
     Ok(promise)

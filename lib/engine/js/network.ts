@@ -232,7 +232,8 @@ export class JsNetwork implements Network {
     for (let batch = 0, start = 0; start < data.rows; batch++, start += batchSize) {
       const rows = Math.min(batchSize, data.rows - start)
       this.gather(data, order, start, rows)
-      const stats = this.trainLoaded(rows, learningRate)
+      const rates = options.learningRates
+      const stats = this.trainLoaded(rows, rates && rates.length > 0 ? rates[Math.min(batch, rates.length - 1)]! : learningRate)
       if (stats.diverged !== null) {
         result.diverged = { batch, reason: stats.diverged }
         return

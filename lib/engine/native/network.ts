@@ -88,7 +88,7 @@ export class NativeNetwork implements Network {
       onBatchEnd || signal
         ? (batch: number, loss: number, metrics: number[]) => onBatchEnd?.(batch, { loss, metrics }) === true || signal?.aborted === true
         : undefined
-    return this.native.trainEpoch(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRate, onBatch)
+    return this.native.trainEpoch(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRates ?? options.learningRate, onBatch)
   }
 
   async trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult> {
@@ -108,7 +108,7 @@ export class NativeNetwork implements Network {
           if (onBatchEnd(batch, stats) === true) native.cancel()
         }
       : undefined
-    const promise = native.trainEpochAsync(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRate, onBatch, true)
+    const promise = native.trainEpochAsync(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRates ?? options.learningRate, onBatch, true)
     if (!signal) return promise
     const abort = (): void => native.cancel()
     // Already aborted: like the JS engine, the first batch still runs, then the epoch stops.
