@@ -420,3 +420,23 @@ describe('streams and signals', () => {
     expect(fs.readFileSync(model)).toEqual(before)
   }, 60_000)
 })
+
+describe('--json', () => {
+  it('train --json: stdout is one JSON document (run, history, test scores); progress and notes go to stderr', () => {
+    const model = temp('json.safetensors')
+    const run = cli(['train', '--data', 'iris', '--epochs', '3', '--json', '--out', model])
+    expect(run.status, run.stderr).toBe(0)
+    const doc = JSON.parse(run.stdout)
+    expect(doc).toMatchObject({ data: 'iris', epochs: 3, stopReason: 'completed', out: model })
+    expect(doc.history.loss).toHaveLength(3)
+    expect(doc.test.accuracy).toBeGreaterThan(0)
+    expect(run.stderr).toMatch(/^data: iris/m)
+
+    const evaluated = cli(['evaluate', model, '--data', 'iris', '--json'])
+    expect(evaluated.status, evaluated.stderr).toBe(0)
+    const scores = JSON.parse(evaluated.stdout)
+    expect(scores).toMatchObject({ model, data: 'iris', samples: 150 })
+    expect(typeof scores.scores.accuracy).toBe('number')
+    expect(typeof scores.scores.loss).toBe('number')
+  })
+})

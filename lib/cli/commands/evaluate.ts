@@ -11,6 +11,7 @@ import { Sequential } from '../../model/sequential.js'
 import { writeReport } from '../../report/write-report.js'
 import { requireChartPackages } from '../chart-packages.js'
 import { DATA_NAMES, labelColumn, loadSource } from '../data-source.js'
+import { withJsonOutput } from '../json-output.js'
 import { EXIT } from '../exit-codes.js'
 import { prepareOutput } from '../output-files.js'
 import { scoreModel } from '../scores.js'
@@ -21,6 +22,7 @@ interface EvaluateFlags {
   task?: Task
   report?: string
   backend: Backend
+  json?: boolean
 }
 
 export function evaluateCommand(program: Command): void {
@@ -33,15 +35,16 @@ export function evaluateCommand(program: Command): void {
     .addOption(new Option('--task <task>', 'CSV without a saved model task: classification or regression').choices(TASKS))
     .option('--report <dir>', 'write an HTML report (confusion matrix or predicted against actual) into this directory')
     .addOption(new Option('--backend <engine>', 'engine').choices(BACKENDS).default('auto'))
+    .option('--json', 'print one JSON document with the scores on stdout (other text goes to stderr)')
     .addHelpText('after', `
 Prints "test <score>: <value>" lines, e.g. "test accuracy: 0.9722". Built-in and CSV data are
 scored whole; IDX directories (and fashion-mnist) on their test files.`)
     .action(async (modelPath: string, flags: EvaluateFlags) => {
-      process.exitCode = await evaluate(modelPath, flags)
+      process.exitCode = await withJsonOutput(flags.json, () => evaluate(modelPath, flags))
     })
 }
 
-async function evaluate(modelPath: string, flags: EvaluateFlags): Promise<number> {
+async function evaluate(modelPath: string, flags: EvaluateFlags): Promise<{ status: number; document: Record<string, unknown> }> {
   if (flags.report) {
     await requireChartPackages('--report')
     await prepareOutput(flags.report, '--report', { directory: true })
@@ -78,5 +81,8 @@ async function evaluate(modelPath: string, flags: EvaluateFlags): Promise<number
     })
     console.log(`report written to ${files.index}`)
   }
-  return EXIT.ok
+  return {
+    status: EXIT.ok,
+    document: { model: modelPath, data: source.name, samples: data.x.rows, scores: result.scores, ...(flags.report && { report: flags.report }) },
+  }
 }

@@ -18,6 +18,7 @@ import { writeReport } from '../../report/write-report.js'
 import { requireChartPackages } from '../chart-packages.js'
 import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
 import { quitNow } from '../quit-now.js'
+import { withJsonOutput } from '../json-output.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
 import { integer, layerSizes, number } from '../option-parsers.js'
@@ -48,6 +49,7 @@ interface TrainFlags extends Omit<NetworkFlags, 'layers'> {
   out?: string
   report?: string
   progress: boolean
+  json?: boolean
 }
 
 export function trainCommand(program: Command): void {
@@ -85,6 +87,7 @@ export function trainCommand(program: Command): void {
     .option('--out <file>', 'save the trained model here (safetensors)')
     .option('--report <dir>', 'write an HTML report with charts into this directory')
     .option('--no-progress', 'print no per-epoch progress')
+    .option('--json', 'print one JSON document with the run and its test scores on stdout (progress and other text go to stderr)')
     .option('--labels <file>', 'streamed training: the .npy file of labels for a .npy file of features in --data')
     .option('--shuffle-buffer <rows>', 'streamed training: rows the shuffle buffer holds (memory: rows × features × 4 bytes)', integer(1), 65536)
     .option('--checkpoint <dir>', 'streamed training: write checkpoints into this directory (the newest 3 are kept)')
@@ -105,6 +108,7 @@ Examples:
   backprop train --data houses.csv --label price --task regression --layers 64,64`)
     .action(async (flags: TrainFlags & StreamFlags, command: Command) => {
       if (await isStreamData(flags.data, flags.labels) || flags.resume) {
+        if (flags.json) throw new UsageError('--json applies to in-memory training; streamed training writes JSON lines with --log-format json')
         const explicit = new Set(Object.keys(flags).filter((key) => command.getOptionValueSource(key) === 'cli'))
         process.exitCode = await trainStream(flags, explicit)
         return
@@ -112,11 +116,11 @@ Examples:
       for (const key of ['labels', 'checkpoint', 'resume', 'logEvery'] as const) {
         if (flags[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to streamed training: .npy data (--data x.npy --labels y.npy, or a directory of x-*.npy/y-*.npy shards)`)
       }
-      process.exitCode = await train(flags)
+      process.exitCode = await withJsonOutput(flags.json, () => train(flags))
     })
 }
 
-async function train(flags: TrainFlags): Promise<number> {
+async function train(flags: TrainFlags): Promise<{ status: number; document: Record<string, unknown> }> {
   if (flags.threads !== undefined) process.env.BACKPROP_THREADS = String(flags.threads)
   if (flags.out) await prepareOutput(flags.out, '--out')
   if (flags.report) {
@@ -156,7 +160,8 @@ async function train(flags: TrainFlags): Promise<number> {
   const callbacks: Callback[] = []
   if (flags.lrSchedule === 'cosine') callbacks.push(learningRateScheduler(cosineDecay({ initialLearningRate: model.learningRate, decaySteps: epochs })))
   if (flags.progress) {
-    callbacks.push(new ProgressDisplay({ samples: trainRows, batchSize, metrics: model.plan.metrics, live: Boolean(process.stdout.isTTY) }))
+    const stream = flags.json ? process.stderr : process.stdout
+    callbacks.push(new ProgressDisplay({ samples: trainRows, batchSize, metrics: model.plan.metrics, live: Boolean(stream.isTTY), stream }))
   }
   if (flags.earlyStopping) {
     if (flags.validationSplit === 0) throw new UsageError('--early-stopping watches the validation loss: it needs --validation-split > 0')
@@ -218,7 +223,23 @@ async function train(flags: TrainFlags): Promise<number> {
     })
     console.log(`report written to ${files.index}`)
   }
-  return history.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok
+  return {
+    status: history.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok,
+    document: {
+      data: source.name,
+      model: describeNetwork(model),
+      engine: model.engine,
+      samples: { train: trainRows, validation: train.x.rows - trainRows, test: test.x.rows },
+      epochs: history.epochs,
+      stopReason: history.stopReason,
+      seconds,
+      samplesPerSecond,
+      history: { loss: history.loss, valLoss: history.valLoss, ...history.metrics },
+      test: result.scores,
+      ...(flags.out && { out: flags.out }),
+      ...(flags.report && { report: flags.report }),
+    },
+  }
 }
 
 /** The source's own test set, or a seeded split (stratified for classes) of its samples. */
