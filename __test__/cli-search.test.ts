@@ -129,6 +129,16 @@ describe('the built `backprop search`', () => {
     expect(trials('built-2')).toEqual(trials('built-0'))
   })
 
+  it("--json prints the search (every trial, the best) and the refit's test scores as one JSON document on stdout", () => {
+    const run = cli([...args, '--workers', '0', '--json'])
+    expect(run.status, run.stderr).toBe(0)
+    const doc = JSON.parse(run.stdout)
+    expect(doc.search.trials).toHaveLength(4)
+    expect(doc.search.trials.every((t: { status: string }) => t.status === 'completed')).toBe(true)
+    expect(doc.test.accuracy).toBeGreaterThan(0.5)
+    expect(run.stderr).toMatch(/^4 trials in /m)
+  })
+
   it('exits 2 with the reason for a bad space', () => {
     const run = cli(['search', '--momentum', '0.9'])
     expect(run.status).toBe(2)

@@ -10,7 +10,7 @@ import { DataFileError } from '../../errors.js'
 import { BACKENDS, type Backend } from '../../engine/select.js'
 import { accuracyScore } from '../../metrics/classification.js'
 import { Sequential } from '../../model/sequential.js'
-import { EXIT } from '../exit-codes.js'
+import { EXIT, UsageError } from '../exit-codes.js'
 import { prepareOutput, writeTextAtomically } from '../output-files.js'
 import { predictedClasses } from '../scores.js'
 
@@ -19,6 +19,7 @@ interface PredictFlags {
   out?: string
   delimiter: string
   backend: Backend
+  json?: boolean
 }
 
 export function predictCommand(program: Command): void {
@@ -28,6 +29,7 @@ export function predictCommand(program: Command): void {
     .argument('<model>', 'a model file saved by train --out or model.save()')
     .requiredOption('--data <file>', 'a CSV file with a header row holding the feature columns the model was trained on')
     .option('--out <file>', 'write the predictions here instead of to stdout')
+    .option('--json', 'with --out: print one JSON document about the predictions (rows, file, accuracy on labelled rows) on stdout')
     .option('--delimiter <char>', 'field delimiter of the input file', ',')
     .addOption(new Option('--backend <engine>', 'engine').choices(BACKENDS).default('auto'))
     .addHelpText('after', `
@@ -41,6 +43,9 @@ model's classes (an unknown label is an error) and the accuracy is printed to st
 }
 
 async function predict(modelPath: string, flags: PredictFlags): Promise<number> {
+  // The predictions are the output: on stdout as CSV, or in --out with a JSON summary on stdout.
+  if (flags.json && !flags.out) throw new UsageError('--json describes the predictions written to --out; without --out they are printed as CSV')
+  let accuracy: number | undefined
   if (flags.out) await prepareOutput(flags.out, '--out')
   const model = await Sequential.load(modelPath, { backend: flags.backend })
   const plan = model.plan
@@ -79,7 +84,10 @@ async function predict(modelPath: string, flags: PredictFlags): Promise<number> 
       const probabilities = outputs.cols === 1 ? [1 - outputs.data[r]!, outputs.data[r]!] : Array.from(outputs.data.subarray(r * outputs.cols, (r + 1) * outputs.cols))
       rows.push([csvField(names[classes[r]!]!), ...probabilities.map((v) => v.toPrecision(6))].join(','))
     }
-    if (labels) console.error(`accuracy on the ${labels.length} labelled rows of ${flags.data}: ${accuracyScore(labels, classes).toFixed(4)}`)
+    if (labels) {
+      accuracy = accuracyScore(labels, classes)
+      console.error(`accuracy on the ${labels.length} labelled rows of ${flags.data}: ${accuracy.toFixed(4)}`)
+    }
   } else {
     rows.push('prediction')
     for (let r = 0; r < outputs.rows; r++) rows.push(Array.from(outputs.data.subarray(r * outputs.cols, (r + 1) * outputs.cols), (v) => v.toPrecision(7)).join(','))
@@ -88,6 +96,7 @@ async function predict(modelPath: string, flags: PredictFlags): Promise<number> 
   if (flags.out) {
     await writeTextAtomically(flags.out, text)
     console.error(`${outputs.rows} predictions written to ${flags.out}`)
+    if (flags.json) process.stdout.write(`${JSON.stringify({ model: modelPath, data: flags.data, rows: outputs.rows, out: flags.out, ...(accuracy !== undefined && { accuracy }) })}\n`)
   } else {
     process.stdout.write(text)
   }

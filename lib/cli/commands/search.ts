@@ -21,6 +21,7 @@ import { parameterGrid, parameterSampler, type SearchSpace } from '../../search/
 import type { ScoreMetric } from '../../search/trial.js'
 import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
 import { quitNow } from '../quit-now.js'
+import { withJsonOutput } from '../json-output.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { chooseLoss, LOSS_NAMES, targetsFor } from '../network.js'
 import { integer, number } from '../option-parsers.js'
@@ -36,6 +37,7 @@ const AXIS_FLAGS: ModelSpecKey[] = MODEL_SPEC_KEYS.filter((k) => k !== 'schedule
 const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 
 interface SearchFlags {
+  json?: boolean
   data: string
   label?: string
   task?: Task
@@ -90,6 +92,7 @@ export function searchCommand(program: Command): void {
     .addOption(new Option('--backend <engine>', 'engine: auto, native or js').choices(BACKENDS).default('auto'))
     .option('--refit-all', 'refit the best parameters on training + validation samples (default: as the trial was trained)')
     .option('--out <dir>', 'write search.json, search.csv, search-chart.svg (+ .vl.json) and best-model.safetensors here')
+    .option('--json', 'print the search result (every trial, the best, and the test scores of its refit) as one JSON document on stdout; progress and other text go to stderr')
     .option('--no-progress', 'print no progress bar')
   for (const key of AXIS_FLAGS) {
     command.option(
@@ -112,7 +115,7 @@ Examples:
   backprop search --learning-rate log:1e-4:1e-1 --layers "64;128,64" --dropout uniform:0:0.3 --epochs 40
   backprop search --method grid --space space.json --folds 5 --out search-results/`)
     .action(async (flags: SearchFlags) => {
-      process.exitCode = await search(flags)
+      process.exitCode = await withJsonOutput(flags.json, () => search(flags))
     })
 }
 
@@ -173,7 +176,7 @@ async function readSpace(flags: SearchFlags): Promise<SearchSpace | SearchSpace[
   return Array.isArray(space) ? space.map((s) => ({ ...s, ...fromFlags })) : { ...space, ...fromFlags }
 }
 
-async function search(flags: SearchFlags): Promise<number> {
+async function search(flags: SearchFlags): Promise<{ status: number; document: Record<string, unknown> }> {
   if (flags.out) await prepareOutput(flags.out, '--out', { directory: true })
   if (flags.validationSplit !== undefined && flags.folds !== undefined) throw new UsageError('give --validation-split or --folds, not both')
   const space = await readSpace(flags)
@@ -216,7 +219,7 @@ async function search(flags: SearchFlags): Promise<number> {
     ...(flags.earlyStopping !== undefined && { earlyStopping: flags.earlyStopping === true ? 5 : flags.earlyStopping }),
     ...(flags.pruneAfter !== undefined && { pruning: { afterEpochs: flags.pruneAfter } }),
     ...(flags.refitAll && { refit: 'all' as const }),
-    ...(flags.progress && { progress: progressBar(process.stdout) }),
+    ...(flags.progress && { progress: progressBar(flags.json ? process.stderr : process.stdout) }),
   }
   const controller = new AbortController()
   const onInterrupt = () => {
@@ -243,12 +246,15 @@ async function search(flags: SearchFlags): Promise<number> {
   if (best === null) {
     console.error('backprop: no trial completed; see the errors above or in --out search.csv')
     if (flags.out) await writeResults(flags.out, result)
-    return result.stopReason === 'aborted' ? EXIT.interrupted : EXIT.failure
+    return { status: result.stopReason === 'aborted' ? EXIT.interrupted : EXIT.failure, document: { search: result.toJSON() } }
   }
   console.log(`best: trial ${best.index}, validation ${result.metric} ${best.score!.toFixed(4)}: ${JSON.stringify(best.params)}`)
   const model = result.model
+  let testScores: Record<string, number> | null = null
   if (model) {
-    console.log(scoreModel(model, loss, scaler ? scaler.transform(test.x) : test.x, test).lines.join('\n'))
+    const scored = scoreModel(model, loss, scaler ? scaler.transform(test.x) : test.x, test)
+    testScores = scored.scores
+    console.log(scored.lines.join('\n'))
     model.preprocessing = preprocessingOf(train, scaler)
   }
   if (flags.out) {
@@ -256,7 +262,10 @@ async function search(flags: SearchFlags): Promise<number> {
     if (model) await model.save(join(flags.out, 'best-model.safetensors'))
     console.log(`results written to ${flags.out}`)
   }
-  return result.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok
+  return {
+    status: result.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok,
+    document: { search: result.toJSON(), ...(testScores && { test: testScores }), ...(flags.out && { out: flags.out }) },
+  }
 }
 
 function summary(result: SearchResult): string {
