@@ -95,6 +95,11 @@ export interface Network {
   /** Outputs (rows × plan.outputSize) in inference mode. */
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array
   /**
+   * The same written into `out` (rows × plan.outputSize, not overlapping `x`), as one batch,
+   * allocating nothing: the path of one-row, latency-bound calls such as a server's.
+   */
+  predictInto(x: Float32Array, rows: number, out: Float32Array): void
+  /**
    * Gradient of the mean loss (regularisation included) over all rows as one batch, in
    * training mode, without changing any state: dropout draws come from a copy of the stream
    * and running statistics are left alone.
