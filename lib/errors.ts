@@ -68,3 +68,11 @@ export class ModelStateError extends Error {
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError'
 }
+
+/**
+ * A predictor's queue is full (see `createPredictor`'s `maxQueue`): the caller should shed the
+ * request (a server answers 503) rather than wait, so the queue never grows without bound.
+ */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError'
+}

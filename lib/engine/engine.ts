@@ -100,6 +100,12 @@ export interface Network {
    */
   predictInto(x: Float32Array, rows: number, out: Float32Array): void
   /**
+   * `predict` off the calling thread where the engine can (the native engine, on the libuv
+   * pool, over a copy of x; while it runs, other calls on this network throw 'busy'); the JS
+   * engine computes synchronously and returns a settled promise.
+   */
+  predictAsync(x: Float32Array, rows: number, batchSize: number): Promise<Float32Array>
+  /**
    * Gradient of the mean loss (regularisation included) over all rows as one batch, in
    * training mode, without changing any state: dropout draws come from a copy of the stream
    * and running statistics are left alone.
