@@ -12,12 +12,12 @@ import { basename, dirname, resolve } from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { applyPreprocessing } from '../data/preprocessing.js'
 import { BACKENDS, type Backend } from '../engine/select.js'
-import { QueueFullError } from '../errors.js'
+import { ModelStateError, QueueFullError } from '../errors.js'
 import { Matrix } from '../matrix.js'
 import { Sequential } from '../model/sequential.js'
 import { outputActivation, type Plan } from '../plan.js'
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
-import { createPredictor, type Predictor } from './predictor.js'
+import { createPredictor, type Predictor, type PredictorStats } from './predictor.js'
 import { LOG_LEVELS, type LogLevel } from './start-server.js'
 
 
@@ -62,6 +62,8 @@ export interface PredictionServer {
   readonly model: Sequential
   /** Successful reloads since it started. */
   readonly reloads: number
+  /** What the current model's predictor has done (engine calls, rows, queue). */
+  readonly stats: PredictorStats
   /**
    * Loads the model file again now (the watcher calls this when the file is replaced). Resolves
    * true when the new model took over, false when the file was unchanged or did not load (then
@@ -155,6 +157,7 @@ export async function startServer(modelPath: string, options: ServerOptions = {}
     forceCloseConnections: 'idle',
   })
   // A body sent without a JSON content type (curl -d sends form encoding) is still read as JSON.
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
   app.get('/health', async () => ({ status: 'ok', model: path, loadedAt: current.loadedAt, reloads, queued: current.predictor.stats.queued }))
@@ -216,9 +219,15 @@ export async function startServer(modelPath: string, options: ServerOptions = {}
       await reloading
       // Bounded: requests still running at the deadline lose their connections.
       const force = setTimeout(() => app.server.closeAllConnections(), shutdownTimeoutMs)
-      await Promise.race([app.close(), delay(shutdownTimeoutMs + 1000)])
+      // Keep-alive connections go idle as their last response is sent; close them then, or
+      // the server would wait for their clients to hang up.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 25)
+      const stopped = app.close()
+      // Rows waiting for batch partners run now: the requests in flight wait on them.
+      await current.predictor.close({ timeoutMs: shutdownTimeoutMs })
+      await Promise.race([stopped, delay(shutdownTimeoutMs + 1000)])
       clearTimeout(force)
-      await current.predictor.close({ timeoutMs: 1000 })
+      clearInterval(sweep)
     })()
     return closing
   }
@@ -237,6 +246,9 @@ export async function startServer(modelPath: string, options: ServerOptions = {}
     },
     get reloads() {
       return reloads
+    },
+    get stats() {
+      return current.predictor.stats
     },
     reload,
     close,
@@ -334,6 +346,10 @@ function inputs(state: Serving, body: PredictBody): Matrix {
 function refuse(reply: FastifyReply, error: unknown): FastifyReply {
   if (error instanceof QueueFullError) {
     return reply.code(503).header('retry-after', '1').send({ statusCode: 503, error: 'Service Unavailable', message: error.message })
+  }
+  if (error instanceof ModelStateError) {
+    // The predictor closed under this request: the server is shutting down.
+    return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'the server is shutting down' })
   }
   if (error instanceof RequestError) return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: 'Bad Request', message: error.message })
   // The predictor's own row checks (e.g. a value the scaler turned infinite).
