@@ -83,7 +83,7 @@ function backprop(): Side {
 
 function torch(): Side | string {
   const found = findTorch()
-  if (!found.available) return found.reason
+  if (!found.available) return found.reason ?? 'PyTorch is not available'
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1' }
   // As bench/train.bench.ts: OpenBLAS's AVX-512 (SkylakeX) kernels where the CPU has AVX-512.
   const avx512 = /^flags.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'))
