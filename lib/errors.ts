@@ -84,3 +84,13 @@ export class BackendUnavailableError extends Error {
   /** Stable across releases, unlike the message: compare this, or use instanceof. */
   readonly code = 'ERR_BACKPROP_BACKEND_UNAVAILABLE' as const
 }
+
+/**
+ * A predictor's queue is full (see `createPredictor`'s `maxQueue`): the caller should shed the
+ * request (a server answers 503) rather than wait, so the queue never grows without bound.
+ */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError'
+  /** Stable across releases, unlike the message: compare this, or use instanceof. */
+  readonly code = 'ERR_BACKPROP_QUEUE_FULL' as const
+}

@@ -41,6 +41,11 @@ export type {
   TrialStatus,
   VegaLiteSpec,
 } from './search/index.js'
+export { createPredictor } from './serving/predictor.js'
+export type { Predictor, PredictorOptions, PredictorStats } from './serving/predictor.js'
+export { startServer } from './serving/start-server.js'
+export type { LogLevel } from './serving/start-server.js'
+export type { PredictionServer, ServerOptions } from './serving/server.js'
 export { loadCsv, loadCsvFeatures, readCsvHeader } from './data/csv.js'
 export type { CsvFeatures, CsvFeaturesOptions, CsvOptions } from './data/csv.js'
 export { readIdx } from './data/idx.js'

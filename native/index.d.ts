@@ -166,6 +166,8 @@ export class Network {
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array
   /** The same on the thread pool, over a copy of `x`. */
   predictAsync(x: Float32Array, rows: number, batchSize: number): Promise<Float32Array>
+  /** Outputs (rows × outputSize) written into `out`, as one batch, allocating nothing. */
+  predictInto(x: Float32Array, rows: number, out: Float32Array): void
   /** Gradient of the mean loss over all rows as one batch in training mode; changes nothing. */
   computeGradients(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): { loss: number; gradients: Float32Array }
   /** Frees the executor (after running work, which it cancels); later calls throw. */

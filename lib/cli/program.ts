@@ -10,11 +10,12 @@ import { exportCommand } from './commands/export.js'
 import { infoCommand } from './commands/info.js'
 import { predictCommand } from './commands/predict.js'
 import { searchCommand } from './commands/search.js'
+import { serveCommand } from './commands/serve.js'
 import { trainCommand } from './commands/train.js'
 import { EXIT, UsageError } from './exit-codes.js'
 
 /** Each adds one subcommand. */
-const COMMANDS: ((program: Command) => void)[] = [trainCommand, evaluateCommand, predictCommand, infoCommand, searchCommand, exportCommand]
+const COMMANDS: ((program: Command) => void)[] = [trainCommand, evaluateCommand, predictCommand, infoCommand, searchCommand, exportCommand, serveCommand]
 
 export function buildProgram(): Command {
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

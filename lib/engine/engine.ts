@@ -100,6 +100,17 @@ export interface Network {
   /** Outputs (rows × plan.outputSize) in inference mode. */
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array
   /**
+   * The same written into `out` (rows × plan.outputSize, not overlapping `x`), as one batch,
+   * allocating nothing: the path of one-row, latency-bound calls such as a server's.
+   */
+  predictInto(x: Float32Array, rows: number, out: Float32Array): void
+  /**
+   * `predict` off the calling thread where the engine can (the native engine, on the libuv
+   * pool, over a copy of x; while it runs, other calls on this network throw 'busy'); the JS
+   * engine computes synchronously and returns a settled promise.
+   */
+  predictAsync(x: Float32Array, rows: number, batchSize: number): Promise<Float32Array>
+  /**
    * Gradient of the mean loss (regularisation included) over all rows as one batch, in
    * training mode, without changing any state: dropout draws come from a copy of the stream
    * and running statistics are left alone.

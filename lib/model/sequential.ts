@@ -374,12 +374,41 @@ export class Sequential implements FitModel {
     return this.named(result.loss, result.metrics)
   }
 
-  /** The network's outputs, one row per sample (probabilities for softmax/sigmoid outputs). */
-  predict(x: Features, options: PredictOptions = {}): Matrix {
+  /**
+   * The network's outputs, one row per sample (probabilities for softmax/sigmoid outputs). A
+   * Float32Array is one sample (of the model's input size) and takes `predictRow`'s path.
+   */
+  predict(x: Features | Float32Array, options: PredictOptions = {}): Matrix {
     const batchSize = checkBatchSize('predict', options)
     const plan = this.plan
+    if (x instanceof Float32Array) return new Matrix(1, plan.outputSize, this.predictRow(x))
     const features = toFeatures('x', x, plan.inputSize)
     return new Matrix(features.rows, plan.outputSize, this.network.predict(features.data, features.rows, batchSize))
+  }
+
+  /**
+   * The outputs for one sample, written into `out` when given (a Float32Array of the model's
+   * output size, reused across calls by latency-bound callers such as servers) or a new array.
+   * Checks only the row (its length and that its values are finite), copies nothing else, and
+   * on the native engine runs a small-batch kernel on the calling thread: the fastest way to
+   * answer one request. Returns `out`.
+   */
+  predictRow(x: Float32Array, out?: Float32Array): Float32Array {
+    const plan = this.plan
+    if (!(x instanceof Float32Array)) throw new TypeError(`predictRow x must be a Float32Array of ${plan.inputSize} values, got ${describe(x)}`)
+    if (x.length !== plan.inputSize) throw new ShapeError(`predictRow x has ${x.length} values; the model's input size is ${plan.inputSize}`)
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i]!)) throw new RangeError(`predictRow x[${i}] is ${x[i]}; data must be finite numbers`)
+    }
+    if (out === undefined) {
+      out = new Float32Array(plan.outputSize)
+    } else {
+      if (!(out instanceof Float32Array)) throw new TypeError(`predictRow out must be a Float32Array of ${plan.outputSize} values, got ${describe(out)}`)
+      if (out.length !== plan.outputSize) throw new ShapeError(`predictRow out has ${out.length} values; the model's output size is ${plan.outputSize}`)
+      if (out.buffer === x.buffer) throw new RangeError('predictRow out must not share memory with x')
+    }
+    this.network.predictInto(x, 1, out)
+    return out
   }
 
   /** The predicted class per sample: argmax of the outputs, or output > 0.5 for a single output. */

@@ -14,4 +14,5 @@ pub mod optimizers;
 pub mod plan;
 pub mod pool;
 pub mod rng;
+pub mod skinny;
 pub mod vmath;

@@ -14,6 +14,7 @@ use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
 use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan};
 use crate::rng::Rng;
+use crate::skinny;
 
 /// Training or evaluation data, owned (so asynchronous work never reads memory JS can free).
 #[derive(Clone, Debug, Default)]
@@ -571,7 +572,15 @@ impl Network {
                         (None, true) => Epilogue::Map(&hook),
                         (None, false) => Epilogue::None,
                     };
-                    gemm_with(active_isa(), threads, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                    if !training && rows <= skinny::MAX_ROWS {
+                        // Online inference: no packing of W, no pool (see skinny.rs).
+                        skinny::dense(active_isa(), &input[..rows * inputs], rows, inputs, &self.params[kernel..kernel + inputs * units], units, bias, target);
+                        if elementwise {
+                            activations::forward(activation, target, units);
+                        }
+                    } else {
+                        gemm_with(active_isa(), threads, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                    }
                     if !fuse_here && activation == Activation::Softmax {
                         activations::forward(activation, out, units);
                     }

@@ -187,6 +187,15 @@ export class JsNetwork implements Network {
     return out
   }
 
+  async predictAsync(x: Float32Array, rows: number, batchSize: number): Promise<Float32Array> {
+    return this.predict(x, rows, batchSize)
+  }
+
+  predictInto(x: Float32Array, rows: number, out: Float32Array): void {
+    this.load(x, null, 0, rows)
+    out.set(this.forward(rows, { training: false, rng: this.rng }, false).subarray(0, rows * this.plan.outputSize))
+  }
+
   computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
     this.load(data.x, data.y, 0, data.rows, data.w)
     const loss = this.lossAndGradients(data.rows, { training: true, rng: new Rng(Uint32Array.from(this.rng.state)) })

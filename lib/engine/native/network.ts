@@ -129,6 +129,14 @@ export class NativeNetwork implements Network {
     return this.native.predict(x.subarray(0, rows * this.plan.inputSize), rows, batchSize)
   }
 
+  predictAsync(x: Float32Array, rows: number, batchSize: number): Promise<Float32Array> {
+    return this.native.predictAsync(x.subarray(0, rows * this.plan.inputSize), rows, batchSize)
+  }
+
+  predictInto(x: Float32Array, rows: number, out: Float32Array): void {
+    this.native.predictInto(x, rows, out)
+  }
+
   computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
     const { x, y, w } = this.rowsOf(data)
     return this.native.computeGradients(x, y, data.rows, w)
