@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Sequential, spirals } from '../lib/index.js'
+import { MinMaxScaler, Sequential, spirals } from '../lib/index.js'
 import { cli, requireFreshBuild, startCli } from './helpers/cli.js'
 import { writeNpy } from './helpers/npy.js'
 
@@ -71,6 +71,20 @@ describe('backprop train on .npy data', () => {
     const run = cli(['train', '--resume', ck, '--layers', '8'])
     expect(run.status).toBe(2)
     expect(run.stderr).toContain('--layers [8] differs from the run being resumed ([64,64]')
+  })
+
+  it('--scale minmax learns the range in one streamed pass and saves it with the model', async () => {
+    const out = join(dir, 'minmax.safetensors')
+    const run = cli(['train', '--data', x, ...RUN, '--epochs', '1', '--scale', 'minmax', '--out', out])
+    expect(run.status, run.stderr).toBe(0)
+    const model = await Sequential.load(out)
+    const scaler = model.preprocessing!.scaler as MinMaxScaler
+    expect(scaler).toBeInstanceOf(MinMaxScaler)
+    // The first 5400 rows train (the last 600 validate): the scaler saw exactly those.
+    const d = spirals({ samples: 6000, seed: 2 })
+    const expected = new MinMaxScaler().fit(d.x.slice(0, 5400))
+    expect(Array.from(scaler.dataMin!)).toEqual(Array.from(expected.dataMin!))
+    expect(Array.from(scaler.dataMax!)).toEqual(Array.from(expected.dataMax!))
   })
 
   it('checkpoint flags without streamed data are a usage error', () => {

@@ -187,3 +187,55 @@ describe('StandardScaler.partialFit', () => {
     expect(() => streamed.partialFit([[1, 2]])).toThrow('StandardScaler.partialFit x has 2 columns; the rows seen before had 3')
   })
 })
+
+describe('MinMaxScaler.partialFit and scalers over a source', () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => [((i * 7919) % 1000) - 500, Math.cos(i) * 3, i % 2 === 0 ? 4 : 4])
+
+  it('MinMaxScaler.partialFit over blocks equals fit on all rows exactly, and transformInPlace equals transform', () => {
+    const whole = new MinMaxScaler({ featureRange: [-1, 1] }).fit(rows)
+    const streamed = new MinMaxScaler({ featureRange: [-1, 1] })
+    for (let i = 0; i < rows.length; i += 211) streamed.partialFit(rows.slice(i, i + 211))
+    for (const key of ['dataMin', 'dataMax', 'scale', 'offset'] as const) expect(Array.from(streamed[key]!)).toEqual(Array.from(whole[key]!))
+    const x = Matrix.from(rows.slice(0, 9))
+    expect(Array.from(streamed.transformInPlace(Float32Array.from(x.data)))).toEqual(Array.from(streamed.transform(x).data))
+    expect(() => streamed.partialFit([[1, 2]])).toThrow('MinMaxScaler.partialFit x has 2 columns; the rows seen before had 3')
+    expect(() => streamed.transformInPlace(new Float32Array(4))).toThrow('MinMaxScaler.transformInPlace x has 4 values, not a whole number of rows of 3 features')
+    // fit forgets what partialFit learned before.
+    const refit = new MinMaxScaler().partialFit([[1e6, 1e6, 1e6]]).fit(rows)
+    expect(Array.from(refit.dataMax!)).toEqual(Array.from(new MinMaxScaler().fit(rows).dataMax!))
+  })
+
+  it('fitSource learns in one pass over a shuffled source what fit learns in memory', async () => {
+    const { data } = await import('../lib/index.js')
+    const y = rows.map((_, i) => i % 3)
+    const source = data.array(rows, y).shuffle(256, { seed: 4 }).batch(100)
+    const minMax = await new MinMaxScaler().fitSource(source)
+    expect(Array.from(minMax.scale!)).toEqual(Array.from(new MinMaxScaler().fit(rows).scale!))
+    const standard = await new StandardScaler().partialFit([[9, 9, 9]]).fitSource(source)
+    const whole = new StandardScaler().fit(rows)
+    for (let c = 0; c < 3; c++) {
+      expect(standard.mean![c]).toBeCloseTo(whole.mean![c]!, 9)
+      expect(standard.scale![c]! / whole.scale![c]!).toBeCloseTo(1, 9)
+    }
+    await expect(new MinMaxScaler().fitSource(data.array(rows, y).take(0))).rejects.toThrow('MinMaxScaler.fitSource source has no rows')
+  })
+
+  it('source.map(scaler) scales each block into new arrays and leaves the caller’s data and the labels as they were', async () => {
+    const { data } = await import('../lib/index.js')
+    const x = Matrix.from(rows)
+    const before = Float32Array.from(x.data)
+    const y = rows.map((_, i) => i % 3)
+    for (const scaler of [new StandardScaler().fit(x), new MinMaxScaler().fit(x)]) {
+      const got: number[] = []
+      const labels: number[] = []
+      for await (const b of data.array(x, y).batch(128).map(scaler).blocks({ epoch: 0 })) {
+        got.push(...b.x)
+        labels.push(...b.y)
+      }
+      expect(got).toEqual(Array.from(scaler.transform(x).data))
+      expect(labels).toEqual(y)
+      expect(Array.from(x.data)).toEqual(Array.from(before))
+    }
+    expect(() => data.array(x, y).map({} as never)).toThrow('map expects a function (block) => block or a fitted scaler, got')
+  })
+})

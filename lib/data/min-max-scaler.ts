@@ -6,7 +6,9 @@
 import type { Features } from '../inputs.js'
 import { Matrix } from '../matrix.js'
 import { checkFiniteNumber, checkOptions, describe, optional } from '../validate.js'
-import { checkScalerJSON, columnsOf, fittedOrThrow, mapColumns } from './scaler-common.js'
+import { ShapeError } from '../errors.js'
+import type { DataSourceLike } from './sources/data-source.js'
+import { checkScalerJSON, columnsOf, fittedOrThrow, mapColumns, mapRowsInPlace, partialFitSource } from './scaler-common.js'
 
 export interface MinMaxScalerOptions {
   /** The range features are mapped to (default [0, 1]). */
@@ -42,12 +44,26 @@ export class MinMaxScaler {
     })
   }
 
-  /** Learns each feature's minimum and maximum. */
+  /** Learns each feature's minimum and maximum, forgetting earlier data. */
   fit(x: Features): this {
     const m = columnsOf('MinMaxScaler.fit x', x)
     if (m.rows === 0) throw new RangeError('MinMaxScaler.fit x has no rows; it needs at least one sample')
-    const min = new Float64Array(m.cols).fill(Infinity)
-    const max = new Float64Array(m.cols).fill(-Infinity)
+    this.dataMin = this.dataMax = null
+    return this.partialFit(m)
+  }
+
+  /**
+   * Widens the minimum and maximum learned so far by more rows, for data that does not fit in
+   * memory (e.g. each block of a DataSource): the result equals `fit` on all rows seen, exactly.
+   */
+  partialFit(x: Features): this {
+    const m = columnsOf('MinMaxScaler.partialFit x', x)
+    if (m.rows === 0) return this
+    if (this.dataMin && this.dataMin.length !== m.cols) {
+      throw new ShapeError(`MinMaxScaler.partialFit x has ${m.cols} columns; the rows seen before had ${this.dataMin.length}`)
+    }
+    const min = this.dataMin ? Float64Array.from(this.dataMin) : new Float64Array(m.cols).fill(Infinity)
+    const max = this.dataMax ? Float64Array.from(this.dataMax) : new Float64Array(m.cols).fill(-Infinity)
     const d = m.data
     for (let r = 0; r < m.rows; r++) {
       for (let c = 0; c < m.cols; c++) {
@@ -66,6 +82,24 @@ export class MinMaxScaler {
     }
     Object.assign(this, { dataMin: min, dataMax: max, scale, offset })
     return this
+  }
+
+  /** Learns the minimum and maximum of every row of a source (epoch 0), one block at a time, forgetting earlier data. */
+  async fitSource(source: DataSourceLike): Promise<this> {
+    this.dataMin = this.dataMax = this.scale = this.offset = null
+    if ((await partialFitSource(this, source)) === 0) throw new RangeError('MinMaxScaler.fitSource source has no rows; it needs at least one sample')
+    return this
+  }
+
+  /** Scales rows of features in place: `x · scale + offset` (e.g. a block of a file source that the caller owns). */
+  transformInPlace(x: Float32Array): Float32Array {
+    const { scale, offset } = this.fitted()
+    return mapRowsInPlace('MinMaxScaler.transformInPlace x', x, scale.length, (v, c) => v * scale[c]! + offset[c]!)
+  }
+
+  /** `x · scale + offset` of rows of features, into a new array: what `source.map(scaler)` applies to each block. */
+  transformRows(x: Float32Array): Float32Array {
+    return this.transformInPlace(Float32Array.from(x))
   }
 
   /** x · scale + offset, as a new Matrix. */

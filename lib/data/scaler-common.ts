@@ -4,6 +4,7 @@ import type { Features } from '../inputs.js'
 import { toFeatures } from '../inputs.js'
 import { Matrix } from '../matrix.js'
 import { describe, isPlainObject } from '../validate.js'
+import type { DataSourceLike } from './sources/data-source.js'
 
 /** x as a Matrix of finite numbers, whatever its width. */
 export function columnsOf(name: string, x: Features): Matrix {
@@ -19,6 +20,30 @@ export function mapColumns(name: string, x: Features, cols: number, f: (value: n
   const d = m.data
   for (let r = 0, i = 0; r < m.rows; r++) for (let c = 0; c < cols; c++, i++) out[i] = f(d[i]!, c)
   return new Matrix(m.rows, cols, out)
+}
+
+/** Applies f to rows of features (a flat row-major array) in place, given each value's column; checks the width. */
+export function mapRowsInPlace(name: string, x: Float32Array, cols: number, f: (value: number, col: number) => number): Float32Array {
+  if (x.length % cols !== 0) throw new ShapeError(`${name} has ${x.length} values, not a whole number of rows of ${cols} features`)
+  for (let i = 0; i < x.length; i += cols) for (let c = 0; c < cols; c++) x[i + c] = f(x[i + c]!, c)
+  return x
+}
+
+/** Something that learns from rows a block at a time: both scalers. */
+interface PartialFitter {
+  partialFit(x: Matrix): unknown
+}
+
+/** Feeds every row of a source's epoch 0 to partialFit, one block at a time; returns how many rows it saw. */
+export async function partialFitSource(scaler: PartialFitter, source: DataSourceLike): Promise<number> {
+  const { xColumns } = await source.shape()
+  let rows = 0
+  for await (const block of source.blocks({ epoch: 0 })) {
+    if (block.rows === 0) continue
+    scaler.partialFit(new Matrix(block.rows, xColumns, block.x))
+    rows += block.rows
+  }
+  return rows
 }
 
 /** The two fitted arrays, or a ModelStateError when fit has not run. */

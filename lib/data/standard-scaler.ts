@@ -7,7 +7,8 @@ import type { Features } from '../inputs.js'
 import { ShapeError } from '../errors.js'
 import { Matrix } from '../matrix.js'
 import { checkBoolean, checkOptions, optional } from '../validate.js'
-import { checkScalerJSON, columnsOf, fittedOrThrow, mapColumns } from './scaler-common.js'
+import type { DataSourceLike } from './sources/data-source.js'
+import { checkScalerJSON, columnsOf, fittedOrThrow, mapColumns, mapRowsInPlace, partialFitSource } from './scaler-common.js'
 
 export interface StandardScalerOptions {
   /** Subtract the mean (default true). */
@@ -73,6 +74,14 @@ export class StandardScaler {
     return this
   }
 
+  /** Learns the mean and standard deviation of every row of a source (epoch 0), one block at a time, forgetting earlier data. */
+  async fitSource(source: DataSourceLike): Promise<this> {
+    this.running = null
+    this.mean = this.scale = null
+    if ((await partialFitSource(this, source)) === 0) throw new RangeError('StandardScaler.fitSource source has no rows; it needs at least one sample')
+    return this
+  }
+
   private setMoments(mean: Float64Array, sumSquares: Float64Array, n: number): void {
     const scale = new Float64Array(mean.length)
     for (let c = 0; c < mean.length; c++) {
@@ -83,13 +92,15 @@ export class StandardScaler {
     this.scale = scale
   }
 
-  /** Scales rows of features in place: `(x − mean) / scale` (e.g. a DataSource block's x). */
+  /** Scales rows of features in place: `(x − mean) / scale` (e.g. a block of a file source that the caller owns). */
   transformInPlace(x: Float32Array): Float32Array {
     const [mean, scale] = fittedOrThrow('StandardScaler', this.mean, this.scale)
-    const cols = mean.length
-    if (x.length % cols !== 0) throw new ShapeError(`StandardScaler.transformInPlace x has ${x.length} values, not a whole number of rows of ${cols}`)
-    for (let i = 0; i < x.length; i += cols) for (let c = 0; c < cols; c++) x[i + c] = (x[i + c]! - mean[c]!) / scale[c]!
-    return x
+    return mapRowsInPlace('StandardScaler.transformInPlace x', x, mean.length, (v, c) => (v - mean[c]!) / scale[c]!)
+  }
+
+  /** `(x − mean) / scale` of rows of features, into a new array: what `source.map(scaler)` applies to each block. */
+  transformRows(x: Float32Array): Float32Array {
+    return this.transformInPlace(Float32Array.from(x))
   }
 
   /** (x − mean) / scale, as a new Matrix. */

@@ -7,6 +7,8 @@
  * and nothing else; human text goes to stderr.
  */
 import { stat } from 'node:fs/promises'
+import { MinMaxScaler } from '../../data/min-max-scaler.js'
+import type { Scaler } from '../../data/scaler.js'
 import { StandardScaler } from '../../data/standard-scaler.js'
 import { data } from '../../data/sources/index.js'
 import type { DataSource } from '../../data/sources/data-source.js'
@@ -103,10 +105,9 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   // One pass for what the model needs to know: the classes, and the scaler's statistics.
   const task = flags.task ?? 'classification'
   let classes = 0
-  let scaler: StandardScaler | null = (model?.preprocessing?.scaler as StandardScaler | undefined) ?? null
+  let scaler: Scaler | null = model?.preprocessing?.scaler ?? null
   if (!model) {
-    if (flags.scale === 'minmax') throw new UsageError('--scale minmax is not available for streamed data yet; use standard or none')
-    scaler = flags.scale === 'standard' ? new StandardScaler() : null
+    scaler = flags.scale === 'standard' ? new StandardScaler() : flags.scale === 'minmax' ? new MinMaxScaler() : null
     let maxLabel = -1
     for await (const b of train.blocks({ epoch: 0 })) {
       scaler?.partialFit(new Matrix(b.rows, shape.xColumns, b.x))

@@ -67,6 +67,15 @@ export interface DataSourceLike {
   memoryEstimate(): Promise<number>
 }
 
+/** What `.map` applies to each block's features: a fitted StandardScaler or MinMaxScaler. */
+export interface RowTransform {
+  transformRows(x: Float32Array): Float32Array
+}
+
+function isRowTransform(v: unknown): v is RowTransform {
+  return typeof v === 'object' && v !== null && typeof (v as RowTransform).transformRows === 'function'
+}
+
 /** Sources that can read any range of rows (files, arrays): shuffle and shard use it. */
 export interface RowRanges {
   /** Rows per epoch. */
@@ -125,10 +134,16 @@ export abstract class DataSource implements DataSourceLike {
 
   /**
    * Transforms each block of rows (after `.batch(n)`, each batch): `fn` gets `{ x, y, w?, rows }`
-   * and returns a block with the same rows (it may change the columns, e.g. scale x).
+   * and returns a block with the same rows (it may change the columns, e.g. scale x). Blocks
+   * may be views of the caller's arrays (`data.array`): return new arrays, don't write into them.
+   * A fitted scaler (`.map(scaler)`) scales each block's features into a new array.
    */
-  map(fn: (block: RowBlock) => RowBlock): DataSource {
-    if (typeof fn !== 'function') throw new TypeError(`map expects a function (block) => block, got ${describe(fn)}`)
+  map(fn: ((block: RowBlock) => RowBlock) | RowTransform): DataSource {
+    if (isRowTransform(fn)) {
+      const transform = fn
+      return new MapSource(this, (block) => ({ ...block, x: transform.transformRows(block.x) }))
+    }
+    if (typeof fn !== 'function') throw new TypeError(`map expects a function (block) => block or a fitted scaler, got ${describe(fn)}`)
     return new MapSource(this, fn)
   }
 
