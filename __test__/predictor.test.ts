@@ -38,6 +38,20 @@ describe('createPredictor', () => {
     await predictor.close()
   })
 
+  it('with no delay (the default), rows arriving in one turn of the event loop still share an engine call', async () => {
+    const m = model()
+    const predictor = createPredictor(m)
+    const inputs = rows(10, 4)
+    const answers = await Promise.all(inputs.map((r) => predictor.predict(r)))
+    expect(predictor.stats).toMatchObject({ batches: 1, rows: 10, largestBatch: 10 })
+    // A row sent after the first batch's answer is its own batch.
+    const late = await predictor.predict(inputs[0]!)
+    expect(predictor.stats).toMatchObject({ batches: 2, rows: 11 })
+    expectRow(late, m.predictRow(inputs[0]!))
+    answers.forEach((a, i) => expectRow(a, m.predictRow(inputs[i]!)))
+    await predictor.close()
+  })
+
   it('cuts batches at maxBatch, and maxBatch 1 makes one engine call per row', async () => {
     const m = model()
     const inputs = rows(150, 2)

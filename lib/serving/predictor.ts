@@ -11,8 +11,10 @@ export interface PredictorOptions {
   maxBatch?: number
   /**
    * How long, in milliseconds, the first row of a batch waits for others to join it before the
-   * batch runs (default 2). A full batch runs at once; 0 never waits (rows still group while an
-   * earlier batch is running).
+   * batch runs (default 0). A full batch runs at once. With 0, a batch still gathers every row
+   * that arrives in the same turn of the event loop (e.g. all requests read from the sockets
+   * together) and while an earlier batch computes, so batches grow with the load by themselves
+   * and a lone request waits for nothing; a positive delay trades latency for larger batches.
    */
   maxDelayMs?: number
   /**
@@ -78,11 +80,14 @@ export function createPredictor(model: Sequential, options: PredictorOptions = {
   if (!(model instanceof Sequential)) throw new TypeError(`createPredictor needs a Sequential model, got ${describe(model)}`)
   const o = checkOptions('createPredictor options', options, ['maxBatch', 'maxDelayMs', 'maxQueue'])
   const maxBatch = optional(o.maxBatch, 64, (v) => checkInteger('createPredictor maxBatch', v, { min: 1, max: 65536 }))
-  const maxDelayMs = optional(o.maxDelayMs, 2, (v) => checkNumber('createPredictor maxDelayMs', v, { min: 0, max: 60_000 }))
+  const maxDelayMs = optional(o.maxDelayMs, 0, (v) => checkNumber('createPredictor maxDelayMs', v, { min: 0, max: 60_000 }))
   const maxQueue = optional(o.maxQueue, 1024, (v) => checkInteger('createPredictor maxQueue', v, { min: 1 }))
   const copy = Sequential.fromBytes(model.toBytes(), { backend: model.engine })
   return new MicroBatcher(copy.network, maxBatch, maxDelayMs, maxQueue)
 }
+
+/** Batches of at most this many rows run on the calling thread; larger ones on the libuv pool. */
+const INLINE_ROWS = 16
 
 class MicroBatcher implements Predictor {
   readonly inputSize: number
@@ -91,8 +96,12 @@ class MicroBatcher implements Predictor {
   private queued = 0
   private running = false
   private timer: NodeJS.Timeout | null = null
+  /** A run of the head batch is scheduled for the end of this event-loop turn. */
+  private immediate: NodeJS.Immediate | null = null
   private closed = false
   private readonly drained: (() => void)[] = []
+  /** Input buffers of finished batches, reused: a fresh maxBatch-row buffer per request would keep the GC busy. */
+  private readonly spare: Float32Array[] = []
   private readonly counts = { batches: 0, rows: 0, largestBatch: 0, rejected: 0 }
 
   constructor(
@@ -122,7 +131,7 @@ class MicroBatcher implements Predictor {
     }
     let batch = this.batches.at(-1)
     if (batch === undefined || batch.count === this.maxBatch) {
-      batch = { x: new Float32Array(this.maxBatch * this.inputSize), count: 0, firstAt: performance.now(), waiters: [] }
+      batch = { x: this.spare.pop() ?? new Float32Array(this.maxBatch * this.inputSize), count: 0, firstAt: performance.now(), waiters: [] }
       this.batches.push(batch)
     }
     batch.x.set(row, batch.count * this.inputSize)
@@ -191,9 +200,15 @@ class MicroBatcher implements Predictor {
       clearTimeout(this.timer)
       this.timer = null
     }
-    this.batches.shift()
-    this.queued -= head.count
-    void this.run(head)
+    // Not now but after this turn's I/O callbacks: the rows of requests read together join it.
+    this.immediate ??= setImmediate(() => {
+      this.immediate = null
+      if (this.running) return
+      const batch = this.batches.shift()
+      if (batch === undefined) return this.pump()
+      this.queued -= batch.count
+      void this.run(batch)
+    })
   }
 
   private async run(batch: Batch): Promise<void> {
@@ -203,12 +218,15 @@ class MicroBatcher implements Predictor {
     this.counts.rows += count
     this.counts.largestBatch = Math.max(this.counts.largestBatch, count)
     try {
-      const out = await this.network.predictAsync(batch.x.subarray(0, count * this.inputSize), count, count)
+      const x = batch.x.subarray(0, count * this.inputSize)
+      // A few rows cost microseconds (the skinny kernels), less than handing them to another thread.
+      const out = count <= INLINE_ROWS ? this.network.predict(x, count, count) : await this.network.predictAsync(x, count, count)
       const cols = this.outputSize
       waiters.forEach((w, i) => w.resolve(out.slice(i * cols, (i + 1) * cols)))
     } catch (error) {
       waiters.forEach((w) => w.reject(error))
     } finally {
+      if (this.spare.length < 2) this.spare.push(batch.x)
       this.running = false
       this.pump()
     }
@@ -217,7 +235,9 @@ class MicroBatcher implements Predictor {
   /** After close's timeout: the rows that never ran get an error instead of waiting forever. */
   private abandonQueued(): void {
     if (this.timer !== null) clearTimeout(this.timer)
+    if (this.immediate !== null) clearImmediate(this.immediate)
     this.timer = null
+    this.immediate = null
     const error = new ModelStateError('the predictor was closed before this row was computed (close timed out)')
     for (const batch of this.batches.splice(0)) batch.waiters.forEach((w) => w.reject(error))
     this.queued = 0

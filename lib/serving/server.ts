@@ -28,7 +28,7 @@ export interface ServerOptions {
   host?: string
   /** Rows per engine call when requests are batched together (default 64; 1: no batching). */
   maxBatch?: number
-  /** How long a row waits for others to share its engine call, in ms (default 2). */
+  /** How long a row waits for others to share its engine call, in ms (default 0: rows arriving together or while the engine is busy share a call, and a lone request waits for nothing). */
   maxDelayMs?: number
   /** Rows that may wait for the engine before requests are refused with 503 (default 4096). */
   maxQueue?: number
@@ -124,7 +124,7 @@ export async function startServer(modelPath: string, options: ServerOptions = {}
   })
   const batching = {
     maxBatch: optional(o.maxBatch, 64, (v) => checkInteger('startServer maxBatch', v, { min: 1, max: 65536 })),
-    maxDelayMs: optional(o.maxDelayMs, 2, (v) => checkNumber('startServer maxDelayMs', v, { min: 0, max: 60_000 })),
+    maxDelayMs: optional(o.maxDelayMs, 0, (v) => checkNumber('startServer maxDelayMs', v, { min: 0, max: 60_000 })),
     maxQueue: optional(o.maxQueue, 4096, (v) => checkInteger('startServer maxQueue', v, { min: 1 })),
   }
   const bodyLimit = optional(o.bodyLimit, 1 << 20, (v) => checkInteger('startServer bodyLimit', v, { min: 16 }))

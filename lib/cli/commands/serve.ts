@@ -29,7 +29,7 @@ export function serveCommand(program: Command): void {
     .option('--port <n>', 'TCP port (0: any free port, logged at start)', integer(0, 65535), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--max-batch <n>', 'rows per engine call when requests are batched (1: no batching)', integer(1, 65536), 64)
-    .option('--max-delay-ms <ms>', 'how long a row waits for others to share its engine call', number(0, 60_000), 2)
+    .option('--max-delay-ms <ms>', 'how long a row waits for others to share its engine call (0: only rows arriving together or while the engine is busy)', number(0, 60_000), 0)
     .option('--max-queue <n>', 'rows that may wait before requests are refused with 503', integer(1), 4096)
     .option('--body-limit <bytes>', 'largest request body (larger: 413)', integer(16), 1 << 20)
     .addOption(new Option('--backend <engine>', 'engine').choices(BACKENDS).default('auto'))
