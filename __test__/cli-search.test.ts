@@ -118,8 +118,11 @@ describe('the built `backprop search`', () => {
 
   it('runs trials on 2 worker threads with the same trials and scores as in one thread, and tests the best', () => {
     const parallel = cli([...args, '--workers', '2', '--out', temp('built-2')])
-    expect(parallel.stderr).toBe('')
-    expect(parallel.status).toBe(0)
+    expect(parallel.status, parallel.stderr).toBe(0)
+    // Notes on stderr, results on stdout.
+    expect(parallel.stderr).toMatch(/^data: moons/m)
+    expect(parallel.stderr).toMatch(/^results written to /m)
+    expect(parallel.stdout).not.toMatch(/^(data:|space:|results written)/m)
     expect(parallel.stdout).toMatch(/^4 trials in [\d.]+ s \(4 completed; stopped: completed\)$/m)
     expect(score(parallel.stdout, 'accuracy')).toBeGreaterThan(0.5)
     const serial = cli([...args, '--workers', '0', '--out', temp('built-0')])

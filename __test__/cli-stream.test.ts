@@ -57,7 +57,8 @@ describe('backprop train on .npy data', () => {
 
     const resumed = cli(['train', '--resume', ck, '--out', join(dir, 'resumed.safetensors')], { timeout: 120_000 })
     expect(resumed.status, resumed.stderr).toBe(0)
-    expect(resumed.stdout).toMatch(/resuming after \d+ epochs/)
+    expect(resumed.stderr).toMatch(/resuming after \d+ epochs/)
+    expect(resumed.stdout).toMatch(/^trained \d+ epochs in /m)
     const a = await Sequential.load(join(dir, 'whole.safetensors'))
     const b = await Sequential.load(join(dir, 'resumed.safetensors'))
     expect(b.epochsTrained).toBe(12)

@@ -71,16 +71,18 @@ describe('train → info → evaluate → predict', () => {
 
   it('train: one line per epoch off a terminal, test scores a script can read, model and report saved', () => {
     const run = cli(['train', '--data', 'iris', ...QUICK, '--out', model, '--report', reportDir])
-    expect(run.stderr).toBe('')
-    expect(run.status).toBe(0)
-    const epochLines = run.stdout.split('\n').filter((l) => /^epoch +\d+\/8 +loss \d\.\d{4} +accuracy \d\.\d{4} +val loss \d\.\d{4} +val accuracy \d\.\d{4} +\(\d+\.\d s, [\d.]+k? samples\/s\)$/.test(l))
+    expect(run.status, run.stderr).toBe(0)
+    // Progress and notes for people on stderr; stdout holds the results alone.
+    const epochLines = run.stderr.split('\n').filter((l) => /^epoch +\d+\/8 +loss \d\.\d{4} +accuracy \d\.\d{4} +val loss \d\.\d{4} +val accuracy \d\.\d{4} +\(\d+\.\d s, [\d.]+k? samples\/s\)$/.test(l))
     expect(epochLines).toHaveLength(8)
-    expect(run.stdout).toMatch(/^data: iris: Iris flowers/m)
-    expect(run.stdout).toMatch(new RegExp(`^model: 4 → 128 relu → 64 relu → 3 softmax; 9,091 parameters; engine: ${ENGINE}`, 'm'))
+    expect(run.stderr).toMatch(/^data: iris: Iris flowers/m)
+    expect(run.stderr).toMatch(new RegExp(`^model: 4 → 128 relu → 64 relu → 3 softmax; 9,091 parameters; engine: ${ENGINE}`, 'm'))
     expect(run.stdout).toMatch(/^trained 8 epochs in \d+\.\d s \([\d,]+ samples\/s; stopped: completed\)$/m)
     expect(score(run.stdout, 'accuracy')).toBeGreaterThan(0.6)
     expect(score(run.stdout, 'f1 (macro)')).toBeGreaterThan(0.5)
     expect(run.stdout).toMatch(/^ +setosa +\d\.\d{4}/m) // the per-class table names the classes
+    expect(run.stderr).toMatch(/^model saved to /m)
+    expect(run.stdout).not.toMatch(/^(epoch|data:|model:|training:|model saved|report written)/m)
     expect(fs.existsSync(model)).toBe(true)
     expect(fs.readdirSync(reportDir).sort()).toEqual(['accuracy.svg', 'confusion-matrix.svg', 'index.html', 'learning-rate.svg', 'loss.svg'])
   })
@@ -184,9 +186,9 @@ describe('training flags take effect', () => {
     const run = cli(['train', '--data', 'digits', '--optimizer', 'sgd', '--momentum', '0.9', '--nesterov', '--learning-rate', '0.05', '--lr-schedule', 'constant',
       '--epochs', '300', '--early-stopping', '3', '--dropout', '0.1', '--layers', '32', '--batch-size', '64', '--threads', '1', '--no-progress', '--out', model])
     expect(run.status, run.stderr).toBe(0)
-    expect(run.stdout).toMatch(/^training: sgd \(learning rate 0\.05\), loss sparseCategoricalCrossEntropy, batch 64, 300 epochs, .*early stopping after 3 epochs without improvement$/m)
-    expect(run.stdout).toMatch(/^model: 64 → 32 relu \(dropout 0\.1\) → 10 softmax/m)
-    if (ENGINE === 'native') expect(run.stdout).toMatch(/engine: native \(\w+, 1 thread\)/)
+    expect(run.stderr).toMatch(/^training: sgd \(learning rate 0\.05\), loss sparseCategoricalCrossEntropy, batch 64, 300 epochs, .*early stopping after 3 epochs without improvement$/m)
+    expect(run.stderr).toMatch(/^model: 64 → 32 relu \(dropout 0\.1\) → 10 softmax/m)
+    if (ENGINE === 'native') expect(run.stderr).toMatch(/engine: native \(\w+, 1 thread\)/)
     const trained = /^trained (\d+) epochs .*stopped: earlyStopping\)$/m.exec(run.stdout)
     expect(trained).not.toBeNull()
     expect(Number(trained![1])).toBeLessThan(300)
@@ -259,7 +261,7 @@ describe('bad input files: exit 3, the file, where in it, and what was expected'
     const dir = idxDirectory('idx-good', () => {})
     const run = cli(['train', ...QUICK, '--data', dir, '--layers', '4', '--validation-split', '0'])
     expect(run.status, run.stderr).toBe(0)
-    expect(run.stdout).toMatch(/train 20, validation 0, test 4/)
+    expect(run.stderr).toMatch(/train 20, validation 0, test 4/)
   })
 
   it('a truncated IDX file', () => {
@@ -332,10 +334,10 @@ describe('progress and interruption', () => {
     const child = startCli(['train', '--data', 'digits', '--epochs', '100000', '--out', model, '--report', report])
     let stdout = ''
     let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk
-      if (/^epoch +2\//m.test(stdout) && !child.killed) child.kill('SIGINT')
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+      if (/^epoch +2\//m.test(stderr) && !child.killed) child.kill('SIGINT')
     })
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
     expect(status).toBe(130)
@@ -360,7 +362,7 @@ describe('must hold', () => {
     const run = cli(['train', '--data', 'fashion-mnist', '--layers', '256,128', '--threads', '1', '--no-progress'], { timeout: 150_000 })
     const seconds = (performance.now() - started) / 1000
     expect(run.status, run.stderr).toBe(0)
-    expect(run.stdout).toMatch(/engine: native/)
+    expect(run.stderr).toMatch(/engine: native/)
     expect(score(run.stdout, 'accuracy')).toBeGreaterThanOrEqual(0.89)
     expect(seconds).toBeLessThan(120)
   }, 150_000)
@@ -371,7 +373,7 @@ describe('must hold', () => {
     const run = cli(['train', '--report', report, '--out', temp('digits.safetensors')])
     const seconds = (performance.now() - started) / 1000
     expect(run.status, run.stderr).toBe(0)
-    expect(run.stdout).toMatch(/^data: digits/m)
+    expect(run.stderr).toMatch(/^data: digits/m)
     expect(score(run.stdout, 'accuracy')).toBeGreaterThanOrEqual(0.95)
     expect(seconds).toBeLessThan(30)
     expect(fs.existsSync(path.join(report, 'confusion-matrix.svg'))).toBe(true)
@@ -399,11 +401,11 @@ describe('streams and signals', () => {
     const before = fs.readFileSync(model)
     // A slow batch (wide layers, batch 1024, one thread): the first Ctrl-C waits for it.
     const child = startCli(['train', '--data', 'digits', '--layers', '2048,2048', '--batch-size', '1024', '--threads', '1', '--epochs', '1000', '--out', model])
-    let stdout = ''
+    let stderr = ''
     let second = 0
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk
-      if (stdout.includes('training:') && second === 0) {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+      if (stderr.includes('training:') && second === 0) {
         second = -1
         setTimeout(() => {
           child.kill('SIGINT')

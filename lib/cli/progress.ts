@@ -15,8 +15,16 @@ export interface ProgressOptions {
   metrics: string[]
   /** Live bars (true on a terminal) or one line per epoch. */
   live: boolean
-  /** Where to write (default process.stdout). */
+  /** Where to write (default process.stderr: progress is not a result). */
   stream?: NodeJS.WriteStream
+}
+
+/**
+ * Whether to draw live bars on a stream: on a terminal that can move the cursor. The CLI writes
+ * no colour codes anywhere, so NO_COLOR needs nothing more; TERM=dumb gets plain lines.
+ */
+export function liveOutput(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && process.env.TERM !== 'dumb'
 }
 
 export class ProgressDisplay implements Callback {
@@ -32,7 +40,7 @@ export class ProgressDisplay implements Callback {
 
   constructor(private readonly options: ProgressOptions) {
     this.batches = Math.ceil(options.samples / options.batchSize)
-    this.stream = options.stream ?? process.stdout
+    this.stream = options.stream ?? process.stderr
   }
 
   onTrainBegin(info: TrainBeginInfo): void {

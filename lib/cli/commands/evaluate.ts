@@ -68,7 +68,7 @@ async function evaluate(modelPath: string, flags: EvaluateFlags): Promise<{ stat
   if (data.task === 'classification' && data.labelNames.length !== Math.max(plan.outputSize, 2)) {
     throw new DataFileError(`${source.name} has ${data.labelNames.length} classes (${data.labelNames.join(', ')}), but the model in ${modelPath} tells ${Math.max(plan.outputSize, 2)}`, source.name)
   }
-  console.log(`model: ${modelPath}; data: ${source.name} (${data.x.rows} samples)`)
+  console.error(`model: ${modelPath}; data: ${source.name} (${data.x.rows} samples)`)
   const result = scoreModel(model, plan.loss, applyPreprocessing(p, data.x), data)
   console.log(result.lines.join('\n'))
   if (flags.report) {
@@ -79,7 +79,7 @@ async function evaluate(modelPath: string, flags: EvaluateFlags): Promise<{ stat
       scores: Object.fromEntries(Object.entries(result.scores).map(([k, v]) => [`test ${k}`, v])),
       ...result.report,
     })
-    console.log(`report written to ${files.index}`)
+    console.error(`report written to ${files.index}`)
   }
   return {
     status: EXIT.ok,

@@ -202,9 +202,9 @@ async function search(flags: SearchFlags): Promise<{ status: number; document: R
   const x = scaler ? scaler.fitTransform(train.x) : train.x
   const y = targetsFor(loss, train.y, classes)
 
-  console.log(`data: ${source.name}: ${source.description}`)
-  console.log(`      search on ${train.x.rows} samples (${flags.folds ? `${flags.folds}-fold cross-validation` : `${flags.validationSplit ?? 0.2} held out to score each trial`}), test ${test.x.rows}; ${train.x.cols} features`)
-  console.log(`space: ${JSON.stringify(space)}`)
+  console.error(`data: ${source.name}: ${source.description}`)
+  console.error(`      search on ${train.x.rows} samples (${flags.folds ? `${flags.folds}-fold cross-validation` : `${flags.validationSplit ?? 0.2} held out to score each trial`}), test ${test.x.rows}; ${train.x.cols} features`)
+  console.error(`space: ${JSON.stringify(space)}`)
   const options: SearchOptions & { trials?: number } = {
     loss,
     seed: flags.seed,
@@ -219,7 +219,7 @@ async function search(flags: SearchFlags): Promise<{ status: number; document: R
     ...(flags.earlyStopping !== undefined && { earlyStopping: flags.earlyStopping === true ? 5 : flags.earlyStopping }),
     ...(flags.pruneAfter !== undefined && { pruning: { afterEpochs: flags.pruneAfter } }),
     ...(flags.refitAll && { refit: 'all' as const }),
-    ...(flags.progress && { progress: progressBar(flags.json ? process.stderr : process.stdout) }),
+    ...(flags.progress && { progress: progressBar(process.stderr) }),
   }
   const controller = new AbortController()
   const onInterrupt = () => {
@@ -260,7 +260,7 @@ async function search(flags: SearchFlags): Promise<{ status: number; document: R
   if (flags.out) {
     await writeResults(flags.out, result)
     if (model) await model.save(join(flags.out, 'best-model.safetensors'))
-    console.log(`results written to ${flags.out}`)
+    console.error(`results written to ${flags.out}`)
   }
   return {
     status: result.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok,

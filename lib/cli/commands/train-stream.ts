@@ -65,11 +65,15 @@ function sourceOf(flags: StreamFlags): Promise<DataSource> {
   return data.directory(flags.data)
 }
 
-/** What a streamed run prints: human lines to stderr with --log-format json, else to stdout. */
+/**
+ * What a streamed run prints: notes and progress to stderr; the run's summary to stdout, unless
+ * stdout holds --log-format json's records (then the summary is a note too).
+ */
 function logger(flags: StreamFlags) {
   const json = flags.logFormat === 'json'
   return {
-    say: (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`),
+    say: (line: string) => process.stderr.write(`${line}\n`),
+    result: (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`),
     record: (entry: Record<string, unknown>) => json && process.stdout.write(`${JSON.stringify(entry)}\n`),
   }
 }
@@ -199,7 +203,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
     if (path) log.say(`checkpoint written to ${path}; continue with --resume ${flags.checkpoint}`)
   }
   const seconds = (performance.now() - started) / 1000
-  log.say(`trained ${history.epochs} epoch${history.epochs === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (stopped: ${history.stopReason})`)
+  log.result(`trained ${history.epochs} epoch${history.epochs === 1 ? '' : 's'} in ${seconds.toFixed(1)} s (stopped: ${history.stopReason})`)
   if (flags.out) {
     await model.save(flags.out)
     log.say(`model saved to ${flags.out}`)

@@ -23,7 +23,7 @@ import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
 import { integer, layerSizes, number } from '../option-parsers.js'
 import { prepareOutput } from '../output-files.js'
-import { ProgressDisplay } from '../progress.js'
+import { liveOutput, ProgressDisplay } from '../progress.js'
 import { isStreamData, trainStream, type StreamFlags } from './train-stream.js'
 import { predictedClasses, scoreModel } from '../scores.js'
 
@@ -150,18 +150,17 @@ async function train(flags: TrainFlags): Promise<{ status: number; document: Rec
   const engine = backendInfo()
   const engineText = model.engine === 'native' && engine.isa ? `native (${engine.isa}${engine.threads ? `, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}` : ''})` : model.engine
   const what = task === 'classification' ? `${classes} classes` : `target '${train.targetName}'`
-  console.log(`data: ${source.name}: ${source.description}`)
+  console.error(`data: ${source.name}: ${source.description}`)
   const features = `${train.x.cols} feature${train.x.cols === 1 ? '' : 's'}`
-  console.log(`      ${train.x.rows + test.x.rows} samples × ${features}, ${what}; train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}`)
-  console.log(`model: ${describeNetwork(model)}; engine: ${engineText}`)
+  console.error(`      ${train.x.rows + test.x.rows} samples × ${features}, ${what}; train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}`)
+  console.error(`model: ${describeNetwork(model)}; engine: ${engineText}`)
   const rate = `learning rate ${model.learningRate}${flags.lrSchedule === 'cosine' ? ' with cosine decay' : ''}`
-  console.log(`training: ${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${epochs} epochs, scaling ${flags.scale}, seed ${flags.seed}${flags.earlyStopping ? `, early stopping after ${flags.earlyStopping === true ? 5 : flags.earlyStopping} epochs without improvement` : ''}`)
+  console.error(`training: ${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${epochs} epochs, scaling ${flags.scale}, seed ${flags.seed}${flags.earlyStopping ? `, early stopping after ${flags.earlyStopping === true ? 5 : flags.earlyStopping} epochs without improvement` : ''}`)
 
   const callbacks: Callback[] = []
   if (flags.lrSchedule === 'cosine') callbacks.push(learningRateScheduler(cosineDecay({ initialLearningRate: model.learningRate, decaySteps: epochs })))
   if (flags.progress) {
-    const stream = flags.json ? process.stderr : process.stdout
-    callbacks.push(new ProgressDisplay({ samples: trainRows, batchSize, metrics: model.plan.metrics, live: Boolean(stream.isTTY), stream }))
+    callbacks.push(new ProgressDisplay({ samples: trainRows, batchSize, metrics: model.plan.metrics, live: liveOutput(process.stderr), stream: process.stderr }))
   }
   if (flags.earlyStopping) {
     if (flags.validationSplit === 0) throw new UsageError('--early-stopping watches the validation loss: it needs --validation-split > 0')
@@ -196,7 +195,7 @@ async function train(flags: TrainFlags): Promise<{ status: number; document: Rec
   model.preprocessing = preprocessingOf(train, scaler)
   if (flags.out) {
     await model.save(flags.out)
-    console.log(`model saved to ${flags.out}`)
+    console.error(`model saved to ${flags.out}`)
   }
   if (flags.report) {
     const files = await writeReport(flags.report, {
@@ -221,7 +220,7 @@ async function train(flags: TrainFlags): Promise<{ status: number; document: Rec
         },
       }),
     })
-    console.log(`report written to ${files.index}`)
+    console.error(`report written to ${files.index}`)
   }
   return {
     status: history.stopReason === 'aborted' ? EXIT.interrupted : EXIT.ok,
