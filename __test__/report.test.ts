@@ -72,7 +72,7 @@ describe.skipIf(!available)('reports in headless Chromium', () => {
     const { page, errors } = await open(files.index)
     expect(await page.title()).toBe('moons <test> & "quotes"')
     expect(await page.locator('figure').count()).toBe(5)
-    const [loss, accuracy, rate, confusion, boundary] = await Promise.all([0, 1, 2, 3, 4].map((i) => marks(page, i)))
+    const [loss, accuracy, rate, confusion, boundary] = await Promise.all([marks(page, 0), marks(page, 1), marks(page, 2), marks(page, 3), marks(page, 4)])
     for (const m of [loss, accuracy, rate, confusion, boundary]) {
       expect(m.width).toBeGreaterThan(200)
       expect(m.height).toBeGreaterThan(150)

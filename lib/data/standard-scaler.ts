@@ -137,13 +137,13 @@ export class StandardScaler {
 function columnMoments(m: Matrix): { mean: Float64Array; m2: Float64Array } {
   const mean = new Float64Array(m.cols)
   const d = m.data
-  for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) mean[c] += d[r * m.cols + c]!
-  for (let c = 0; c < m.cols; c++) mean[c] /= m.rows
+  for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) mean[c]! += d[r * m.cols + c]!
+  for (let c = 0; c < m.cols; c++) mean[c]! /= m.rows
   const m2 = new Float64Array(m.cols)
   for (let r = 0; r < m.rows; r++) {
     for (let c = 0; c < m.cols; c++) {
       const dev = d[r * m.cols + c]! - mean[c]!
-      m2[c] += dev * dev
+      m2[c]! += dev * dev
     }
   }
   return { mean, m2 }

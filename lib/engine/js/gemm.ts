@@ -175,10 +175,10 @@ function kernel4x4(
   if (mr === TILE && nr === TILE) {
     let r = cBase
     if (accumulate) {
-      c[r] += c00; c[r + 1] += c01; c[r + 2] += c02; c[r + 3] += c03; r += ldc
-      c[r] += c10; c[r + 1] += c11; c[r + 2] += c12; c[r + 3] += c13; r += ldc
-      c[r] += c20; c[r + 1] += c21; c[r + 2] += c22; c[r + 3] += c23; r += ldc
-      c[r] += c30; c[r + 1] += c31; c[r + 2] += c32; c[r + 3] += c33
+      c[r]! += c00; c[r + 1]! += c01; c[r + 2]! += c02; c[r + 3]! += c03; r += ldc
+      c[r]! += c10; c[r + 1]! += c11; c[r + 2]! += c12; c[r + 3]! += c13; r += ldc
+      c[r]! += c20; c[r + 1]! += c21; c[r + 2]! += c22; c[r + 3]! += c23; r += ldc
+      c[r]! += c30; c[r + 1]! += c31; c[r + 2]! += c32; c[r + 3]! += c33
     } else {
       c[r] = c00; c[r + 1] = c01; c[r + 2] = c02; c[r + 3] = c03; r += ldc
       c[r] = c10; c[r + 1] = c11; c[r + 2] = c12; c[r + 3] = c13; r += ldc
