@@ -262,7 +262,7 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
 
 {
   const net = newNetwork()
-  const ds = net.createDataset(X, Y, rows)
+  const ds = net.createTrainingData(X, Y, rows)
   fuzzArguments('readState', () => [], (...a) => net.readState(...(a as [])))
   fuzzArguments('writeState', () => [{ params: state.params, step: 3 }], (s) => net.writeState(s as never))
   for (const key of ['params', 'stats', 'slots', 'step', 'rng']) {
@@ -272,12 +272,12 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
   const before = net.readState()
   expectError('writeState with one bad part', () => net.writeState({ params: new Float32Array(state.params.length).fill(9), rng: new Uint32Array(3) }), RangeError)
   assert.deepEqual(net.readState(), before)
-  fuzzArguments('createDataset', () => [X, Y, rows], (...a) => net.createDataset(...(a as [Float32Array, Float32Array, number])))
+  fuzzArguments('createTrainingData', () => [X, Y, rows], (...a) => net.createTrainingData(...(a as [Float32Array, Float32Array, number])))
   // With sample weights: the optional fourth argument gets every bad value too.
-  fuzzArguments('createDataset with weights', () => [X, Y, rows, new Float32Array(rows).fill(1)], (...a) => net.createDataset(...(a as [Float32Array, Float32Array, number, Float32Array])))
-  expectError('a negative sample weight', () => net.createDataset(X, Y, rows, new Float32Array(rows).fill(-1)), RangeError, /sample weight -1/)
-  expectError('class index out of range', () => net.createDataset(f32(1, 2, 3), f32(4), 1), RangeError, /class index 4/)
-  expectError('class index NaN', () => net.createDataset(f32(1, 2, 3), f32(NaN), 1), RangeError, /class index NaN/)
+  fuzzArguments('createTrainingData with weights', () => [X, Y, rows, new Float32Array(rows).fill(1)], (...a) => net.createTrainingData(...(a as [Float32Array, Float32Array, number, Float32Array])))
+  expectError('a negative sample weight', () => net.createTrainingData(X, Y, rows, new Float32Array(rows).fill(-1)), RangeError, /sample weight -1/)
+  expectError('class index out of range', () => net.createTrainingData(f32(1, 2, 3), f32(4), 1), RangeError, /class index 4/)
+  expectError('class index NaN', () => net.createTrainingData(f32(1, 2, 3), f32(NaN), 1), RangeError, /class index NaN/)
   fuzzArguments('refreshDataset', () => [ds, X, Y], (...a) => net.refreshDataset(...(a as [NativeDataset, Float32Array, Float32Array])))
   fuzzArguments('trainBatch', () => [X.subarray(0, 30), Y.subarray(0, 10), 10, 0.01], (...a) => net.trainBatch(...(a as [Float32Array, Float32Array, number, number])))
   fuzzArguments('trainBatch with weights', () => [X.subarray(0, 30), Y.subarray(0, 10), 10, 0.01, new Float32Array(10).fill(2)], (...a) => net.trainBatch(...(a as [Float32Array, Float32Array, number, number, Float32Array])))
@@ -290,8 +290,8 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
   fuzzArguments('computeGradients with weights', () => [X, Y, rows, new Float32Array(rows).fill(0.5)], (...a) => net.computeGradients(...(a as [Float32Array, Float32Array, number, Float32Array])))
   fuzzArguments('cancel', () => [], () => net.cancel())
   expectError('a dataset of another network', () => newNetwork().evaluate(ds, 8), TypeError, /another network/)
-  expectError('a network as a dataset', () => net.evaluate(net as never, 8), TypeError, /must be a Dataset/)
-  expectError('a plain object as a dataset', () => net.evaluate({ rows: 3 } as never, 8), TypeError, /must be a Dataset/)
+  expectError('a network as a dataset', () => net.evaluate(net as never, 8), TypeError, /must be a TrainingData/)
+  expectError('a plain object as a dataset', () => net.evaluate({ rows: 3 } as never, 8), TypeError, /must be a TrainingData/)
   // Every valid call still gives sensible results after all that.
   const result = net.trainEpoch(ds, 8, true, 0.01)
   assert.equal(result.samples, rows, JSON.stringify(result) + JSON.stringify(net.readState()))
@@ -299,14 +299,14 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
   assert.equal(net.predict(X, rows, 7).length, rows * 4)
   // Empty inputs.
   assert.equal(net.predict(new Float32Array(0), 0, 8).length, 0)
-  const empty = net.createDataset(new Float32Array(0), new Float32Array(0), 0)
+  const empty = net.createTrainingData(new Float32Array(0), new Float32Array(0), 0)
   assert.equal(net.trainEpoch(empty, 4, true, 0.01).batches, 0)
 }
 
 // Callbacks: a throwing callback stops the epoch and its exception comes out; the network stays usable.
 {
   const net = newNetwork()
-  const ds = net.createDataset(X, Y, rows)
+  const ds = net.createTrainingData(X, Y, rows)
   expectError('a throwing onBatch', () => net.trainEpoch(ds, 8, false, 0.01, () => {
     throw new TypeError('from the callback')
   }), TypeError, /from the callback/)
@@ -327,11 +327,11 @@ async function asyncAbuse(): Promise<void> {
   // The data is copied when the dataset is made: detaching, transferring or changing the
   // arrays while the epoch runs changes nothing; the result equals a synchronous twin's.
   const twin = newNetwork()
-  const expected = twin.trainEpoch(twin.createDataset(X, Y, rows), 4, true, 0.01)
+  const expected = twin.trainEpoch(twin.createTrainingData(X, Y, rows), 4, true, 0.01)
   const net = newNetwork()
   const x = Float32Array.from(X)
   const y = Float32Array.from(Y)
-  let ds: NativeDataset | null = net.createDataset(x, y, rows)
+  let ds: NativeDataset | null = net.createTrainingData(x, y, rows)
   const promise = net.trainEpochAsync(ds, 4, true, 0.01)
   structuredClone(x, { transfer: [x.buffer] })
   y.fill(1e30)
@@ -344,7 +344,7 @@ async function asyncAbuse(): Promise<void> {
     ['trainBatch', () => net.trainBatch(X.subarray(0, 3), Y.subarray(0, 1), 1, 0.1)],
     ['predict', () => net.predict(X, rows, 8)],
     ['computeGradients', () => net.computeGradients(X, Y, rows)],
-    ['another trainEpochAsync', () => net.trainEpochAsync(net.createDataset(X, Y, rows), 4, true, 0.01)],
+    ['another trainEpochAsync', () => net.trainEpochAsync(net.createTrainingData(X, Y, rows), 4, true, 0.01)],
     ['predictAsync', () => net.predictAsync(X, rows, 8)],
   ] as const) {
     calls++
@@ -369,7 +369,7 @@ async function asyncAbuse(): Promise<void> {
   // Dropping every reference to the network during the epoch: the work keeps what it needs.
   {
     let orphan: RawNetwork | null = newNetwork()
-    const p = orphan.trainEpochAsync(orphan.createDataset(X, Y, rows), 2, true, 0.01)
+    const p = orphan.trainEpochAsync(orphan.createTrainingData(X, Y, rows), 2, true, 0.01)
     orphan = null
     gc()
     assert.equal((await p).samples, rows)
@@ -379,7 +379,7 @@ async function asyncAbuse(): Promise<void> {
   for (const lockstep of [false, true]) {
     const n = newNetwork()
     await assert.rejects(
-      n.trainEpochAsync(n.createDataset(X, Y, rows), 4, true, 0.01, () => {
+      n.trainEpochAsync(n.createTrainingData(X, Y, rows), 4, true, 0.01, () => {
         throw new RangeError('from onBatch')
       }, lockstep),
       /from onBatch/,
@@ -391,7 +391,7 @@ async function asyncAbuse(): Promise<void> {
   {
     const n = newNetwork()
     let reads = 0
-    const r = await n.trainEpochAsync(n.createDataset(X, Y, rows), 4, false, 0.01, (batch) => {
+    const r = await n.trainEpochAsync(n.createTrainingData(X, Y, rows), 4, false, 0.01, (batch) => {
       reads += n.readState().step
       if (batch === 2) n.cancel()
     }, true)
@@ -399,7 +399,7 @@ async function asyncAbuse(): Promise<void> {
     assert.equal(r.stopped, true)
     assert.equal(reads, 1 + 2 + 3)
     // dispose from a lockstep callback: the epoch ends, later use throws.
-    await n.trainEpochAsync(n.createDataset(X, Y, rows), 4, false, 0.01, () => n.dispose(), true).catch(() => {})
+    await n.trainEpochAsync(n.createTrainingData(X, Y, rows), 4, false, 0.01, () => n.dispose(), true).catch(() => {})
     expectError('use after dispose during an epoch', () => n.predict(X, rows, 4), Error, /disposed/)
   }
   // cancel() while the epoch runs, and dispose() while it runs.
@@ -408,12 +408,12 @@ async function asyncAbuse(): Promise<void> {
     const bx = new Float32Array(big * 3).map((_, i) => Math.cos(i))
     const by = new Float32Array(big).map((_, i) => i % 4)
     const n = newNetwork()
-    const p = n.trainEpochAsync(n.createDataset(bx, by, big), 1, true, 0.01)
+    const p = n.trainEpochAsync(n.createTrainingData(bx, by, big), 1, true, 0.01)
     setImmediate(() => n.cancel())
     const r = await p
     assert.ok(r.stopped && r.batches < big, `cancel stopped after ${r.batches} batches`)
     const d = newNetwork()
-    const q = d.trainEpochAsync(d.createDataset(bx, by, big), 1, true, 0.01)
+    const q = d.trainEpochAsync(d.createTrainingData(bx, by, big), 1, true, 0.01)
     d.dispose()
     await q.then(
       (res) => assert.ok(res.stopped),
@@ -423,7 +423,7 @@ async function asyncAbuse(): Promise<void> {
   }
   // Many concurrent networks training at once on the pool.
   const many = Array.from({ length: 8 }, () => newNetwork())
-  const results = await Promise.all(many.map((n) => n.trainEpochAsync(n.createDataset(X, Y, rows), 4, true, 0.01, () => {}, false)))
+  const results = await Promise.all(many.map((n) => n.trainEpochAsync(n.createTrainingData(X, Y, rows), 4, true, 0.01, () => {}, false)))
   for (const r of results) assert.deepEqual(r, results[0])
 }
 
@@ -439,11 +439,11 @@ async function terminatedWorker(): Promise<void> {
       const y = new Float32Array(n).map((_, i) => i % 4)
       let told = false
       const forever = async () => {
-        for (;;) await net.trainEpochAsync(net.createDataset(x, y, n), 1, true, 0.01, () => { if (!told) { told = true; parentPort.postMessage('training') } }, true)
+        for (;;) await net.trainEpochAsync(net.createTrainingData(x, y, n), 1, true, 0.01, () => { if (!told) { told = true; parentPort.postMessage('training') } }, true)
       }
       forever()
       const other = new addon.Network(code, params, stats, slots, 0, rng)
-      for (;;) await other.trainEpochAsync(other.createDataset(x, y, n), 2, true, 0.01, () => {}, false)
+      for (;;) await other.trainEpochAsync(other.createTrainingData(x, y, n), 2, true, 0.01, () => {}, false)
     })
   `
   const worker = new Worker(source, {

@@ -171,7 +171,7 @@ describe('transformations', () => {
     const s = data.array(t.x, t.y)
     expect(() => s.shuffle(0)).toThrow('shuffle bufferSize must be an integer ≥ 1, got 0')
     expect(() => s.shard(3, 3)).toThrow('shard index must be an integer in [0, 2], got 3')
-    expect(() => s.map(5 as never)).toThrow('map expects a function (block) => block, got 5')
+    expect(() => s.map(5 as never)).toThrow('map expects a function (block) => block or a fitted scaler, got 5')
     expect(() => data.npy([], 'y.npy')).toThrow('data.npy x must be a path or a non-empty array of paths')
   })
 })

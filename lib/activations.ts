@@ -2,7 +2,7 @@ import { ACTIVATIONS, type ActivationName, type ActivationPlan } from './plan.js
 import { checkNumber, checkOneOf, checkOptions, describe, isPlainObject, optional } from './validate.js'
 
 /** An activation by name, or leaky ReLU with its negative slope. */
-export type Activation = ActivationName | { name: 'leakyRelu'; alpha?: number }
+export type ActivationSpec = ActivationName | { name: 'leakyRelu'; alpha?: number }
 
 /** Default negative slope of leaky ReLU, as TensorFlow.js's tf.leakyRelu. */
 export const DEFAULT_LEAKY_RELU_ALPHA = 0.2
@@ -20,6 +20,6 @@ export function checkActivation(argName: string, value: unknown): ActivationPlan
 }
 
 /** The user-facing form of a planned activation (for rebuilding layers from a Plan). */
-export function activationSpec(plan: ActivationPlan): Activation {
+export function activationSpec(plan: ActivationPlan): ActivationSpec {
   return plan.name === 'leakyRelu' ? { name: 'leakyRelu', alpha: plan.alpha ?? DEFAULT_LEAKY_RELU_ALPHA } : plan.name
 }

@@ -127,7 +127,7 @@ export class Network {
   /** Replaces the given parts of the state; every part is checked before any is written. */
   writeState(state: Partial<NativeState>): void
   /** A private copy of rows × inputs `x` and rows × target-columns `y`, checked against the plan. */
-  createDataset(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): NativeDataset
+  createTrainingData(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): NativeDataset
   /** Updates the copy from arrays of the same size (compared first); returns whether it changed. */
   refreshDataset(dataset: NativeDataset, x: Float32Array, y: Float32Array, sampleWeight?: Float32Array | null): boolean
   /** One forward/backward/update on these rows, in order. */

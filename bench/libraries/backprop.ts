@@ -1,12 +1,12 @@
 /**
  * backprop itself, on either engine. Training is timed per epoch as fit runs it: one
- * trainEpochAsync call of the model's engine on the Dataset fit builds (for the native engine,
+ * trainEpochAsync call of the model's engine on the TrainingData fit builds (for the native engine,
  * on the libuv thread pool over a native copy of the data made once; for the JS engine, on the
  * main thread in slices). fit's one-time setup per call (input checks, that native copy) is timed
  * separately by fitOnce. Inference is timed as the public model.predict.
  */
 import { Adam, Dense, Matrix, SGD, Sequential, backendInfo } from '../../lib/index.js'
-import type { Dataset } from '../../lib/engine/engine.js'
+import type { TrainingData } from '../../lib/engine/engine.js'
 import type { Workload } from '../definitions.js'
 import type { Adapter, Trainer } from './adapter.js'
 import { createRequire } from 'node:module'
@@ -52,7 +52,7 @@ function createTrainer(backend: 'native' | 'js', w: Workload, x: Float32Array, y
         const features = new Matrix(rows, d, part.x)
         return () => model.predict(features, { batchSize: w.batch })
       }
-      const data: Dataset = { x: part.x, y: part.y, rows }
+      const data: TrainingData = { x: part.x, y: part.y, rows }
       const network = model.network
       return async () => {
         const result = await network.trainEpochAsync(data, { batchSize: w.batch, shuffle: true, learningRate: model.learningRate })

@@ -21,7 +21,7 @@ export interface NetworkState {
 }
 
 /** Training or evaluation data: `rows` samples, row-major. */
-export interface Dataset {
+export interface TrainingData {
   /** rows × plan.inputSize. */
   x: Float32Array
   /** rows × targetColumns(plan): targets, or one class index per row for sparse labels. */
@@ -34,14 +34,15 @@ export interface Dataset {
   w?: Float32Array
 }
 
-export interface BatchStats {
+/** One batch's results, as the engine reports them and onBatchEnd sees them. */
+export interface BatchLogs {
   /** Mean loss of the batch before its update, regularisation included. */
   loss: number
   /** Mean of each compiled metric over the batch's samples, in `plan.metrics` order. */
   metrics: number[]
 }
 
-export interface BatchResult extends BatchStats {
+export interface BatchResult extends BatchLogs {
   /** Why the update was not applied (non-finite loss or gradient), or null when it was. */
   diverged: string | null
 }
@@ -57,7 +58,7 @@ export interface EpochOptions {
    */
   learningRates?: Float64Array
   /** Called after each batch's update; returning true stops the epoch after that batch. */
-  onBatchEnd?: (batch: number, stats: BatchStats) => boolean | void
+  onBatchEnd?: (batch: number, stats: BatchLogs) => boolean | void
   /** Checked between batches: when aborted, the epoch stops after the current batch. */
   signal?: AbortSignal
 }
@@ -90,13 +91,13 @@ export interface Network {
   /** Replaces parts of the state (copied in). */
   writeState(state: Partial<NetworkState>): void
   /** One forward/backward/update on the given rows, in the given order. */
-  trainBatch(data: Dataset, learningRate: number): BatchResult
+  trainBatch(data: TrainingData, learningRate: number): BatchResult
   /** One pass over the data in batches; shuffles first (from the training stream) if asked. */
-  trainEpoch(data: Dataset, options: EpochOptions): EpochResult
+  trainEpoch(data: TrainingData, options: EpochOptions): EpochResult
   /** The same, yielding to the event loop while it runs. */
-  trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult>
+  trainEpochAsync(data: TrainingData, options: EpochOptions): Promise<EpochResult>
   /** Loss and metrics in inference mode (running statistics, no dropout). */
-  evaluate(data: Dataset, batchSize: number): Evaluation
+  evaluate(data: TrainingData, batchSize: number): Evaluation
   /** Outputs (rows × plan.outputSize) in inference mode. */
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array
   /**
@@ -115,7 +116,7 @@ export interface Network {
    * training mode, without changing any state: dropout draws come from a copy of the stream
    * and running statistics are left alone.
    */
-  computeGradients(data: Dataset): { loss: number; gradients: Float32Array }
+  computeGradients(data: TrainingData): { loss: number; gradients: Float32Array }
   /** Releases native resources; the JS engine needs nothing. */
   dispose(): void
 }

@@ -1,4 +1,4 @@
-import { checkActivation, type Activation as ActivationSpec } from '../activations.js'
+import { checkActivation, type ActivationSpec } from '../activations.js'
 import type { ActivationLayerPlan, ActivationPlan } from '../plan.js'
 import { checkOptions } from '../validate.js'
 import { Layer, type LayerOptions } from './layer.js'

@@ -1,4 +1,4 @@
-import { activationSpec, checkActivation, type Activation } from '../activations.js'
+import { activationSpec, checkActivation, type ActivationSpec } from '../activations.js'
 import { checkInitializer, defaultKernelInitializer, initialize, type Initializer, type InitializerConfig } from '../initializers.js'
 import type { ActivationPlan, DensePlan, LayerPlan, RegularizerPlan } from '../plan.js'
 import { checkRegularizer, type Regularizer } from '../regularizers.js'
@@ -10,7 +10,7 @@ export interface DenseOptions extends LayerOptions {
   /** Number of output units (required). */
   units: number
   /** Activation applied to X·W + b (default 'linear'). */
-  activation?: Activation
+  activation?: ActivationSpec
   /** Initializer of W (default heNormal for the ReLU family, glorotUniform otherwise). */
   kernelInitializer?: Initializer
   /** Initializer of b (default 'zeros'). */

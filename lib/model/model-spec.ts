@@ -1,4 +1,4 @@
-import { checkActivation, type Activation } from '../activations.js'
+import { checkActivation, type ActivationSpec } from '../activations.js'
 import { checkInitializer, type Initializer } from '../initializers.js'
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js'
 import { scheduleFromSpec, type ScheduleSpec } from '../schedules/index.js'
@@ -23,7 +23,7 @@ export interface ModelSpec {
   /** Number of hidden layers when `layers` is not given (default 1). */
   depth?: number
   /** Hidden activation (default 'relu'). */
-  activation?: Activation
+  activation?: ActivationSpec
   /** Dropout rate after each hidden layer, in [0, 1); 0 adds no Dropout layer (default 0). */
   dropout?: number
   /** BatchNormalization between each hidden Dense layer and its activation (default false). */
@@ -179,7 +179,7 @@ export function checkSpecValue(name: string, key: ModelSpecKey, value: unknown):
 /** A ModelSpec with every default filled in. */
 export interface ResolvedSpec {
   layers: number[]
-  activation: Activation
+  activation: ActivationSpec
   dropout: number
   batchNormalization: boolean
   l1: number

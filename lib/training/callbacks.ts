@@ -1,6 +1,6 @@
 import { checkMode, checkMonitor, improves, requireLogged, type LogKey } from './monitor.js'
 import { checkBoolean, checkInteger, checkNumber, checkOptions, optional } from '../validate.js'
-import type { BatchStats } from '../engine/engine.js'
+import type { BatchLogs } from '../engine/engine.js'
 import type { EpochLogs, History } from './history.js'
 
 /**
@@ -31,8 +31,7 @@ export interface TrainBeginInfo {
   epochs: number
 }
 
-/** Batch results as onBatchEnd sees them. */
-export type BatchLogs = BatchStats
+export type { BatchLogs }
 
 /**
  * Hooks into fit. Any may be async except onBatchEnd, which runs between batches inside the

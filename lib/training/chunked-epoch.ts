@@ -4,7 +4,7 @@
  * gathered. fitDataset feeds it from a DataSource; fit feeds it a large in-memory dataset
  * gathered in its shuffled order, so the native engine never holds a second copy of the data.
  */
-import type { Dataset, EpochResult, Network } from '../engine/engine.js'
+import type { TrainingData, EpochResult, Network } from '../engine/engine.js'
 import type { RunOptions } from './fit.js'
 import type { Plan } from '../plan.js'
 
@@ -17,7 +17,7 @@ import type { Plan } from '../plan.js'
 export async function trainChunks(
   network: Network,
   plan: Plan,
-  chunks: AsyncIterable<Dataset>,
+  chunks: AsyncIterable<TrainingData>,
   batchSize: number,
   before: number,
   options: RunOptions,

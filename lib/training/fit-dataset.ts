@@ -4,7 +4,7 @@
  * engine trains one chunk while the next is read and filled, so the source and the engine work
  * at the same time (the native engine trains off the main thread).
  */
-import type { Dataset, Evaluation, Network } from '../engine/engine.js'
+import type { TrainingData, Evaluation, Network } from '../engine/engine.js'
 import { ShapeError } from '../errors.js'
 import { DataSource, rowBytes, type RowBlock, type SourceShape } from '../data/sources/data-source.js'
 import { ArraySource } from '../data/sources/array-source.js'
@@ -184,7 +184,7 @@ export function sourceRunner(model: FitModel & { consumeResumePoint(): number },
   }
 }
 
-async function* mapChunks(chunks: AsyncIterable<Chunk>): AsyncGenerator<Dataset> {
+async function* mapChunks(chunks: AsyncIterable<Chunk>): AsyncGenerator<TrainingData> {
   for await (const chunk of chunks) yield chunk.data
 }
 

@@ -1,4 +1,4 @@
-import type { Dataset, EpochOptions, EpochResult, Evaluation, Network } from '../engine/engine.js'
+import type { TrainingData, EpochOptions, EpochResult, Evaluation, Network } from '../engine/engine.js'
 import { ShapeError, TrainingDivergedError } from '../errors.js'
 import { toFeatures, toSampleWeights, toTargets, type ClassWeight, type Features, type Targets } from '../inputs.js'
 import type { Plan } from '../plan.js'
@@ -72,8 +72,8 @@ export interface CheckedFit extends LoopOptions {
   batchSize: number
   shuffle: boolean
   validationBatchSize: number
-  train: Dataset
-  validation: Dataset | null
+  train: TrainingData
+  validation: TrainingData | null
 }
 
 /** Checks everything fit was given before anything changes. */
@@ -87,7 +87,7 @@ export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): 
   if (w !== undefined) all.w = w
   const split = optional(o.validationSplit, 0, (v) => checkNumber('fit validationSplit', v, { min: 0, max: 1, maxInclusive: false }))
   let train = all
-  let validation: Dataset | null = null
+  let validation: TrainingData | null = null
   if (o.validationData !== undefined) {
     if (!Array.isArray(o.validationData) || o.validationData.length !== 2) {
       throw new TypeError(`fit validationData must be [x, y], got ${describe(o.validationData)}`)
@@ -146,7 +146,7 @@ export function checkLoop(what: string, o: Record<string, unknown>): LoopOptions
 }
 
 /** Converts and checks x and y against a compiled plan. */
-export function dataset(plan: Plan, xName: string, yName: string, x: unknown, y: unknown): Dataset {
+export function dataset(plan: Plan, xName: string, yName: string, x: unknown, y: unknown): TrainingData {
   const features = toFeatures(xName, x, plan.inputSize)
   const targets = toTargets(yName, y, plan.loss!, plan.outputSize, features.rows)
   return { x: features.data, y: targets, rows: features.rows }

@@ -4,14 +4,14 @@
  * goes on to the epoch's dropout masks exactly as inside the engine), so results are the same
  * bit for bit as a whole-epoch engine call, without the engine holding a copy of the data.
  */
-import type { Dataset, Network } from '../engine/engine.js'
+import type { TrainingData, Network } from '../engine/engine.js'
 import { targetColumns } from '../plan.js'
 import { Rng } from '../rng.js'
 
 /** Bytes of rows per chunk. */
 const CHUNK_BYTES = 4 << 20
 
-export async function* gatheredChunks(network: Network, fit: { train: Dataset; batchSize: number; shuffle: boolean }): AsyncGenerator<Dataset> {
+export async function* gatheredChunks(network: Network, fit: { train: TrainingData; batchSize: number; shuffle: boolean }): AsyncGenerator<TrainingData> {
   const { train, batchSize } = fit
   const rows = train.rows
   const xc = network.plan.inputSize
@@ -29,7 +29,7 @@ export async function* gatheredChunks(network: Network, fit: { train: Dataset; b
     network.writeState({ rng: rng.state })
   }
   const capacity = batchSize * Math.max(1, Math.floor(CHUNK_BYTES / ((xc + yc + 1) * 4 * batchSize)))
-  const buffers = [0, 1].map((): Dataset => ({
+  const buffers = [0, 1].map((): TrainingData => ({
     x: new Float32Array(Math.min(capacity, rows) * xc),
     y: new Float32Array(Math.min(capacity, rows) * yc),
     rows: 0,

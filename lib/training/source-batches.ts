@@ -5,7 +5,7 @@
  * engine call per chunk rather than per batch (an async hop per small batch costs more than the
  * batch).
  */
-import type { Dataset } from '../engine/engine.js'
+import type { TrainingData } from '../engine/engine.js'
 import { ShapeError } from '../errors.js'
 import { allFinite } from '../inputs.js'
 import { targetColumns, type Plan } from '../plan.js'
@@ -60,9 +60,9 @@ export function writeTargets(plan: Plan, y: Float32Array, yCols: number, rows: n
   out.set(values, at * cols)
 }
 
-/** A reused buffer of whole batches, filled from blocks and handed to the engine as one Dataset. */
+/** A reused buffer of whole batches, filled from blocks and handed to the engine as one TrainingData. */
 export class Chunk {
-  readonly data: Dataset
+  readonly data: TrainingData
   /** Rows the buffer holds at most: whole batches. */
   readonly capacity: number
   private weighted = false

@@ -2,7 +2,7 @@
 //!   cargo run --release --offline -p backprop-kernels --example train_bench -- mnist
 //! (BACKPROP_THREADS caps the threads; the first epoch is a warm-up.)
 
-use kernels::network::{Dataset, Network};
+use kernels::network::{TrainingData, Network};
 use kernels::plan::{Activation, Clip, Layer, Loss, Optimizer, Plan};
 use kernels::rng::Rng;
 use std::time::Instant;
@@ -41,7 +41,7 @@ fn main() {
     let p: Vec<f32> = (0..params).map(|_| (rng.next_f64() as f32 - 0.5) * 0.1).collect();
     let slots = vec![0.0; plan.slot_count() * params];
     let mut net = Network::new(plan, p, Vec::new(), slots, 0, [5, 6, 7, 8]).unwrap();
-    let data = Dataset {
+    let data = TrainingData {
         x: (0..rows * sizes[0]).map(|_| rng.next_f64() as f32).collect(),
         y: (0..rows).map(|_| rng.next_below(*sizes.last().unwrap()) as f32).collect(),
         rows,

@@ -18,7 +18,7 @@ use crate::skinny;
 
 /// Training or evaluation data, owned (so asynchronous work never reads memory JS can free).
 #[derive(Clone, Debug, Default)]
-pub struct Dataset {
+pub struct TrainingData {
     /// rows × plan.input_size.
     pub x: Vec<f32>,
     /// rows × plan.target_cols().
@@ -218,7 +218,7 @@ impl Network {
     }
 
     /// Checks a dataset's buffers against the plan.
-    pub fn check_dataset(&self, data: &Dataset) -> Result<(), String> {
+    pub fn check_dataset(&self, data: &TrainingData) -> Result<(), String> {
         check_data(&self.plan, &data.x, &data.y, &data.w, data.rows)
     }
 
@@ -231,7 +231,7 @@ impl Network {
 
     /// One pass over the data in batches, shuffled from the training stream when asked.
     /// `on_batch(batch, stats)` runs after each update and returns true to stop.
-    pub fn train_epoch(&mut self, data: &Dataset, batch_size: usize, shuffle: bool, lr: f64, on_batch: &mut dyn FnMut(usize, &BatchStats) -> bool) -> EpochResult {
+    pub fn train_epoch(&mut self, data: &TrainingData, batch_size: usize, shuffle: bool, lr: f64, on_batch: &mut dyn FnMut(usize, &BatchStats) -> bool) -> EpochResult {
         let mut epoch = self.begin_epoch(data.rows, batch_size, shuffle, lr);
         while let Some((batch, stats)) = self.epoch_step(data, &mut epoch) {
             if on_batch(batch, &stats) {
@@ -254,7 +254,7 @@ impl Network {
     /// Trains the epoch's next batch of `data` (the `rows` rows the epoch began with). Returns
     /// the batch's index and statistics, or None once the epoch is over: every row trained,
     /// stopped, or a batch diverged (its update skipped; see `EpochResult::diverged`).
-    pub fn epoch_step(&mut self, data: &Dataset, epoch: &mut Epoch) -> Option<(usize, BatchStats)> {
+    pub fn epoch_step(&mut self, data: &TrainingData, epoch: &mut Epoch) -> Option<(usize, BatchStats)> {
         if epoch.finished || epoch.start >= epoch.rows {
             epoch.finished = true;
             return None;
@@ -297,7 +297,7 @@ impl Network {
     }
 
     /// Mean loss (with regularisation) and metrics in inference mode.
-    pub fn evaluate(&mut self, data: &Dataset, batch_size: usize) -> BatchStats {
+    pub fn evaluate(&mut self, data: &TrainingData, batch_size: usize) -> BatchStats {
         let batch_size = batch_size.max(1);
         self.ensure_workspace(batch_size.min(data.rows).max(1));
         self.metric_sums = [0.0; MAX_METRICS];
@@ -350,7 +350,7 @@ impl Network {
         }
     }
 
-    fn gather(&mut self, data: &Dataset, rows: &[u32]) {
+    fn gather(&mut self, data: &TrainingData, rows: &[u32]) {
         let (inputs, tc) = (self.plan.input_size, self.target_cols);
         for (r, &src) in rows.iter().enumerate() {
             let src = src as usize;
@@ -764,10 +764,10 @@ mod tests {
         Network::new(plan, vec![0.5, -0.25, 0.1], vec![], vec![], 0, [1, 2, 3, 4]).unwrap()
     }
 
-    fn data(rows: usize) -> Dataset {
+    fn data(rows: usize) -> TrainingData {
         let x: Vec<f32> = (0..rows * 2).map(|i| (i as f32 * 0.37).sin()).collect();
         let y = (0..rows).map(|r| x[2 * r] - 2.0 * x[2 * r + 1] + 0.5).collect();
-        Dataset { x, y, rows, w: Vec::new() }
+        TrainingData { x, y, rows, w: Vec::new() }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! The export names are listed once, in `EXPORTS`; native/exports.json (read by the loader
 //! generator) must list the same names, which a test checks against the loaded addon.
 
-mod dataset;
+mod training_data;
 mod env;
 mod error;
 mod guard;

@@ -10,11 +10,11 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use kernels::network::{check_data, BatchStats, Dataset, EpochResult, Network};
+use kernels::network::{check_data, BatchStats, TrainingData, EpochResult, Network};
 use kernels::plan::Plan;
 use kernels::rng::Rng;
 
-use crate::dataset::{self, DatasetBox};
+use crate::training_data::{self, TrainingDataBox};
 use crate::env::{Args, Env};
 use crate::error::{JsError, JsResult};
 use crate::plan_code;
@@ -219,7 +219,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
     }
     js_function!(read_state_js => read_state);
     js_function!(write_state_js => write_state);
-    js_function!(create_dataset_js => create_dataset);
+    js_function!(create_training_data_js => create_dataset);
     js_function!(refresh_dataset_js => refresh_dataset);
     js_function!(train_batch_js => train_batch);
     js_function!(train_epoch_js => train_epoch);
@@ -236,7 +236,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
     let methods = [
         method!(c"readState", read_state_js),
         method!(c"writeState", write_state_js),
-        method!(c"createDataset", create_dataset_js),
+        method!(c"createTrainingData", create_training_data_js),
         method!(c"refreshDataset", refresh_dataset_js),
         method!(c"trainBatch", train_batch_js),
         method!(c"trainEpoch", train_epoch_js),
@@ -370,7 +370,7 @@ fn weights_of(env: Env, value: napi_value, rows: usize) -> JsResult<Option<View<
     typed::read_exact::<f32>(env, value, "sampleWeight", rows, "one weight per row").map(Some)
 }
 
-/// createDataset(x, y, rows, sampleWeight?) → an opaque Dataset holding a checked copy.
+/// createTrainingData(x, y, rows, sampleWeight?) → an opaque TrainingData holding a checked copy.
 fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     if shared.disposed.load(Ordering::Acquire) {
@@ -381,7 +381,7 @@ fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     let (x, y) = rows_of(env, &shared.plan, args.get(0), args.get(1), rows)?;
     let w = weights_of(env, args.get(3), rows)?;
     // SAFETY: all arguments are read; no JavaScript runs during the copy.
-    unsafe { dataset::create(env, &shared.plan, shared.id, &x, &y, w.as_ref(), rows) }
+    unsafe { training_data::create(env, &shared.plan, shared.id, &x, &y, w.as_ref(), rows) }
 }
 
 /// refreshDataset(dataset, x, y, sampleWeight?) → whether the copy changed: brings a dataset
@@ -389,12 +389,12 @@ fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
 fn refresh_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     shared.check_available(false)?;
-    let data = dataset::unwrap(env, args.get(0), "dataset", shared.id)?;
+    let data = training_data::unwrap(env, args.get(0), "dataset", shared.id)?;
     let rows = data.data.rows;
     let (x, y) = rows_of(env, &shared.plan, args.get(1), args.get(2), rows)?;
     let w = weights_of(env, args.get(3), rows)?;
     // SAFETY: all arguments are read; the dataset's copy never aliases JavaScript memory.
-    let changed = unsafe { dataset::refresh(data, &shared.plan, &x, &y, w.as_ref())? };
+    let changed = unsafe { training_data::refresh(data, &shared.plan, &x, &y, w.as_ref())? };
     env.boolean(changed)
 }
 
@@ -423,7 +423,7 @@ fn train_batch(env: Env, args: &Args) -> JsResult<napi_value> {
 
 /// The arguments both epoch forms take: (dataset, batchSize, shuffle, learningRate, callback?).
 struct EpochArgs {
-    data: Arc<Dataset>,
+    data: Arc<TrainingData>,
     batch_size: usize,
     shuffle: bool,
     lr: f64,
@@ -434,7 +434,7 @@ struct EpochArgs {
 
 fn epoch_args(env: Env, args: &Args, shared: &Shared) -> JsResult<EpochArgs> {
     require_training(&shared.plan)?;
-    let data: &DatasetBox = dataset::unwrap(env, args.get(0), "dataset", shared.id)?;
+    let data: &TrainingDataBox = training_data::unwrap(env, args.get(0), "dataset", shared.id)?;
     let data = Arc::clone(&data.data);
     let batch_size = env.size(args.get(1), "batchSize", 1)?;
     let shuffle = env.boolean_arg(args.get(2), "shuffle")?;
@@ -513,7 +513,7 @@ fn call_batch_callback(env: Env, f: napi_value, batch: usize, stats: &BatchStats
 /// An epoch on a pool thread, locking the network for each batch.
 struct TrainJob {
     shared: Arc<Shared>,
-    data: Arc<Dataset>,
+    data: Arc<TrainingData>,
     batch_size: usize,
     shuffle: bool,
     lr: f64,
@@ -607,7 +607,7 @@ fn set_threads(env: Env, args: &Args) -> JsResult<napi_value> {
 fn evaluate(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     require_loss(&shared.plan)?;
-    let data: &DatasetBox = dataset::unwrap(env, args.get(0), "dataset", shared.id)?;
+    let data: &TrainingDataBox = training_data::unwrap(env, args.get(0), "dataset", shared.id)?;
     let data = Arc::clone(&data.data);
     let batch_size = env.size(args.get(1), "batchSize", 1)?;
     check_batch_memory(&shared.plan, batch_size.min(data.rows))?;

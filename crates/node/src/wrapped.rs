@@ -1,5 +1,5 @@
 //! Rust values owned by JavaScript objects (`napi_wrap`), with a type tag per Rust type so an
-//! object wrapped by another addon — or a Dataset passed where a Network is expected — is
+//! object wrapped by another addon — or a TrainingData passed where a Network is expected — is
 //! refused instead of being reinterpreted as the wrong type.
 
 use std::ffi::c_void;

@@ -19,7 +19,7 @@ import { gridSearch, randomSearch, type SearchOptions } from '../../search/searc
 import type { SearchResult } from '../../search/search-result.js'
 import { parameterGrid, parameterSampler, type SearchSpace } from '../../search/space.js'
 import type { ScoreMetric } from '../../search/trial.js'
-import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
+import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../loaded-data.js'
 import { quitNow } from '../quit-now.js'
 import { withJsonOutput } from '../json-output.js'
 import { EXIT, UsageError } from '../exit-codes.js'

@@ -16,7 +16,7 @@ import { learningRateScheduler } from '../../training/learning-rate-scheduler.js
 import { cosineDecay } from '../../schedules/index.js'
 import { writeReport } from '../../report/write-report.js'
 import { requireChartPackages } from '../chart-packages.js'
-import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../data-source.js'
+import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../loaded-data.js'
 import { quitNow } from '../quit-now.js'
 import { withJsonOutput } from '../json-output.js'
 import { EXIT, UsageError } from '../exit-codes.js'

@@ -11,7 +11,7 @@ import {
 import { Rng } from '../../rng.js'
 import type {
   BatchResult,
-  Dataset,
+  TrainingData,
   EpochOptions,
   EpochResult,
   Evaluation,
@@ -135,19 +135,19 @@ export class JsNetwork implements Network {
     if (state.rng) this.rng.state.set(state.rng)
   }
 
-  trainBatch(data: Dataset, learningRate: number): BatchResult {
+  trainBatch(data: TrainingData, learningRate: number): BatchResult {
     this.load(data.x, data.y, 0, data.rows, data.w)
     return this.trainLoaded(data.rows, learningRate)
   }
 
-  trainEpoch(data: Dataset, options: EpochOptions): EpochResult {
+  trainEpoch(data: TrainingData, options: EpochOptions): EpochResult {
     const result = emptyEpoch(this.plan.metrics.length)
     const steps = this.epochSteps(data, options, result)
     while (!steps.next().done);
     return finishEpoch(result)
   }
 
-  async trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult> {
+  async trainEpochAsync(data: TrainingData, options: EpochOptions): Promise<EpochResult> {
     const result = emptyEpoch(this.plan.metrics.length)
     for (const _ of this.epochSteps(data, options, result)) {
       if (performance.now() - this.lastYield > YIELD_INTERVAL_MS) {
@@ -158,7 +158,7 @@ export class JsNetwork implements Network {
     return finishEpoch(result)
   }
 
-  evaluate(data: Dataset, batchSize: number): Evaluation {
+  evaluate(data: TrainingData, batchSize: number): Evaluation {
     let lossSum = 0
     this.metricSums.fill(0)
     const mode: PassMode = { training: false, rng: this.rng }
@@ -196,7 +196,7 @@ export class JsNetwork implements Network {
     out.set(this.forward(rows, { training: false, rng: this.rng }, false).subarray(0, rows * this.plan.outputSize))
   }
 
-  computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
+  computeGradients(data: TrainingData): { loss: number; gradients: Float32Array } {
     this.load(data.x, data.y, 0, data.rows, data.w)
     const loss = this.lossAndGradients(data.rows, { training: true, rng: new Rng(Uint32Array.from(this.rng.state)) })
     return { loss, gradients: Float32Array.from(this.grads.subarray(0, this.plan.paramCount)) }
@@ -235,7 +235,7 @@ export class JsNetwork implements Network {
     if (w !== undefined) ws.w.set(w.subarray(start, start + count))
   }
 
-  private *epochSteps(data: Dataset, options: EpochOptions, result: EpochResult): Generator<void> {
+  private *epochSteps(data: TrainingData, options: EpochOptions, result: EpochResult): Generator<void> {
     const { batchSize, learningRate } = options
     const order = this.shuffledOrder(data.rows, options.shuffle)
     for (let batch = 0, start = 0; start < data.rows; batch++, start += batchSize) {
@@ -275,7 +275,7 @@ export class JsNetwork implements Network {
     return order
   }
 
-  private gather(data: Dataset, order: Uint32Array, start: number, rows: number): void {
+  private gather(data: TrainingData, order: Uint32Array, start: number, rows: number): void {
     const ws = this.ensureWorkspace(rows)
     const inCols = this.plan.inputSize
     const tCols = this.targetCols

@@ -3,8 +3,8 @@ import type { Network as RawNetwork, NativeDataset } from '../../../native/index
 import { targetColumns, type Plan } from '../../plan.js'
 import type {
   BatchResult,
-  BatchStats,
-  Dataset,
+  BatchLogs,
+  TrainingData,
   EpochOptions,
   EpochResult,
   Evaluation,
@@ -15,7 +15,7 @@ import type {
 import type { NativeBinding } from './binding.js'
 import { encodePlan } from './plan-code.js'
 
-/** A native copy of a JS Dataset and the arrays it was copied from. */
+/** A native copy of a JS TrainingData and the arrays it was copied from. */
 /** See runEpochsInCallingThread. */
 let epochsInCallingThread = false
 
@@ -52,14 +52,14 @@ interface CachedDataset {
  * half-trained state. Aborting `signal` stops the epoch at the next batch boundary the pool
  * thread reaches (the one it is training finishes first).
  *
- * Epoch data is copied into native memory once per Dataset object and compared (not copied)
+ * Epoch data is copied into native memory once per TrainingData object and compared (not copied)
  * before each later epoch, so changes to its arrays between epochs are still seen.
  */
 export class NativeNetwork implements Network {
   readonly engine = 'native'
   readonly plan: Plan
   private readonly native: RawNetwork
-  private readonly datasets = new WeakMap<Dataset, CachedDataset>()
+  private readonly datasets = new WeakMap<TrainingData, CachedDataset>()
   private readonly targetCols: number
 
   constructor(binding: NativeBinding, plan: Plan, state: NetworkState, options: NetworkOptions = {}) {
@@ -77,21 +77,21 @@ export class NativeNetwork implements Network {
     this.native.writeState(state)
   }
 
-  trainBatch(data: Dataset, learningRate: number): BatchResult {
+  trainBatch(data: TrainingData, learningRate: number): BatchResult {
     const { x, y, w } = this.rowsOf(data)
     return this.native.trainBatch(x, y, data.rows, learningRate, w)
   }
 
-  trainEpoch(data: Dataset, options: EpochOptions): EpochResult {
+  trainEpoch(data: TrainingData, options: EpochOptions): EpochResult {
     const { onBatchEnd, signal } = options
     const onBatch =
       onBatchEnd || signal
         ? (batch: number, loss: number, metrics: number[]) => onBatchEnd?.(batch, { loss, metrics }) === true || signal?.aborted === true
         : undefined
-    return this.native.trainEpoch(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRates ?? options.learningRate, onBatch)
+    return this.native.trainEpoch(this.nativeTrainingData(data), options.batchSize, options.shuffle, options.learningRates ?? options.learningRate, onBatch)
   }
 
-  async trainEpochAsync(data: Dataset, options: EpochOptions): Promise<EpochResult> {
+  async trainEpochAsync(data: TrainingData, options: EpochOptions): Promise<EpochResult> {
     if (epochsInCallingThread) {
       const result = this.trainEpoch(data, options)
       // A macrotask turn, so that messages to this thread (an abort) are seen between epochs.
@@ -104,11 +104,11 @@ export class NativeNetwork implements Network {
     // network between batches, and cancel() from it stops right after that batch.
     const onBatch = onBatchEnd
       ? (batch: number, loss: number, metrics: number[]) => {
-          const stats: BatchStats = { loss, metrics }
+          const stats: BatchLogs = { loss, metrics }
           if (onBatchEnd(batch, stats) === true) native.cancel()
         }
       : undefined
-    const promise = native.trainEpochAsync(this.nativeDataset(data), options.batchSize, options.shuffle, options.learningRates ?? options.learningRate, onBatch, true)
+    const promise = native.trainEpochAsync(this.nativeTrainingData(data), options.batchSize, options.shuffle, options.learningRates ?? options.learningRate, onBatch, true)
     if (!signal) return promise
     const abort = (): void => native.cancel()
     // Already aborted: like the JS engine, the first batch still runs, then the epoch stops.
@@ -121,8 +121,8 @@ export class NativeNetwork implements Network {
     }
   }
 
-  evaluate(data: Dataset, batchSize: number): Evaluation {
-    return this.native.evaluate(this.nativeDataset(data), batchSize)
+  evaluate(data: TrainingData, batchSize: number): Evaluation {
+    return this.native.evaluate(this.nativeTrainingData(data), batchSize)
   }
 
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array {
@@ -137,7 +137,7 @@ export class NativeNetwork implements Network {
     this.native.predictInto(x, rows, out)
   }
 
-  computeGradients(data: Dataset): { loss: number; gradients: Float32Array } {
+  computeGradients(data: TrainingData): { loss: number; gradients: Float32Array } {
     const { x, y, w } = this.rowsOf(data)
     return this.native.computeGradients(x, y, data.rows, w)
   }
@@ -147,7 +147,7 @@ export class NativeNetwork implements Network {
   }
 
   /** Exactly the rows the dataset claims (its arrays may be longer views), and its weights. */
-  private rowsOf(data: Dataset): { x: Float32Array; y: Float32Array; w: Float32Array | null } {
+  private rowsOf(data: TrainingData): { x: Float32Array; y: Float32Array; w: Float32Array | null } {
     return {
       x: data.x.subarray(0, data.rows * this.plan.inputSize),
       y: data.y.subarray(0, data.rows * this.targetCols),
@@ -156,17 +156,17 @@ export class NativeNetwork implements Network {
   }
 
   /**
-   * The native copy of `data`, made on first use (fit passes the same Dataset every epoch, so
+   * The native copy of `data`, made on first use (fit passes the same TrainingData every epoch, so
    * its data is copied once) and brought up to date on later uses.
    */
-  private nativeDataset(data: Dataset): NativeDataset {
+  private nativeTrainingData(data: TrainingData): NativeDataset {
     const { x, y, w } = this.rowsOf(data)
     const cached = this.datasets.get(data)
     if (cached && cached.x === data.x && cached.y === data.y && cached.w === data.w && cached.rows === data.rows) {
       this.native.refreshDataset(cached.native, x, y, w)
       return cached.native
     }
-    const native = this.native.createDataset(x, y, data.rows, w)
+    const native = this.native.createTrainingData(x, y, data.rows, w)
     this.datasets.set(data, { native, x: data.x, y: data.y, w: data.w, rows: data.rows })
     return native
   }

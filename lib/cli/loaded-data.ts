@@ -30,7 +30,7 @@ type SyntheticName = keyof typeof SYNTHETIC_DATASETS
 /** Every name --data accepts besides paths, for help texts. */
 export const DATA_NAMES = [...BUILTIN_DATASETS, 'fashion-mnist', ...Object.keys(SYNTHETIC_DATASETS)]
 
-export interface DataSource {
+export interface LoadedData {
   /** How to refer to the data in output, e.g. 'digits' or the CSV path. */
   name: string
   /** One line about it. */
@@ -57,7 +57,7 @@ export interface SourceOptions {
   featureNames?: string[]
 }
 
-export async function loadSource(spec: string, options: SourceOptions = {}): Promise<DataSource> {
+export async function loadSource(spec: string, options: SourceOptions = {}): Promise<LoadedData> {
   if ((BUILTIN_DATASETS as readonly string[]).includes(spec)) {
     const name = spec as BuiltinDatasetName
     const data = await readBuiltin(name, {
@@ -110,7 +110,7 @@ export function labelColumn(value: string | undefined): string | number | undefi
  * The source's training rows and test rows: its own test set when it has one (IDX data), or
  * a seeded split of `testSplit` of its rows (stratified by class for classification).
  */
-export function trainAndTest(source: DataSource, testSplit: number, seed: number): { train: LabeledDataset; test: LabeledDataset } {
+export function trainAndTest(source: LoadedData, testSplit: number, seed: number): { train: LabeledDataset; test: LabeledDataset } {
   const { data, test } = source
   if (test) return { train: data, test }
   const s = trainTestSplit(data.x, data.y as Int32Array | Float32Array, { testSize: testSplit, seed, stratify: data.task === 'classification' })

@@ -1,10 +1,10 @@
-//! The opaque Dataset object: a private copy of training or evaluation data, checked against
+//! The opaque TrainingData object: a private copy of training or evaluation data, checked against
 //! one network's plan. Asynchronous work reads only this copy (shared through an `Arc`), never
 //! JavaScript memory, so the caller may mutate, transfer or detach its arrays at any time.
 
 use std::sync::Arc;
 
-use kernels::network::{check_data, Dataset};
+use kernels::network::{check_data, TrainingData};
 use kernels::plan::Plan;
 
 use crate::env::Env;
@@ -13,17 +13,17 @@ use crate::sys::{napi_type_tag, napi_value};
 use crate::typed::{self, View};
 use crate::wrapped::{self, Wrapped};
 
-pub struct DatasetBox {
-    pub data: Arc<Dataset>,
+pub struct TrainingDataBox {
+    pub data: Arc<TrainingData>,
     /// The id of the network whose plan the data was checked against.
     pub owner: u64,
     /// Bytes reported to V8 as external memory (returned by the finalizer).
     bytes: i64,
 }
 
-impl Wrapped for DatasetBox {
+impl Wrapped for TrainingDataBox {
     const TAG: napi_type_tag = napi_type_tag { lower: 0x6261_636b_7072_6f70, upper: 0x6461_7461_7365_7431 };
-    const NAME: &'static str = "Dataset (from network.createDataset)";
+    const NAME: &'static str = "TrainingData (from network.createTrainingData)";
 
     fn finalize(&mut self, env: Env) {
         env.adjust_external_memory(-self.bytes);
@@ -34,7 +34,7 @@ fn invalid(e: String) -> JsError {
     JsError::range_error(e)
 }
 
-/// Copies checked rows (and sample weights, if any) into a new Dataset object owned by network
+/// Copies checked rows (and sample weights, if any) into a new TrainingData object owned by network
 /// `owner`.
 ///
 /// # Safety
@@ -43,23 +43,23 @@ pub unsafe fn create(env: Env, plan: &Plan, owner: u64, x: &View<f32>, y: &View<
     let (xs, ys) = unsafe { (x.slice(), y.slice()) };
     let ws = w.map_or(&[][..], |w| unsafe { w.slice() });
     check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
-    let data = Dataset { x: typed::copy_of(xs)?, y: typed::copy_of(ys)?, w: typed::copy_of(ws)?, rows };
+    let data = TrainingData { x: typed::copy_of(xs)?, y: typed::copy_of(ys)?, w: typed::copy_of(ws)?, rows };
     let bytes = ((data.x.len() + data.y.len() + data.w.len()) * 4) as i64;
     let object = env.object()?;
     env.set(object, c"rows", env.double(rows as f64)?)?;
-    wrapped::wrap(env, object, DatasetBox { data: Arc::new(data), owner, bytes })?;
+    wrapped::wrap(env, object, TrainingDataBox { data: Arc::new(data), owner, bytes })?;
     env.adjust_external_memory(bytes);
     Ok(object)
 }
 
 /// The dataset in `value`, which must belong to network `owner`.
-pub fn unwrap<'a>(env: Env, value: napi_value, name: &str, owner: u64) -> JsResult<&'a mut DatasetBox> {
-    let raw = wrapped::unwrap::<DatasetBox>(env, value, name)?;
+pub fn unwrap<'a>(env: Env, value: napi_value, name: &str, owner: u64) -> JsResult<&'a mut TrainingDataBox> {
+    let raw = wrapped::unwrap::<TrainingDataBox>(env, value, name)?;
     // SAFETY: the object is an argument of the current call, so it (and its box) is alive;
     // each call unwraps at most one dataset, so this is the only reference.
     let dataset = unsafe { &mut *raw };
     if dataset.owner != owner {
-        return Err(JsError::type_error(format!("{name} was created by another network; create it with this network's createDataset")));
+        return Err(JsError::type_error(format!("{name} was created by another network; create it with this network's createTrainingData")));
     }
     Ok(dataset)
 }
@@ -70,7 +70,7 @@ pub fn unwrap<'a>(env: Env, value: napi_value, name: &str, owner: u64) -> JsResu
 ///
 /// # Safety
 /// As `View::slice`.
-pub unsafe fn refresh(dataset: &mut DatasetBox, plan: &Plan, x: &View<f32>, y: &View<f32>, w: Option<&View<f32>>) -> JsResult<bool> {
+pub unsafe fn refresh(dataset: &mut TrainingDataBox, plan: &Plan, x: &View<f32>, y: &View<f32>, w: Option<&View<f32>>) -> JsResult<bool> {
     let (xs, ys) = unsafe { (x.slice(), y.slice()) };
     let ws = w.map_or(&[][..], |w| unsafe { w.slice() });
     let rows = dataset.data.rows;
