@@ -197,6 +197,29 @@ describe('trainOnBatch on a model whose gradient is known by hand', () => {
   })
 })
 
+describe('moments that decay to nothing', () => {
+  it('become exactly 0 below 1e-30 instead of subnormal floats (slow on x86), in both engines', () => {
+    // W[2][·] sees input 1 once, then only 0: its gradient is 0 and Adam's m decays by β1 = 0.9
+    // per step. From |m₁| ≈ 0.01–0.1 it passes 1e-30 after ~630 steps, long before 1.2e-38.
+    const model = new Sequential({ seed: 3 }).add(new Dense({ inputSize: 3, units: 2 }))
+    model.compile({ loss: 'meanSquaredError', optimizer: new Adam({ learningRate: 0.001 }) })
+    model.trainOnBatch([[1, -2, 1]], [[0.3, -0.7]])
+    const m = () => Array.from(model.network.readState().slots.subarray(4, 6))
+    const first = m()
+    expect(Math.min(...first.map(Math.abs))).toBeGreaterThan(1e-3)
+    // The step after which each moment would fall below the floor: 0.9^k·|m₁| < 1e-30.
+    const lastNonZero = first.map((v) => Math.floor(Math.log(1e-30 / Math.abs(v)) / Math.log(0.9)))
+    for (let step = 1; step <= Math.max(...lastNonZero) + 3; step++) {
+      model.trainOnBatch([[1, -2, 0]], [[0.3, -0.7]])
+      m().forEach((v, k) => {
+        // Away from the boundary (float32 rounding of 0.9·m may move it by a step): nonzero and normal, or exactly 0.
+        if (step < lastNonZero[k]! - 1) expect(Math.abs(v)).toBeGreaterThanOrEqual(1e-30)
+        if (step > lastNonZero[k]! + 1) expect(v).toBe(0)
+      })
+    }
+  })
+})
+
 describe('divergence', () => {
   // 64 samples of a smooth regression target; inputs of order 1.
   const x: number[][] = []

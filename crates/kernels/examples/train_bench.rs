@@ -1,58 +1,97 @@
 //! Times the Plan executor on the benchmark networks without Node, for profiling:
-//!   cargo run --release --offline -p backprop-kernels --example train_bench -- mnist
-//! (BACKPROP_THREADS caps the threads; the first epoch is a warm-up.)
+//!   cargo run --release --offline -p backprop-kernels --example train_bench -- mnist [peak GFLOP/s]
+//! Workloads: small, mnist, wide, big (3072-1024-512-10, AdamW), bn (256-512³-10 with BatchNorm
+//! and Dropout) and bn-plain (the same without them). BACKPROP_THREADS caps the threads; the
+//! first epoch is a warm-up. With the one-core peak of the `peak` example, it prints the share.
 
-use kernels::network::{TrainingData, Network};
+use kernels::network::{Network, TrainingData};
 use kernels::plan::{Activation, Clip, Layer, Loss, Optimizer, Plan};
 use kernels::rng::Rng;
 use std::time::Instant;
 
-/// Dense layers with `act` hidden and softmax output, sparse cross-entropy and Adam (or SGD).
-fn plan(sizes: &[usize], act: Activation, adam: bool) -> Plan {
+struct Workload {
+    sizes: Vec<usize>,
+    act: Activation,
+    optimizer: Optimizer,
+    batch: usize,
+    rows: usize,
+    /// BatchNorm and Dropout (rate 0.1) after each hidden Dense.
+    normalised: bool,
+}
+
+fn workload(name: &str) -> Workload {
+    let clip = Clip { norm: None, value: None };
+    let adam = |weight_decay| Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay, clip };
+    let sgd = Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false, clip };
+    let w = |sizes: &[usize], act, optimizer, batch, rows, normalised| Workload { sizes: sizes.to_vec(), act, optimizer, batch, rows, normalised };
+    match name {
+        "small" => w(&[2, 16, 16, 2], Activation::Tanh, adam(0.0), 32, 8192, false),
+        "wide" => w(&[1024, 1024, 1024, 10], Activation::Relu, sgd, 256, 8192, false),
+        "big" => w(&[3072, 1024, 512, 10], Activation::Relu, adam(0.01), 256, 4096, false),
+        "bn" => w(&[256, 512, 512, 512, 10], Activation::Relu, adam(0.0), 256, 16384, true),
+        "bn-plain" => w(&[256, 512, 512, 512, 10], Activation::Relu, adam(0.0), 256, 16384, false),
+        _ => w(&[784, 256, 128, 10], Activation::Relu, adam(0.0), 128, 16384, false),
+    }
+}
+
+/// Dense layers with `act` hidden and softmax output, sparse cross-entropy.
+fn plan(wl: &Workload) -> Plan {
     let mut layers = Vec::new();
     let mut offset = 0;
-    for (l, w) in sizes.windows(2).enumerate() {
+    let mut stats = 0;
+    for (l, w) in wl.sizes.windows(2).enumerate() {
         let (inputs, units) = (w[0], w[1]);
-        let activation = if l + 2 == sizes.len() { Activation::Softmax } else { act };
+        let last = l + 2 == wl.sizes.len();
+        let activation = if last { Activation::Softmax } else if wl.normalised { Activation::Linear } else { wl.act };
         layers.push(Layer::Dense { inputs, units, activation, kernel: offset, bias: Some(offset + inputs * units), l1: 0.0, l2: 0.0 });
         offset += inputs * units + units;
+        if wl.normalised && !last {
+            layers.push(Layer::BatchNorm { units, momentum: 0.99, epsilon: 1e-3, gamma: offset, beta: offset + units, mean: stats, variance: stats + units });
+            offset += 2 * units;
+            stats += 2 * units;
+            layers.push(Layer::Activation { units, activation: wl.act });
+            layers.push(Layer::Dropout { units, rate: 0.1 });
+        }
     }
-    let clip = Clip { norm: None, value: None };
-    let optimizer = if adam {
-        Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.0, clip }
-    } else {
-        Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false, clip }
-    };
-    let (input_size, output_size) = (sizes[0], sizes[sizes.len() - 1]);
-    Plan { input_size, output_size, param_count: offset, stat_count: 0, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(optimizer), layers }
+    let (input_size, output_size) = (wl.sizes[0], wl.sizes[wl.sizes.len() - 1]);
+    Plan { input_size, output_size, param_count: offset, stat_count: stats, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(wl.optimizer.clone()), layers }
+}
+
+/// Flops of one training sample: forward, dW, and dX for every layer but the first (2 per MAC).
+fn flops_per_sample(sizes: &[usize]) -> f64 {
+    let macs: Vec<f64> = sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
+    2.0 * (3.0 * macs.iter().sum::<f64>() - macs[0])
 }
 
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "mnist".into());
-    let (sizes, act, adam, batch, rows): (Vec<usize>, Activation, bool, usize, usize) = match which.as_str() {
-        "small" => (vec![2, 16, 16, 2], Activation::Tanh, true, 32, 8192),
-        "wide" => (vec![1024, 1024, 1024, 10], Activation::Relu, false, 256, 8192),
-        _ => (vec![784, 256, 128, 10], Activation::Relu, true, 128, 16384),
-    };
+    let peak: Option<f64> = std::env::args().nth(2).and_then(|p| p.parse().ok());
+    let wl = workload(&which);
     // Checked as the addon checks a plan from TypeScript.
-    let plan = Plan::decode(&plan(&sizes, act, adam).encode()).expect("valid plan");
+    let plan = Plan::decode(&plan(&wl).encode()).expect("valid plan");
     let params = plan.param_count;
     let mut rng = Rng::new([1, 2, 3, 4]);
     let p: Vec<f32> = (0..params).map(|_| (rng.next_f64() as f32 - 0.5) * 0.1).collect();
+    let stats: Vec<f32> = (0..plan.stat_count).map(|i| if (i / (plan.stat_count / 6).max(1)) % 2 == 0 { 0.0 } else { 1.0 }).collect();
     let slots = vec![0.0; plan.slot_count() * params];
-    let mut net = Network::new(plan, p, Vec::new(), slots, 0, [5, 6, 7, 8]).unwrap();
+    let mut net = Network::new(plan, p, stats, slots, 0, [5, 6, 7, 8]).unwrap();
     let data = TrainingData {
-        x: (0..rows * sizes[0]).map(|_| rng.next_f64() as f32).collect(),
-        y: (0..rows).map(|_| rng.next_below(*sizes.last().unwrap()) as f32).collect(),
-        rows,
+        x: (0..wl.rows * wl.sizes[0]).map(|_| rng.next_f64() as f32).collect(),
+        y: (0..wl.rows).map(|_| rng.next_below(*wl.sizes.last().unwrap()) as f32).collect(),
+        rows: wl.rows,
         w: Vec::new(),
     };
-    for epoch in 0..6 {
+    let lr = if matches!(wl.optimizer, Optimizer::Sgd { .. }) { 0.01 } else { 1e-3 };
+    let flops = flops_per_sample(&wl.sizes);
+    for epoch in 0..std::env::var("EPOCHS").ok().and_then(|e| e.parse().ok()).unwrap_or(6) {
         let t = Instant::now();
-        let r = net.train_epoch(&data, batch, true, if adam { 1e-3 } else { 0.01 }, &mut |_, _| false);
+        let r = net.train_epoch(&data, wl.batch, true, lr, &mut |_, _| false);
         let s = t.elapsed().as_secs_f64();
         if epoch > 0 {
-            println!("{which}: {:.0} samples/s (loss {:.4})", rows as f64 / s, r.loss);
+            let rate = wl.rows as f64 / s;
+            let gflops = rate * flops / 1e9;
+            let share = peak.map(|p| format!(", {:.0}% of peak", 100.0 * gflops / p)).unwrap_or_default();
+            println!("{which}: {rate:.0} samples/s, {gflops:.1} GFLOP/s{share} (loss {:.4})", r.loss);
         }
     }
 }

@@ -228,12 +228,31 @@ fn sgd(w: &mut [f32], g: &[f32], lr: f32) -> bool {
     finite
 }
 
+/// An optimizer moment smaller than this becomes 0 (see `flush`).
+pub const MOMENT_FLOOR: f32 = 1e-30;
+
+/// A moment that has decayed below `MOMENT_FLOOR` becomes 0. The moment of a weight whose
+/// gradient stays 0 (a dead unit, an input that is always 0 such as MNIST's border pixels)
+/// shrinks geometrically, and after ~600 steps of Adam's β1 = 0.9 it and the products made from
+/// it (β1·m, α·m) are subnormal floats, which x86 cores compute up to ~100× slower: long runs
+/// slowed to half speed. The floor leaves room for those products (α ≥ 1e-8 keeps α·m normal);
+/// the update such a moment would make is below 1e-20, far under a weight's rounding step. The
+/// JS engine flushes at the same floor, so the engines stay equal.
+#[inline(always)]
+fn flush(x: f32) -> f32 {
+    if x.abs() < MOMENT_FLOOR {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// v ← μv − lr·g; w ← w + v (Nesterov: w ← w + μv − lr·g).
 #[inline(always)]
 fn sgd_momentum(w: &mut [f32], g: &[f32], v: &mut [f32], lr: f32, mu: f32, nesterov: bool) -> bool {
     let mut finite = true;
     for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
-        let nv = mu * *v - lr * g;
+        let nv = flush(mu * *v - lr * g);
         *v = nv;
         *w += if nesterov { mu * nv - lr * g } else { nv };
         finite &= w.is_finite() & nv.is_finite();
@@ -272,11 +291,11 @@ fn rmsprop<const MOMENTUM: bool, const CENTERED: bool>(w: &mut [f32], g: &[f32],
     let mut finite = true;
     for i in 0..n {
         let gi = g[i];
-        let vi = k.rho * v[i] + k.one_minus_rho * gi * gi;
+        let vi = flush(k.rho * v[i] + k.one_minus_rho * gi * gi);
         v[i] = vi;
         finite &= vi.is_finite();
         let denom = if CENTERED {
-            let a = k.rho * mg[i] + k.one_minus_rho * gi;
+            let a = flush(k.rho * mg[i] + k.one_minus_rho * gi);
             mg[i] = a;
             finite &= a.is_finite();
             (vi - a * a).max(0.0).sqrt() + k.eps
@@ -285,7 +304,7 @@ fn rmsprop<const MOMENTUM: bool, const CENTERED: bool>(w: &mut [f32], g: &[f32],
         };
         let delta = k.lr * gi / denom;
         if MOMENTUM {
-            let mi = k.mu * m[i] + delta;
+            let mi = flush(k.mu * m[i] + delta);
             m[i] = mi;
             finite &= mi.is_finite();
             w[i] -= mi;
@@ -315,8 +334,8 @@ fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamConstant
     let mut finite = true;
     for i in 0..n {
         let gi = g[i];
-        let mi = k.b1 * m[i] + k.one_minus_b1 * gi;
-        let vi = k.b2 * v[i] + k.one_minus_b2 * gi * gi;
+        let mi = flush(k.b1 * m[i] + k.one_minus_b1 * gi);
+        let vi = flush(k.b2 * v[i] + k.one_minus_b2 * gi * gi);
         m[i] = mi;
         v[i] = vi;
         w[i] = w[i] * k.decay - k.alpha * mi / (vi.sqrt() + k.eps);

@@ -34,6 +34,17 @@ export function clipGradients(clip: ClipPlan, grads: FloatArray, count: number):
  * the optimizer's per-parameter state, slot s at [s·count, (s+1)·count). `step` is the number of
  * this update, starting at 1 (Adam's bias correction needs it).
  */
+/**
+ * An optimizer moment smaller than this becomes 0, in both engines: a moment whose gradient
+ * stays 0 decays geometrically into subnormal floats, which x86 cores compute up to ~100× slower
+ * (crates/kernels/src/optimizers.rs `flush` says more). The update it would make is below 1e-20.
+ */
+const MOMENT_FLOOR = 1e-30
+
+function flush(x: number): number {
+  return Math.abs(x) < MOMENT_FLOOR ? 0 : x
+}
+
 export function optimizerStep(
   opt: OptimizerPlan,
   params: FloatArray,
@@ -54,7 +65,7 @@ export function optimizerStep(
       // v ← μv − lr·g;  w ← w + v  (Nesterov: w ← w + μv − lr·g), as Keras writes it.
       for (let i = 0; i < count; i++) {
         const g = grads[i]!
-        const v = mu * slots[i]! - lr * g
+        const v = flush(mu * slots[i]! - lr * g)
         slots[i] = v
         params[i] = params[i]! + (opt.nesterov ? mu * v - lr * g : v)
       }
@@ -78,11 +89,11 @@ export function optimizerStep(
       const gOff = momentum > 0 ? 2 * count : count
       for (let i = 0; i < count; i++) {
         const g = grads[i]!
-        const v = rho * slots[i]! + (1 - rho) * g * g
+        const v = flush(rho * slots[i]! + (1 - rho) * g * g)
         slots[i] = v
         let denom: number
         if (centered) {
-          const mg = rho * slots[gOff + i]! + (1 - rho) * g
+          const mg = flush(rho * slots[gOff + i]! + (1 - rho) * g)
           slots[gOff + i] = mg
           denom = Math.sqrt(Math.max(v - mg * mg, 0)) + epsilon
         } else {
@@ -90,7 +101,7 @@ export function optimizerStep(
         }
         const delta = (lr * g) / denom
         if (momentum > 0) {
-          const m = momentum * slots[mOff + i]! + delta
+          const m = flush(momentum * slots[mOff + i]! + delta)
           slots[mOff + i] = m
           params[i] = params[i]! - m
         } else {
@@ -107,8 +118,8 @@ export function optimizerStep(
       const decay = 1 - lr * weightDecay
       for (let i = 0; i < count; i++) {
         const g = grads[i]!
-        const m = beta1 * slots[i]! + (1 - beta1) * g
-        const v = beta2 * slots[count + i]! + (1 - beta2) * g * g
+        const m = flush(beta1 * slots[i]! + (1 - beta1) * g)
+        const v = flush(beta2 * slots[count + i]! + (1 - beta2) * g * g)
         slots[i] = m
         slots[count + i] = v
         params[i] = params[i]! * decay - (alpha * m) / (Math.sqrt(v) + epsilon)
