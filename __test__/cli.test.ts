@@ -51,6 +51,7 @@ describe('help, version and usage errors', () => {
       [['train', '--data', 'iris', '--loss', 'binaryCrossEntropy'], /--loss binaryCrossEntropy needs exactly 2 classes; the data has 3/],
       [['evaluate', 'model.safetensors'], /required option '--data <source>' not specified/],
       [['train', '--data', 'moons', '--task', 'regression'], /--task regression does not apply to moons, a classification dataset/],
+      [['train', '--data', 'iris', '--clip-norm', '1', '--global-clip-norm', '1'], /--clip-norm \(each variable\) and --global-clip-norm \(the whole gradient\) exclude each other/],
     ]
     for (const [args, message] of cases) {
       const run = cli(args)

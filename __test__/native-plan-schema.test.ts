@@ -13,19 +13,21 @@
 import { describe, expect, it } from 'vitest'
 import { encodePlan } from '../lib/engine/native/plan-code.js'
 import { loadBinding } from '../lib/engine/native/binding.js'
-import { ACTIVATIONS, LOSSES, METRICS, type ActivationPlan, type LayerPlan, type LossName, type MetricName, type OptimizerPlan, type Plan } from '../lib/plan.js'
-import { HEADER_LEN, LAYER_CODES, LAYER_LEN, OPTIMIZER_CODES, PLAN_CODE_VERSION } from '../lib/plan-schema.js'
+import { ACTIVATIONS, LOSSES, METRICS, type ActivationPlan, type ClipPlan, type LayerPlan, type LossName, type MetricName, type OptimizerPlan, type Plan } from '../lib/plan.js'
+import { HEADER_LEN, LAYER_CODES, LAYER_LEN, OPTIMIZER_CODES, OPTIMIZER_LEN, PLAN_CODE_VERSION } from '../lib/plan-schema.js'
 
 const binding = loadBinding()
 
 type LayerKind = LayerPlan['kind']
 type OptimizerKind = OptimizerPlan['kind']
 
-const CLIPS = [
-  { norm: null, value: null },
-  { norm: 1.5, value: null },
-  { norm: null, value: 0.25 },
-  { norm: 2, value: 0.5 },
+const CLIPS: ClipPlan[] = [
+  { norm: null, globalNorm: null, value: null },
+  { norm: 1.5, globalNorm: null, value: null },
+  { norm: null, globalNorm: 1.5, value: null },
+  { norm: null, globalNorm: null, value: 0.25 },
+  { norm: 2, globalNorm: null, value: 0.5 },
+  { norm: null, globalNorm: 2, value: 0.5 },
 ]
 
 /** leakyRelu with its slope given (one not exact in float32), and omitted as a file may. */
@@ -172,10 +174,10 @@ describe('the Plan wire schema', () => {
     const code = encodePlan(plan)
     const metricAt = HEADER_LEN
     const optimizerAt = HEADER_LEN + plan.metrics.length
-    const layerAt = optimizerAt + 9
+    const layerAt = optimizerAt + OPTIMIZER_LEN
     const cases: [string, number, number, RegExp][] = [
-      ['another version', 0, PLAN_CODE_VERSION + 1, /version must be 1, got 2 \(lib\/ and the addon come from different builds\)/],
-      ['version 0', 0, 0, /version must be 1, got 0/],
+      ['another version', 0, PLAN_CODE_VERSION + 1, new RegExp(`version must be ${PLAN_CODE_VERSION}, got ${PLAN_CODE_VERSION + 1} \\(lib/ and the addon come from different builds\\)`)],
+      ['version 0', 0, 0, new RegExp(`version must be ${PLAN_CODE_VERSION}, got 0`)],
       ['an unknown loss', 5, 4, /loss code 4 is unknown \(lib\/plan-schema.ts lists the codes\)/],
       ['a fractional loss', 5, 0.5, /loss code 0.5 is unknown/],
       ['an unknown metric', metricAt, 3, /metric code 3 is unknown/],

@@ -32,6 +32,8 @@ interface GoldenCase {
 }
 const golden = JSON.parse(readFileSync(new URL('./golden/optimizers.json', import.meta.url), 'utf8')) as {
   params: number[]
+  /** The parameters' variables (per-variable clipping's unit), as [start, end) ranges. */
+  variables: [number, number][]
   gradients: number[][]
   cases: GoldenCase[]
 }
@@ -67,7 +69,7 @@ describe('optimizerStep and clipGradients against the float64 reference (two ste
     c.steps.forEach((step, t) => {
       const grads = Float64Array.from(golden.gradients[t]!)
       // Returns the squared norm before clipping (what the trainer checks for divergence).
-      expect(clipGradients(plan.clip, grads, n)).toBeCloseTo(step.sumSquares, 12)
+      expect(clipGradients(plan.clip, grads, n, golden.variables)).toBeCloseTo(step.sumSquares, 12)
       expectClose(grads, step.clippedGradient, 1e-13, `step ${t + 1} clipped gradient`)
       optimizerStep(plan, params, grads, slots, n, t + 1, plan.learningRate)
       expectClose(params, step.params, 1e-12, `step ${t + 1} params`)
@@ -78,20 +80,25 @@ describe('optimizerStep and clipGradients against the float64 reference (two ste
   it('the golden cases really exercise clipping: each form changes the gradient, and the order matters', () => {
     const g = golden.gradients[0]!
     const byClip = (clip: string) => golden.cases.find((c) => c.name === `sgd/${clip}`)!.steps[0]!.clippedGradient
-    expect(byClip('normBelow')).toEqual(g)
-    expect(byClip('normAbove')).not.toEqual(g)
+    expect(byClip('globalNormBelow')).toEqual(g)
+    expect(byClip('globalNormAbove')).not.toEqual(g)
     expect(byClip('value')).not.toEqual(g)
     // Value-then-norm would give clamp(g) (its norm 0.93 is below 1); norm-then-value differs.
     const valueFirst = g.map((v) => Math.max(-0.5, Math.min(0.5, v)))
     expect(Math.hypot(...valueFirst)).toBeLessThan(1)
-    expect(byClip('normThenValue')).not.toEqual(valueFirst)
+    expect(byClip('globalNormThenValue')).not.toEqual(valueFirst)
+    // Per variable: the first variable is rescaled to norm 1, the second (norm 0.40) is not.
+    const perVariable = byClip('norm')
+    expect(Math.hypot(...perVariable.slice(0, 3))).toBeCloseTo(1, 12)
+    expect(perVariable.slice(3)).toEqual(g.slice(3))
+    expect(perVariable).not.toEqual(byClip('globalNormAbove'))
   })
 
   it('clipGradients reports a non-finite gradient without rescaling it', () => {
     const grads = Float64Array.from([1, Infinity, 2])
-    expect(clipGradients({ norm: 1, value: null }, grads, 3)).toBe(Infinity)
+    expect(clipGradients({ norm: null, globalNorm: 1, value: null }, grads, 3, [[0, 3]])).toBe(Infinity)
     expect(Array.from(grads)).toEqual([1, Infinity, 2])
-    expect(clipGradients({ norm: 1, value: 0.5 }, Float64Array.from([NaN, 0]), 2)).toBeNaN()
+    expect(clipGradients({ norm: 1, globalNorm: null, value: 0.5 }, Float64Array.from([NaN, 0]), 2, [[0, 2]])).toBeNaN()
   })
 
   it('optimizerStep uses the learning rate it is given (schedules), not the one in the plan', () => {
@@ -181,10 +188,10 @@ describe('trainOnBatch on a model whose gradient is known by hand', () => {
     })
   })
 
-  it('AdamW with clipNorm (global norm over W and b together) and clipValue, two steps', () => {
+  it('AdamW with globalClipNorm (W and b together) and clipValue, two steps', () => {
     let m = new Array(8).fill(0)
     let v = new Array(8).fill(0)
-    const opt = new AdamW({ learningRate: 0.05, weightDecay: 0.2, clipNorm: 1, clipValue: 0.3 })
+    const opt = new AdamW({ learningRate: 0.05, weightDecay: 0.2, globalClipNorm: 1, clipValue: 0.3 })
     compare(opt, 2, (w, raw, t) => {
       expect(Math.hypot(...raw)).toBeGreaterThan(1) // the norm clip is active
       const g = clip(raw, 1, 0.3)
@@ -194,6 +201,38 @@ describe('trainOnBatch on a model whose gradient is known by hand', () => {
       const c2 = Math.sqrt(1 - 0.999 ** t)
       return w.map((wi, i) => wi * (1 - 0.05 * 0.2) - (0.05 * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-7 / c2))
     })
+  })
+})
+
+describe('per-variable clipping (Keras clipnorm)', () => {
+  it('SGD with clipNorm rescales W and b each to its own norm, three steps', () => {
+    const model = new Sequential({ seed: 3 }).add(new Dense({ inputSize: 3, units: 2 }))
+    model.compile({ loss: 'meanSquaredError', optimizer: new SGD({ learningRate: 0.1, clipNorm: 0.8 }) })
+    model.setWeights([[[0.2, -0.1], [0.4, 0.3], [-0.5, 0.6]], [0.1, -0.2]])
+    let w = [0.2, -0.1, 0.4, 0.3, -0.5, 0.6, 0.1, -0.2].map(Math.fround)
+    const x = [1, -2, 0.5]
+    const y = [0.3, -0.7]
+    const byNorm = (g: number[]) => {
+      const n = Math.hypot(...g)
+      return n > 0.8 ? g.map((v) => (v * 0.8) / n) : g
+    }
+    let rescaled = 0
+    for (let t = 0; t < 3; t++) {
+      const a = [0, 1].map((k) => w[6 + k]! + x.reduce((s, xi, i) => s + xi * w[i * 2 + k]!, 0))
+      const r = a.map((ak, k) => ak - y[k]!)
+      const g = [...byNorm(x.flatMap((xi) => r.map((rk) => xi * rk))), ...byNorm(r)]
+      rescaled += Number(Math.hypot(...x.flatMap((xi) => r.map((rk) => xi * rk))) > 0.8) + Number(Math.hypot(...r) > 0.8)
+      w = w.map((wi, i) => wi - 0.1 * g[i]!)
+      model.trainOnBatch([x], [y])
+      const [W, b] = model.getWeights()
+      const got = [...W!.data, ...b!.data]
+      got.forEach((v, i) => expect(Math.abs(v - w[i]!)).toBeLessThanOrEqual(2e-6))
+    }
+    expect(rescaled).toBeGreaterThan(0) // the clip was active
+  })
+
+  it('takes clipNorm or globalClipNorm, not both, as Keras', () => {
+    expect(() => new Adam({ clipNorm: 1, globalClipNorm: 1 })).toThrow('Adam takes clipNorm (per variable) or globalClipNorm (all gradients together), not both, as Keras; got 1 and 1')
   })
 })
 

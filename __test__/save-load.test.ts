@@ -502,3 +502,21 @@ describe('loading a damaged or foreign file throws ModelFileError naming the fil
     }
   })
 })
+
+describe('files written before clipping followed Keras’s names', () => {
+  it('read their clip.norm as the global norm it computed, and save it under the new name', async () => {
+    const model = buildModel(new SGD({ learningRate: 0.1, globalClipNorm: 0.7, clipValue: 2 }))
+    await model.fit(data.x, data.y, { epochs: 1 })
+    // What such a file recorded: { norm, value } with norm meaning the global norm.
+    const old = rewrite(model.toBytes(), editMeta('plan', (plan) => (plan.optimizer.clip = { norm: 0.7, value: 2 })))
+    const loaded = Sequential.fromBytes(old)
+    const optimizer = loaded.optimizer as SGD
+    expect(optimizer.globalClipNorm).toBe(0.7)
+    expect(optimizer.clipNorm).toBeNull()
+    expect(loaded.plan.optimizer!.clip).toEqual({ norm: null, globalNorm: 0.7, value: 2 })
+    // And it trains as the model it was saved from.
+    const a = await model.fit(data.x, data.y, { epochs: 2, shuffle: false })
+    const b = await loaded.fit(data.x, data.y, { epochs: 2, shuffle: false })
+    expect(b.loss).toEqual(a.loss)
+  })
+})

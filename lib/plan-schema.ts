@@ -11,7 +11,7 @@ import type { ActivationName, LayerPlan, LossName, MetricName, OptimizerPlan } f
  * Layout (every value a float64; −1 means none, NaN means off):
  *   header    [version, inputSize, outputSize, paramCount, statCount, loss, metricCount, layerCount]
  *   metrics   metricCount codes
- *   optimizer [kind, learningRate, p0 … p4, clipNorm, clipValue]   (p: OPTIMIZER_FIELDS, 0-padded)
+ *   optimizer [kind, learningRate, p0 … p4, clipNorm, globalClipNorm, clipValue]   (p: OPTIMIZER_FIELDS, 0-padded)
  *   layers    layerCount × [kind, inputs, units, activation, alpha, r0 … r5]   (r: LAYER_FIELDS, 0-padded)
  *
  * Booleans are 0 or 1. leakyRelu's alpha and a dense layer's l1/l2 are rounded to float32 (the
@@ -21,7 +21,8 @@ import type { ActivationName, LayerPlan, LossName, MetricName, OptimizerPlan } f
  * epochs, and the engine receives the rate in force with each training call. A saved model
  * records that rate beside the Plan (lib/io/model-file.ts), not the schedule.
  */
-export const PLAN_CODE_VERSION = 1
+/** 2: the optimizer record gained globalClipNorm (clipNorm became per variable, as Keras's). */
+export const PLAN_CODE_VERSION = 2
 
 /** The code of an absent loss, optimizer, bias or activation. */
 export const NONE = -1
@@ -42,7 +43,7 @@ export const LAYER_CODES = { dense: 0, dropout: 1, batchNormalization: 2, activa
 export const OPTIMIZER_CODES = { sgd: 0, adagrad: 1, rmsprop: 2, adam: 3 } as const satisfies Record<OptimizerPlan['kind'], number>
 
 export const HEADER_LEN = 8
-export const OPTIMIZER_LEN = 9
+export const OPTIMIZER_LEN = 10
 export const LAYER_LEN = 11
 
 type OptimizerOf<K extends OptimizerPlan['kind']> = Extract<OptimizerPlan, { kind: K }>

@@ -99,9 +99,17 @@ export type OptimizerPlan =
       clip: ClipPlan
     }
 
+/**
+ * Gradient clipping, as Keras names it: `norm` rescales each variable's gradient (a layer's
+ * kernel, its bias, BatchNormalization's gamma or beta) whose L2 norm exceeds it; `globalNorm`
+ * rescales the whole gradient when the norm of all of it exceeds it (at most one of the two);
+ * then `value` clamps each component.
+ */
 export interface ClipPlan {
-  /** Rescale the whole gradient when its global L2 norm exceeds this; null = off. */
+  /** Keras's `clipnorm`: per variable; null = off. */
   norm: number | null
+  /** Keras's `global_clipnorm`: over every gradient together; null = off. */
+  globalNorm: number | null
   /** Clamp each gradient component to [-value, value]; null = off. */
   value: number | null
 }
@@ -120,6 +128,23 @@ export interface Plan {
   loss: LossName | null
   optimizer: OptimizerPlan | null
   metrics: MetricName[]
+}
+
+/**
+ * The parameter ranges that are one variable each, in Keras's sense (the unit of per-variable
+ * clipping): each dense kernel and bias, each BatchNormalization gamma and beta.
+ */
+export function variableRanges(plan: Pick<Plan, 'layers'>): [start: number, end: number][] {
+  const ranges: [number, number][] = []
+  for (const layer of plan.layers) {
+    if (layer.kind === 'dense') {
+      ranges.push([layer.kernelOffset, layer.kernelOffset + layer.inputs * layer.units])
+      if (layer.biasOffset >= 0) ranges.push([layer.biasOffset, layer.biasOffset + layer.units])
+    } else if (layer.kind === 'batchNormalization') {
+      ranges.push([layer.gammaOffset, layer.gammaOffset + layer.units], [layer.betaOffset, layer.betaOffset + layer.units])
+    }
+  }
+  return ranges
 }
 
 /** Optimizer state slots per parameter: each slot is a buffer parallel to `params`. */

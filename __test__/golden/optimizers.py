@@ -5,7 +5,9 @@ Run: python3 __test__/golden/optimizers.py > __test__/golden/optimizers.json
 
 Rules (Keras conventions, with ε added outside the square root as the library documents it; Keras 3
 puts ε inside the root for RMSprop and Adagrad):
-  clipping    g ← g·c/‖g‖ when the global norm ‖g‖ > c, then each component clamped to [−v, v]
+  clipping    per variable (Keras's clipnorm): each variable's part g_k ← g_k·c/‖g_k‖ when ‖g_k‖ > c;
+              or global (global_clipnorm): g ← g·c/‖g‖ when ‖g‖ > c; then each component clamped
+              to [−v, v]. The five parameters are two variables: [0, 3) and [3, 5).
   SGD         w ← w − lr·g;  momentum: u ← μu − lr·g, w ← w + u;  Nesterov: w ← w + μu − lr·g
   AdaGrad     a ← a + g²;  w ← w − lr·g/(√a + ε)
   RMSProp     s ← ρs + (1−ρ)g²;  centred: ḡ ← ρḡ + (1−ρ)g, d = √(s − ḡ²) + ε, else d = √s + ε;
@@ -39,21 +41,30 @@ OPTIMIZERS = {
     "adamw": {"class": "AdamW", "options": {"learningRate": 0.01, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-2, "weightDecay": 0.3}},
 }
 
+VARIABLES = [(0, 3), (3, 5)]
+
 CLIPS = {
     "none": {},
-    "normAbove": {"clipNorm": 1.0},    # both steps' norms exceed 1: rescaled
-    "normBelow": {"clipNorm": 5.0},    # neither exceeds 5: unchanged
-    "value": {"clipValue": 0.5},       # clamps −0.8, 1.5 (step 1) and 0.6, 1.1 (step 2)
-    "normThenValue": {"clipNorm": 1.0, "clipValue": 0.5},  # value-then-norm would differ
+    "globalNormAbove": {"globalClipNorm": 1.0},    # both steps' norms exceed 1: rescaled
+    "globalNormBelow": {"globalClipNorm": 5.0},    # neither exceeds 5: unchanged
+    "value": {"clipValue": 0.5},                   # clamps −0.8, 1.5 (step 1) and 0.6, 1.1 (step 2)
+    "globalNormThenValue": {"globalClipNorm": 1.0, "clipValue": 0.5},  # value-then-norm would differ
+    "norm": {"clipNorm": 1.0},                     # the first variable (norms 1.73, 1.27) is rescaled, the second (0.40, 0.30) not
+    "normThenValue": {"clipNorm": 1.0, "clipValue": 0.5},
 }
 
 
 def clip(g, o):
     g = g.copy()
     if "clipNorm" in o:
+        for start, end in VARIABLES:
+            norm = np.sqrt(np.sum(g[start:end] ** 2))
+            if norm > o["clipNorm"]:
+                g[start:end] = g[start:end] * (o["clipNorm"] / norm)
+    if "globalClipNorm" in o:
         norm = np.sqrt(np.sum(g * g))
-        if norm > o["clipNorm"]:
-            g = g * (o["clipNorm"] / norm)
+        if norm > o["globalClipNorm"]:
+            g = g * (o["globalClipNorm"] / norm)
     if "clipValue" in o:
         g = np.clip(g, -o["clipValue"], o["clipValue"])
     return g
@@ -131,4 +142,4 @@ for name, spec in OPTIMIZERS.items():
             "steps": steps,
         })
 
-print(json.dumps({"params": W0.tolist(), "gradients": [g.tolist() for g in GRADS], "cases": cases}, indent=1))
+print(json.dumps({"params": W0.tolist(), "variables": VARIABLES, "gradients": [g.tolist() for g in GRADS], "cases": cases}, indent=1))

@@ -32,6 +32,7 @@ export interface NetworkFlags {
   rho?: number
   weightDecay?: number
   clipNorm?: number
+  globalClipNorm?: number
   seed: number
   backend: Backend
 }
@@ -70,6 +71,9 @@ export function buildModel(flags: NetworkFlags, inputs: number, task: Task, clas
     }
     optimizerOptions[key] = value
   }
+  if (flags.clipNorm !== undefined && flags.globalClipNorm !== undefined) {
+    throw new UsageError('--clip-norm (each variable) and --global-clip-norm (the whole gradient) exclude each other, as in Keras: give one')
+  }
   // The same declarative spec a search trial builds from: one place turns specs into models.
   const spec = resolveSpec('the network flags', {
     layers: flags.layers,
@@ -79,6 +83,7 @@ export function buildModel(flags: NetworkFlags, inputs: number, task: Task, clas
     optimizer: flags.optimizer,
     ...(flags.learningRate !== undefined && { learningRate: flags.learningRate }),
     ...(flags.clipNorm !== undefined && { clipNorm: flags.clipNorm }),
+    ...(flags.globalClipNorm !== undefined && { globalClipNorm: flags.globalClipNorm }),
     ...optimizerOptions,
   })
   const model = buildSpecModel(spec, {

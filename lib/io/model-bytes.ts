@@ -102,6 +102,7 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
   } catch {
     return fail('its plan or training metadata is not valid JSON')
   }
+  migrateClip(plan)
   // Refuse a plan whose buffers the file cannot hold before allocating them (a hostile file
   // could otherwise ask for gigabytes): the counts it states, and what its layers need.
   const claimed = Number(plan?.paramCount) + Number(plan?.statCount)
@@ -189,6 +190,18 @@ export function modelFromBytes(bytes: Uint8Array, source: string, backend: Backe
  * The weights and statistics a plan's layers need, from their declared widths alone (NaN when a
  * width is not a positive integer), so a file can be checked before anything is allocated.
  */
+/**
+ * Files written before clipping followed Keras's names meant the global norm by `clip.norm`
+ * (their clip has no `globalNorm`): read it as `globalNorm`, what it computed.
+ */
+function migrateClip(plan: Plan): void {
+  const optimizer = plan?.optimizer as { clip?: Record<string, unknown> } | null | undefined
+  const clip = optimizer?.clip
+  if (clip !== null && typeof clip === 'object' && !('globalNorm' in clip)) {
+    optimizer!.clip = { norm: null, globalNorm: clip.norm ?? null, value: clip.value ?? null }
+  }
+}
+
 function layerWeights(layers: unknown[], inputSize: number): number {
   let width = inputSize
   let total = 0

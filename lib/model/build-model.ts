@@ -64,6 +64,7 @@ function buildOptimizer(spec: ResolvedSpec): Optimizer {
     ...spec.optimizerOptions,
     ...(spec.learningRate !== null && { learningRate: spec.learningRate }),
     ...(spec.clipNorm !== null && { clipNorm: spec.clipNorm }),
+    ...(spec.globalClipNorm !== null && { globalClipNorm: spec.globalClipNorm }),
     ...(spec.clipValue !== null && { clipValue: spec.clipValue }),
   }
   switch (spec.optimizer) {

@@ -56,8 +56,10 @@ export interface ModelSpec {
   initialAccumulatorValue?: number
   /** AdamW's decoupled weight decay. */
   weightDecay?: number
-  /** Clip the gradient's global norm to this. */
+  /** Clip each variable's gradient (a kernel, a bias, …) to this norm, as Keras's clipnorm. */
   clipNorm?: number
+  /** Clip the norm of the whole gradient to this, as Keras's global_clipnorm (not with clipNorm). */
+  globalClipNorm?: number
   /** Clip each gradient component to ±this. */
   clipValue?: number
   /** Samples per update (default 32). */
@@ -94,7 +96,7 @@ export type ModelSpecKey = keyof ModelSpec
 export const MODEL_SPEC_KEYS: readonly ModelSpecKey[] = [
   'layers', 'units', 'depth', 'activation', 'dropout', 'batchNormalization', 'l1', 'l2', 'kernelInitializer',
   'optimizer', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'epsilon', 'rho', 'centered',
-  'initialAccumulatorValue', 'weightDecay', 'clipNorm', 'clipValue', 'batchSize', 'epochs', 'schedule',
+  'initialAccumulatorValue', 'weightDecay', 'clipNorm', 'globalClipNorm', 'clipValue', 'batchSize', 'epochs', 'schedule',
 ]
 
 /** The optimizers that take each optimizer-specific key. */
@@ -113,7 +115,7 @@ export const OPTIMIZER_KEYS: Partial<Record<ModelSpecKey, readonly OptimizerName
 /** Keys whose values are numbers, so that a distribution can describe them. */
 export const NUMERIC_KEYS: ReadonlySet<ModelSpecKey> = new Set<ModelSpecKey>([
   'units', 'depth', 'dropout', 'l1', 'l2', 'learningRate', 'momentum', 'beta1', 'beta2', 'epsilon', 'rho',
-  'initialAccumulatorValue', 'weightDecay', 'clipNorm', 'clipValue', 'batchSize', 'epochs',
+  'initialAccumulatorValue', 'weightDecay', 'clipNorm', 'globalClipNorm', 'clipValue', 'batchSize', 'epochs',
 ])
 
 /** Keys that must be integers. */
@@ -154,6 +156,7 @@ const VALIDATORS: Record<ModelSpecKey, (name: string, value: unknown) => void> =
   initialAccumulatorValue: (name, v) => checkNumber(name, v, { min: 0 }),
   weightDecay: (name, v) => checkNumber(name, v, { min: 0 }),
   clipNorm: (name, v) => checkNumber(name, v, positive),
+  globalClipNorm: (name, v) => checkNumber(name, v, positive),
   clipValue: (name, v) => checkNumber(name, v, positive),
   batchSize: (name, v) => checkInteger(name, v, { min: 1 }),
   epochs: (name, v) => checkInteger(name, v, { min: 1 }),
@@ -190,6 +193,7 @@ export interface ResolvedSpec {
   /** The optimizer's own options that were given (momentum, beta1, …). */
   optimizerOptions: Record<string, number | boolean>
   clipNorm: number | null
+  globalClipNorm: number | null
   clipValue: number | null
   batchSize: number
   epochs: number
@@ -229,6 +233,7 @@ export function resolveSpec(name: string, spec: unknown): ResolvedSpec {
     learningRate: s.learningRate ?? null,
     optimizerOptions,
     clipNorm: s.clipNorm ?? null,
+    globalClipNorm: s.globalClipNorm ?? null,
     clipValue: s.clipValue ?? null,
     batchSize: s.batchSize ?? 32,
     epochs: s.epochs ?? 20,

@@ -75,6 +75,6 @@ function adamPlan(opt: Adam | AdamW, weightDecay: number): OptimizerPlan {
     beta2: opt.beta2,
     epsilon: opt.epsilon,
     weightDecay,
-    clip: { norm: opt.clipNorm, value: opt.clipValue },
+    clip: { norm: opt.clipNorm, globalNorm: opt.globalClipNorm, value: opt.clipValue },
   }
 }

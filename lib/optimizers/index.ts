@@ -33,7 +33,8 @@ export function checkOptimizer(name: string, value: unknown): Optimizer {
 
 /** Rebuilds the optimizer a Plan describes (used when loading a model). */
 export function optimizerFromPlan(plan: OptimizerPlan): Optimizer {
-  const clip = { ...(plan.clip.norm !== null && { clipNorm: plan.clip.norm }), ...(plan.clip.value !== null && { clipValue: plan.clip.value }) }
+  const { norm, globalNorm, value } = plan.clip
+  const clip = { ...(norm !== null && { clipNorm: norm }), ...(globalNorm !== null && { globalClipNorm: globalNorm }), ...(value !== null && { clipValue: value }) }
   switch (plan.kind) {
     case 'sgd':
       return new SGD({ learningRate: plan.learningRate, momentum: plan.momentum, nesterov: plan.nesterov, ...clip })

@@ -20,7 +20,7 @@ struct Workload {
 }
 
 fn workload(name: &str) -> Workload {
-    let clip = Clip { norm: None, value: None };
+    let clip = Clip::NONE;
     let adam = |weight_decay| Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay, clip };
     let sgd = Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false, clip };
     let w = |sizes: &[usize], act, optimizer, batch, rows, normalised| Workload { sizes: sizes.to_vec(), act, optimizer, batch, rows, normalised };

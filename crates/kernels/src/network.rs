@@ -121,6 +121,8 @@ pub struct Network {
     pub step: u64,
     pub rng: Rng,
     fused: Option<Fused>,
+    /// The parameters' variables (per-variable clipping's unit).
+    variables: Vec<std::ops::Range<usize>>,
     accuracy: AccuracyKind,
     target_cols: usize,
     metric_sums: [f64; MAX_METRICS],
@@ -186,6 +188,7 @@ impl Network {
         let layers = plan.layers.len();
         Ok(Network {
             fused: plan.fused(),
+            variables: plan.variables(),
             accuracy: plan.accuracy_kind(),
             target_cols: plan.target_cols(),
             grads: alloc::zeroed(plan.param_count, "the gradients"),
@@ -376,7 +379,7 @@ impl Network {
             return (stats, Some(format!("the loss is {shown}")));
         }
         let opt = self.plan.optimizer.expect("training needs a compiled plan");
-        let sum_squares = optimizers::clip(opt.clip(), &mut self.grads);
+        let sum_squares = optimizers::clip(opt.clip(), &mut self.grads, &self.variables);
         if !sum_squares.is_finite() {
             return (stats, Some("the gradient has NaN or infinite components".into()));
         }
@@ -756,8 +759,8 @@ mod tests {
         let nan = f64::NAN;
         #[rustfmt::skip]
         let code = [
-            1.0, 2.0, 1.0, 3.0, 0.0, 3.0, 0.0, 1.0,  // header: inputs, outputs, params, stats, MSE, no metrics, one layer
-            0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, nan, nan, // SGD
+            2.0, 2.0, 1.0, 3.0, 0.0, 3.0, 0.0, 1.0,  // header: inputs, outputs, params, stats, MSE, no metrics, one layer
+            0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, nan, nan, nan, // SGD, no clipping
             0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, // dense, kernel at 0, bias at 2
         ];
         let plan = Plan::decode(&code).unwrap();

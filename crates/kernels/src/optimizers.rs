@@ -33,31 +33,43 @@ pub fn sum_squares(grads: &[f32]) -> f64 {
     })
 }
 
-/// Clips by global norm, then by value. Returns ‖g‖² before clipping: NaN or ∞ means the
-/// gradient is not finite and the update must be skipped.
-pub fn clip(clip: Clip, grads: &mut [f32]) -> f64 {
-    let sum_squares = sum_squares(grads);
-    if !sum_squares.is_finite() {
-        return sum_squares;
+/// Clips as Keras orders it: each variable (`variables`, from `Plan::variables`) by its own norm,
+/// or the whole gradient by the global norm; then each component by value. Returns ‖g‖² of the
+/// whole gradient before clipping: NaN or ∞ means the gradient is not finite and the update must
+/// be skipped.
+pub fn clip(clip: Clip, grads: &mut [f32], variables: &[std::ops::Range<usize>]) -> f64 {
+    let total = sum_squares(grads);
+    if !total.is_finite() {
+        return total;
     }
     if let Some(max_norm) = clip.norm {
-        let norm = sum_squares.sqrt();
-        if norm > max_norm {
-            let scale = (max_norm / norm) as f32;
-            vectorized(#[inline(always)] || grads.iter_mut().for_each(|g| *g *= scale));
+        for range in variables {
+            let part = &mut grads[range.clone()];
+            scale_to_norm(part, sum_squares(part).sqrt(), max_norm);
         }
+    } else if let Some(max_norm) = clip.global_norm {
+        scale_to_norm(grads, total.sqrt(), max_norm);
     }
     if let Some(v) = clip.value {
         let v = v as f32;
         vectorized(#[inline(always)] || grads.iter_mut().for_each(|g| *g = g.clamp(-v, v)));
     }
-    sum_squares
+    total
+}
+
+/// g ← g · max/norm when its norm exceeds max.
+fn scale_to_norm(grads: &mut [f32], norm: f64, max_norm: f64) {
+    if norm > max_norm {
+        let scale = (max_norm / norm) as f32;
+        vectorized(#[inline(always)] || grads.iter_mut().for_each(|g| *g *= scale));
+    }
 }
 
 /// The largest |g| the clipped gradient can hold, given ‖g‖² before clipping.
 pub fn clipped_max(clip: Clip, sum_squares: f64) -> f64 {
     let mut g = sum_squares.sqrt();
-    if let Some(norm) = clip.norm {
+    // Per variable, each variable's norm and so each component is at most `norm`.
+    if let Some(norm) = clip.norm.or(clip.global_norm) {
         g = g.min(norm);
     }
     if let Some(value) = clip.value {
@@ -350,7 +362,7 @@ mod tests {
     use crate::rng::Rng;
 
     fn optimizers() -> Vec<Optimizer> {
-        let clip = Clip { norm: None, value: None };
+        let clip = Clip::NONE;
         vec![
             Optimizer::Sgd { lr: 0.0, momentum: 0.0, nesterov: false, clip },
             Optimizer::Sgd { lr: 0.0, momentum: 0.9, nesterov: false, clip },
@@ -426,12 +438,12 @@ mod tests {
 
     #[test]
     fn no_bound_without_epsilon_and_a_huge_rate_needs_the_copy() {
-        let clip = Clip { norm: None, value: None };
+        let clip = Clip::NONE;
         let adam0 = Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 0.0, weight_decay: 0.0, clip };
         assert_eq!(bound_after_step(&adam0, 1.0, 1.0, 1e-3, 1), f64::INFINITY);
         let sgd = Optimizer::Sgd { lr: 1e30, momentum: 0.0, nesterov: false, clip };
         assert!(bound_after_step(&sgd, 1.0, 10.0, 1e30, 1) >= SAFE_BOUND);
         assert_eq!(max_abs(&[1.0, f32::NAN]), f64::INFINITY);
-        assert_eq!(clipped_max(Clip { norm: Some(2.0), value: Some(0.5) }, 100.0), 0.5);
+        assert_eq!(clipped_max(Clip { norm: Some(2.0), global_norm: None, value: Some(0.5) }, 100.0), 0.5);
     }
 }

@@ -6,9 +6,9 @@
 //! statistics buffers. `Plan::encode` writes the same code back (the round-trip test in
 //! __test__/plan-schema.test.ts proves the two sides agree).
 
-pub const VERSION: f64 = 1.0;
+pub const VERSION: f64 = 2.0;
 pub const HEADER_LEN: usize = 8;
-pub const OPTIMIZER_LEN: usize = 9;
+pub const OPTIMIZER_LEN: usize = 10;
 pub const LAYER_LEN: usize = 11;
 
 /// The numbers of lib/plan-schema.ts (`*_CODES`, `NONE`); never renumber one.
@@ -138,10 +138,17 @@ coded!(Metric {
     MeanSquaredError = codes::metric::MEAN_SQUARED_ERROR,
 });
 
+/// Gradient clipping, as Keras names it (lib/plan.ts `ClipPlan`): `norm` per variable,
+/// `global_norm` over the whole gradient (at most one of the two), then `value` per component.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Clip {
     pub norm: Option<f64>,
+    pub global_norm: Option<f64>,
     pub value: Option<f64>,
+}
+
+impl Clip {
+    pub const NONE: Clip = Clip { norm: None, global_norm: None, value: None };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -261,6 +268,23 @@ impl Plan {
         self.optimizer.map_or(0, |o| o.slot_count())
     }
 
+    /// The parameter ranges that are one variable each (per-variable clipping's unit, as
+    /// `variableRanges` in lib/plan.ts): each dense kernel and bias, each BatchNorm gamma and beta.
+    pub fn variables(&self) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            match *layer {
+                Layer::Dense { inputs, units, kernel, bias, .. } => {
+                    out.push(kernel..kernel + inputs * units);
+                    out.extend(bias.map(|b| b..b + units));
+                }
+                Layer::BatchNorm { units, gamma, beta, .. } => out.extend([gamma..gamma + units, beta..beta + units]),
+                Layer::Dropout { .. } | Layer::Activation { .. } => {}
+            }
+        }
+        out
+    }
+
     /// Decodes and checks a Plan code.
     pub fn decode(code: &[f64]) -> Result<Plan, String> {
         let mut r = Reader { code, at: 0 };
@@ -319,19 +343,20 @@ impl Plan {
 }
 
 impl Optimizer {
-    /// The optimizer record: [kind, learningRate, p0 … p4, clipNorm, clipValue].
+    /// The optimizer record: [kind, learningRate, p0 … p4, clipNorm, globalClipNorm, clipValue].
     fn encode(optimizer: Option<Optimizer>) -> [f64; OPTIMIZER_LEN] {
         use codes::optimizer::*;
         let flag = |b: bool| f64::from(u8::from(b));
         let (kind, lr, p, clip) = match optimizer {
-            None => (codes::NONE, 0.0, [0.0; 5], Clip { norm: None, value: None }),
+            None => (codes::NONE, 0.0, [0.0; 5], Clip::NONE),
             Some(Optimizer::Sgd { lr, momentum, nesterov, clip }) => (SGD, lr, [momentum, flag(nesterov), 0.0, 0.0, 0.0], clip),
             Some(Optimizer::AdaGrad { lr, initial_accumulator, epsilon, clip }) => (ADAGRAD, lr, [initial_accumulator, epsilon, 0.0, 0.0, 0.0], clip),
             Some(Optimizer::RmsProp { lr, rho, momentum, epsilon, centered, clip }) => (RMSPROP, lr, [rho, momentum, epsilon, flag(centered), 0.0], clip),
             Some(Optimizer::Adam { lr, beta1, beta2, epsilon, weight_decay, clip }) => (ADAM, lr, [beta1, beta2, epsilon, weight_decay, 0.0], clip),
         };
         let [p0, p1, p2, p3, p4] = p;
-        [kind as f64, lr, p0, p1, p2, p3, p4, clip.norm.unwrap_or(f64::NAN), clip.value.unwrap_or(f64::NAN)]
+        let off = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        [kind as f64, lr, p0, p1, p2, p3, p4, off(clip.norm), off(clip.global_norm), off(clip.value)]
     }
 }
 
@@ -418,7 +443,10 @@ impl Reader<'_> {
         let lr = self.f64("learningRate")?;
         let [a, b, c, d, _] = [0; 5].map(|_| self.f64("optimizer parameter"));
         let (a, b, c, d) = (a?, b?, c?, d?);
-        let clip = Clip { norm: self.optional("clipNorm")?, value: self.optional("clipValue")? };
+        let clip = Clip { norm: self.optional("clipNorm")?, global_norm: self.optional("globalClipNorm")?, value: self.optional("clipValue")? };
+        if clip.norm.is_some() && clip.global_norm.is_some() {
+            return Err("clipNorm and globalClipNorm cannot both be set".into());
+        }
         let Some(kind) = kind else { return Ok(None) };
         if !(lr.is_finite() && lr > 0.0) {
             return Err(format!("learningRate must be > 0, got {lr}"));

@@ -44,7 +44,7 @@ export interface StreamFlags extends NetworkFlags {
 }
 
 /** The flags that define a run: a resumed run keeps them, and refuses different ones. */
-const RUN_FLAGS = ['data', 'labels', 'task', 'epochs', 'batchSize', 'validationSplit', 'scale', 'lrSchedule', 'shuffleBuffer', 'seed', 'layers', 'activation', 'dropout', 'l2', 'loss', 'optimizer', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay', 'clipNorm'] as const
+const RUN_FLAGS = ['data', 'labels', 'task', 'epochs', 'batchSize', 'validationSplit', 'scale', 'lrSchedule', 'shuffleBuffer', 'seed', 'layers', 'activation', 'dropout', 'l2', 'loss', 'optimizer', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay', 'clipNorm', 'globalClipNorm'] as const
 
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 

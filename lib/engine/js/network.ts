@@ -4,6 +4,7 @@ import {
   fusedOutput,
   optimizerSlotCount,
   targetColumns,
+  variableRanges,
   type AccuracyKind,
   type LayerPlan,
   type Plan,
@@ -84,6 +85,8 @@ export class JsNetwork implements Network {
   private readonly targetCols: number
   private readonly metricSums: Float64Array
   /** The parameter ranges of regularised kernels, with their strengths. */
+  /** The parameters' variables (per-variable clipping's unit). */
+  private readonly variables: [number, number][]
   private readonly regularized: { start: number; end: number; l1: number; l2: number }[]
   private workspace: Workspace | null = null
   /** Whether the loaded batch carries sample weights. */
@@ -99,6 +102,7 @@ export class JsNetwork implements Network {
 
   constructor(plan: Plan, state: NetworkState, ctor: FloatArrayConstructor = Float32Array) {
     this.plan = plan
+    this.variables = variableRanges(plan)
     this.ctor = ctor
     this.params = ctor.from(state.params)
     this.stats = ctor.from(state.stats)
@@ -294,7 +298,7 @@ export class JsNetwork implements Network {
     const metrics = Array.from(this.metricSums, (s) => s / rows)
     if (!Number.isFinite(loss)) return { loss, metrics, diverged: `the loss is ${loss}` }
     const optimizer = this.plan.optimizer!
-    const sumSquares = clipGradients(optimizer.clip, this.grads, this.plan.paramCount)
+    const sumSquares = clipGradients(optimizer.clip, this.grads, this.plan.paramCount, this.variables)
     if (!Number.isFinite(sumSquares)) {
       return { loss, metrics, diverged: 'the gradient has NaN or infinite components' }
     }

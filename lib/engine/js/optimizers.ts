@@ -2,21 +2,24 @@ import type { ClipPlan, OptimizerPlan } from '../../plan.js'
 import type { FloatArray } from './gemm.js'
 
 /**
- * Clips the gradient in place: first by global norm (g ← g · clipNorm/‖g‖ when ‖g‖ > clipNorm),
- * then by value (each component clamped to [−clipValue, clipValue]), as Keras orders them.
- * Returns ‖g‖² before clipping (accumulated in float64), which is NaN or ∞ when the gradient is
- * not finite: the caller then stops before the update can spoil the weights.
+ * Clips the gradient in place, as Keras orders it: each variable's part (`variables`: the
+ * ranges of `variableRanges(plan)`) by its own norm (g ← g · norm/‖g‖ when ‖g‖ > norm), or all
+ * of it by the global norm; then each component to [−value, value]. Returns ‖g‖² of the whole
+ * gradient before clipping (accumulated in float64), which is NaN or ∞ when the gradient is not
+ * finite: the caller then stops before the update can spoil the weights.
  */
-export function clipGradients(clip: ClipPlan, grads: FloatArray, count: number): number {
+export function clipGradients(clip: ClipPlan, grads: FloatArray, count: number, variables: readonly (readonly [number, number])[]): number {
   let sumSquares = 0
   for (let i = 0; i < count; i++) sumSquares += grads[i]! * grads[i]!
   if (!Number.isFinite(sumSquares)) return sumSquares
   if (clip.norm !== null) {
-    const norm = Math.sqrt(sumSquares)
-    if (norm > clip.norm) {
-      const scale = clip.norm / norm
-      for (let i = 0; i < count; i++) grads[i] = grads[i]! * scale
+    for (const [start, end] of variables) {
+      let part = 0
+      for (let i = start; i < end; i++) part += grads[i]! * grads[i]!
+      scaleToNorm(grads, start, end, Math.sqrt(part), clip.norm)
     }
+  } else if (clip.globalNorm !== null) {
+    scaleToNorm(grads, 0, count, Math.sqrt(sumSquares), clip.globalNorm)
   }
   if (clip.value !== null) {
     const v = clip.value
@@ -27,6 +30,13 @@ export function clipGradients(clip: ClipPlan, grads: FloatArray, count: number):
     }
   }
   return sumSquares
+}
+
+/** g[start..end) ← g · max/norm when its norm exceeds max. */
+function scaleToNorm(grads: FloatArray, start: number, end: number, norm: number, max: number): void {
+  if (norm <= max) return
+  const scale = max / norm
+  for (let i = start; i < end; i++) grads[i] = grads[i]! * scale
 }
 
 /**

@@ -39,12 +39,12 @@ export function encodePlan(plan: Plan): Float64Array {
   return Float64Array.from(code)
 }
 
-/** [kind, learningRate, p0 … p4, clipNorm, clipValue]. */
+/** [kind, learningRate, p0 … p4, clipNorm, globalClipNorm, clipValue]. */
 function encodeOptimizer(opt: OptimizerPlan | null): number[] {
-  if (opt === null) return padded([NONE, 0], OPTIMIZER_LEN - 2).concat(NaN, NaN)
+  if (opt === null) return padded([NONE, 0], OPTIMIZER_LEN - 3).concat(NaN, NaN, NaN)
   const fields: readonly string[] = OPTIMIZER_FIELDS[opt.kind]
   const values = fields.map((f) => Number(opt[f as keyof typeof opt]))
-  return padded([OPTIMIZER_CODES[opt.kind], opt.learningRate, ...values], OPTIMIZER_LEN - 2).concat(opt.clip.norm ?? NaN, opt.clip.value ?? NaN)
+  return padded([OPTIMIZER_CODES[opt.kind], opt.learningRate, ...values], OPTIMIZER_LEN - 3).concat(opt.clip.norm ?? NaN, opt.clip.globalNorm ?? NaN, opt.clip.value ?? NaN)
 }
 
 /** [kind, inputs, units, activation, alpha, r0 … r5]. */
