@@ -175,3 +175,35 @@ describe('transformations', () => {
     expect(() => data.npy([], 'y.npy')).toThrow('data.npy x must be a path or a non-empty array of paths')
   })
 })
+
+describe('the .npy header parser against random and mutated bytes (fast-check)', () => {
+  it('gives a header that fits the file or a DataFileError naming the file, never another error', async () => {
+    const fc = await import('fast-check')
+    const valid = npyBytes([1, 2, 3, 4, 5, 6], [3, 2], '<f4')
+    let parsed = 0
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.array(fc.tuple(fc.nat({ max: 127 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+        fc.nat({ max: 10_000 }),
+        (random, flips, sizeDelta) => {
+          const mutated = Uint8Array.from(valid)
+          for (const [at, value] of flips) mutated[at % mutated.length] = value
+          for (const [bytes, size] of [[random, random.length + sizeDelta], [mutated, mutated.length], [mutated, sizeDelta]] as const) {
+            try {
+              const header = parseNpyHeader(bytes, size, 'fuzz.npy')
+              parsed++
+              // What it accepts, it accepts consistently: the data it describes lies inside the file.
+              expect(header.dataOffset + header.rows * header.cols * Number(header.dtype.slice(1))).toBeLessThanOrEqual(size)
+            } catch (error) {
+              expect(error).toBeInstanceOf(DataFileError)
+              expect((error as Error).message).toContain('fuzz.npy')
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    )
+    expect(parsed).toBeGreaterThan(0)
+  })
+})
