@@ -31,7 +31,7 @@ pub struct TrainingData {
 pub const MAX_METRICS: usize = 3;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct BatchStats {
+pub struct BatchLogs {
     /// Mean loss before the update, regularisation included.
     pub loss: f64,
     pub metrics: [f64; MAX_METRICS],
@@ -226,7 +226,7 @@ impl Network {
     }
 
     /// One forward/backward/update on `rows` rows, in order (`w`: sample weights or empty).
-    pub fn train_batch(&mut self, x: &[f32], y: &[f32], w: &[f32], rows: usize, lr: f64) -> (BatchStats, Option<String>) {
+    pub fn train_batch(&mut self, x: &[f32], y: &[f32], w: &[f32], rows: usize, lr: f64) -> (BatchLogs, Option<String>) {
         self.ensure_workspace(rows);
         self.load(x, y, w, 0, rows);
         self.train_loaded(rows, lr)
@@ -234,7 +234,7 @@ impl Network {
 
     /// One pass over the data in batches, shuffled from the training stream when asked.
     /// `on_batch(batch, stats)` runs after each update and returns true to stop.
-    pub fn train_epoch(&mut self, data: &TrainingData, batch_size: usize, shuffle: bool, lr: f64, on_batch: &mut dyn FnMut(usize, &BatchStats) -> bool) -> EpochResult {
+    pub fn train_epoch(&mut self, data: &TrainingData, batch_size: usize, shuffle: bool, lr: f64, on_batch: &mut dyn FnMut(usize, &BatchLogs) -> bool) -> EpochResult {
         let mut epoch = self.begin_epoch(data.rows, batch_size, shuffle, lr);
         while let Some((batch, stats)) = self.epoch_step(data, &mut epoch) {
             if on_batch(batch, &stats) {
@@ -257,7 +257,7 @@ impl Network {
     /// Trains the epoch's next batch of `data` (the `rows` rows the epoch began with). Returns
     /// the batch's index and statistics, or None once the epoch is over: every row trained,
     /// stopped, or a batch diverged (its update skipped; see `EpochResult::diverged`).
-    pub fn epoch_step(&mut self, data: &TrainingData, epoch: &mut Epoch) -> Option<(usize, BatchStats)> {
+    pub fn epoch_step(&mut self, data: &TrainingData, epoch: &mut Epoch) -> Option<(usize, BatchLogs)> {
         if epoch.finished || epoch.start >= epoch.rows {
             epoch.finished = true;
             return None;
@@ -300,7 +300,7 @@ impl Network {
     }
 
     /// Mean loss (with regularisation) and metrics in inference mode.
-    pub fn evaluate(&mut self, data: &TrainingData, batch_size: usize) -> BatchStats {
+    pub fn evaluate(&mut self, data: &TrainingData, batch_size: usize) -> BatchLogs {
         let batch_size = batch_size.max(1);
         self.ensure_workspace(batch_size.min(data.rows).max(1));
         self.metric_sums = [0.0; MAX_METRICS];
@@ -313,7 +313,7 @@ impl Network {
             start += rows;
         }
         let n = data.rows.max(1) as f64;
-        BatchStats { loss: loss_sum / n + self.regularization_loss(), metrics: self.metric_sums.map(|s| s / n) }
+        BatchLogs { loss: loss_sum / n + self.regularization_loss(), metrics: self.metric_sums.map(|s| s / n) }
     }
 
     /// Outputs (rows × output_size) in inference mode, written to `out`.
@@ -369,11 +369,11 @@ impl Network {
     }
 
     /// Forward, backward and update on the loaded batch; skips the update if anything diverged.
-    fn train_loaded(&mut self, rows: usize, lr: f64) -> (BatchStats, Option<String>) {
+    fn train_loaded(&mut self, rows: usize, lr: f64) -> (BatchLogs, Option<String>) {
         let mut rng = std::mem::replace(&mut self.rng, Rng::new([0; 4]));
         let loss = self.loss_and_gradients(rows, &mut rng);
         self.rng = rng;
-        let stats = BatchStats { loss, metrics: self.metric_sums.map(|s| s / rows as f64) };
+        let stats = BatchLogs { loss, metrics: self.metric_sums.map(|s| s / rows as f64) };
         if !loss.is_finite() {
             let shown = if loss.is_nan() { "NaN" } else if loss > 0.0 { "Infinity" } else { "-Infinity" };
             return (stats, Some(format!("the loss is {shown}")));

@@ -10,7 +10,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use kernels::network::{check_data, BatchStats, TrainingData, EpochResult, Network};
+use kernels::network::{check_data, BatchLogs, TrainingData, EpochResult, Network};
 use kernels::plan::Plan;
 use kernels::rng::Rng;
 
@@ -502,7 +502,7 @@ fn train_epoch(env: Env, args: &Args) -> JsResult<napi_value> {
 }
 
 /// Calls `f(batch, loss, metrics)` in its own handle scope; returns whether it returned true.
-fn call_batch_callback(env: Env, f: napi_value, batch: usize, stats: &BatchStats, metric_count: usize) -> JsResult<bool> {
+fn call_batch_callback(env: Env, f: napi_value, batch: usize, stats: &BatchLogs, metric_count: usize) -> JsResult<bool> {
     env.scoped(|| {
         let values = [env.double(batch as f64)?, env.double(stats.loss)?, env.numbers(&stats.metrics[..metric_count])?];
         let returned = env.call(f, &values)?;

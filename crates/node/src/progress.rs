@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use kernels::network::{BatchStats, EpochResult};
+use kernels::network::{BatchLogs, EpochResult};
 
 use crate::env::Env;
 use crate::error::JsError;
@@ -29,7 +29,7 @@ use crate::sys::*;
 use crate::task;
 
 enum Message {
-    Batch { batch: usize, stats: BatchStats },
+    Batch { batch: usize, stats: BatchLogs },
     Done { deferred: napi_deferred, result: Result<EpochResult, JsError> },
 }
 
@@ -99,7 +99,7 @@ impl Progress {
 
     /// Reports a batch (pool thread). In lockstep mode, returns once the callback has run.
     /// Returns false when nobody is listening any more (Node is shutting down): stop then.
-    pub fn batch(&self, batch: usize, stats: &BatchStats) -> bool {
+    pub fn batch(&self, batch: usize, stats: &BatchLogs) -> bool {
         let mut link = self.channel.lock();
         if send(&mut link, Message::Batch { batch, stats: *stats }).is_err() {
             return false;
@@ -196,7 +196,7 @@ unsafe extern "C" fn call_js(env: napi_env, callback: napi_value, context: *mut 
 
 /// Runs the callback for one batch. In lockstep mode the pool thread is parked with the network
 /// unlocked, so the callback may use the network like any code between batches.
-fn call_back(env: Env, callback: napi_value, context: &Context, batch: usize, stats: &BatchStats) {
+fn call_back(env: Env, callback: napi_value, context: &Context, batch: usize, stats: &BatchLogs) {
     let _between = context.lockstep.then(|| context.shared.enter_callback());
     let called = (|| {
         let args = [env.double(batch as f64)?, env.double(stats.loss)?, env.numbers(&stats.metrics[..context.metric_count])?];

@@ -1,14 +1,14 @@
 //! Results as the JavaScript objects lib/engine/engine.ts describes (BatchResult, EpochResult,
 //! Evaluation).
 
-use kernels::network::{BatchStats, EpochResult};
+use kernels::network::{BatchLogs, EpochResult};
 
 use crate::env::Env;
 use crate::error::JsResult;
 use crate::sys::napi_value;
 
 /// { loss, metrics, diverged: string | null }
-pub fn batch(env: Env, stats: &BatchStats, metric_count: usize, diverged: Option<&str>) -> JsResult<napi_value> {
+pub fn batch(env: Env, stats: &BatchLogs, metric_count: usize, diverged: Option<&str>) -> JsResult<napi_value> {
     let object = evaluation(env, stats, metric_count)?;
     let diverged = match diverged {
         Some(reason) => env.string(reason)?,
@@ -19,7 +19,7 @@ pub fn batch(env: Env, stats: &BatchStats, metric_count: usize, diverged: Option
 }
 
 /// { loss, metrics }
-pub fn evaluation(env: Env, stats: &BatchStats, metric_count: usize) -> JsResult<napi_value> {
+pub fn evaluation(env: Env, stats: &BatchLogs, metric_count: usize) -> JsResult<napi_value> {
     let object = env.object()?;
     env.set(object, c"loss", env.double(stats.loss)?)?;
     env.set(object, c"metrics", env.numbers(&stats.metrics[..metric_count])?)?;
