@@ -331,10 +331,10 @@ describe('unknown names list the valid ones', () => {
 
 describe('unknown option keys (typos) are reported with the valid keys', () => {
   const CASES: [string, () => unknown, string][] = [
-    ['SGD learningrate', () => new SGD({ learningrate: 0.1 } as object), "SGD options has an unknown option 'learningrate'; valid options are: learningRate, clipNorm, clipValue, momentum, nesterov"],
-    ['Adam beta_1', () => new Adam({ beta_1: 0.9 } as object), "Adam options has an unknown option 'beta_1'; valid options are: learningRate, clipNorm, clipValue, beta1, beta2, epsilon"],
-    ['AdamW weight_decay', () => new AdamW({ weight_decay: 0.1 } as object), "AdamW options has an unknown option 'weight_decay'; valid options are: learningRate, clipNorm, clipValue, beta1, beta2, epsilon, weightDecay"],
-    ['RMSProp centred', () => new RMSProp({ centred: true } as object), "RMSProp options has an unknown option 'centred'; valid options are: learningRate, clipNorm, clipValue, rho, momentum, epsilon, centered"],
+    ['SGD learningrate', () => new SGD({ learningrate: 0.1 } as object), "SGD options has an unknown option 'learningrate'; valid options are: learningRate, clipNorm, globalClipNorm, clipValue, momentum, nesterov"],
+    ['Adam beta_1', () => new Adam({ beta_1: 0.9 } as object), "Adam options has an unknown option 'beta_1'; valid options are: learningRate, clipNorm, globalClipNorm, clipValue, beta1, beta2, epsilon"],
+    ['AdamW weight_decay', () => new AdamW({ weight_decay: 0.1 } as object), "AdamW options has an unknown option 'weight_decay'; valid options are: learningRate, clipNorm, globalClipNorm, clipValue, beta1, beta2, epsilon, weightDecay"],
+    ['RMSProp centred', () => new RMSProp({ centred: true } as object), "RMSProp options has an unknown option 'centred'; valid options are: learningRate, clipNorm, globalClipNorm, clipValue, rho, momentum, epsilon, centered"],
     ['AdaGrad lr', () => new AdaGrad({ lr: 0.1 } as object), "AdaGrad options has an unknown option 'lr'"],
     ['Dense unit', () => new Dense({ inputSize: 3, unit: 4 } as never), "Dense options has an unknown option 'unit'; valid options are: inputSize, units, activation"],
     ['Dense input_shape', () => new Dense({ units: 4, inputShape: [3] } as never), "Dense options has an unknown option 'inputShape'"],
