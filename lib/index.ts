@@ -33,6 +33,7 @@ export type {
   ScheduleOption,
   ScoreMetric,
   SearchOptions,
+  DistributedOptions,
   SearchProgress,
   SearchSpace,
   SearchStopReason,
@@ -41,6 +42,9 @@ export type {
   TrialStatus,
   VegaLiteSpec,
 } from './search/index.js'
+export { startWorker } from './distributed/worker.js'
+export type { BackpropWorker, WorkerOptions } from './distributed/worker.js'
+export type { DataReference } from './distributed/distributed-options.js'
 export { createPredictor } from './serving/predictor.js'
 export type { Predictor, PredictorOptions, PredictorStats } from './serving/predictor.js'
 export { startServer } from './serving/start-server.js'

@@ -110,6 +110,14 @@ export function checkBoolean(name: string, value: unknown): boolean {
   return value
 }
 
+/** A non-empty string of at most `maxLength` characters (names and paths from files or peers). */
+export function checkString(name: string, value: unknown, maxLength = 4096): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
+    throw new TypeError(`${name} must be a non-empty string of at most ${maxLength} characters, got ${describe(value)}`)
+  }
+  return value
+}
+
 export function checkOneOf<T extends string>(name: string, value: unknown, valid: readonly T[]): T {
   if (typeof value !== 'string' || !(valid as readonly string[]).includes(value)) {
     throw new TypeError(

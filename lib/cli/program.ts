@@ -11,11 +11,12 @@ import { infoCommand } from './commands/info.js'
 import { predictCommand } from './commands/predict.js'
 import { searchCommand } from './commands/search.js'
 import { serveCommand } from './commands/serve.js'
+import { workerCommand } from './commands/worker.js'
 import { trainCommand } from './commands/train.js'
 import { EXIT, UsageError } from './exit-codes.js'
 
 /** Each adds one subcommand. */
-const COMMANDS: ((program: Command) => void)[] = [trainCommand, evaluateCommand, predictCommand, infoCommand, searchCommand, exportCommand, serveCommand]
+const COMMANDS: ((program: Command) => void)[] = [trainCommand, evaluateCommand, predictCommand, infoCommand, searchCommand, exportCommand, serveCommand, workerCommand]
 
 export function buildProgram(): Command {
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -1,5 +1,5 @@
 export { gridSearch, randomSearch, trialSeed } from './search.js'
-export type { RandomSearchOptions, SearchOptions } from './search.js'
+export type { DistributedOptions, RandomSearchOptions, SearchOptions } from './search.js'
 export { choice, intUniform, logUniform, parameterGrid, parameterSampler, uniform } from './space.js'
 export type { Axis, Distribution, SearchSpace, TrialParams } from './space.js'
 export type { ModelSpec, ScheduleOption } from '../model/model-spec.js'

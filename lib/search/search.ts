@@ -12,6 +12,8 @@ import { SearchResult, rankTrials, type SearchStopReason } from './search-result
 import { SpaceSampler, checkSpace, gridPoint, gridSize, type SearchSpace, type TrialParams } from './space.js'
 import { trainOnRows, type BuildFunction, type ScoreMetric, type TrialResult, type TrialTask } from './trial.js'
 import { InProcessRunner, WorkerPool, type TrialRunner } from './trial-runner.js'
+import { checkQueueName, checkRedisUrl, checkReference, checkSearchId, DEFAULT_QUEUE, newSearchId, type DataReference, type ResolvedReference } from '../distributed/distributed-options.js'
+import type { JobValidation } from '../distributed/trial-job.js'
 
 export interface SearchOptions {
   /** The loss every trial minimises (the output layer follows it). Required. */
@@ -55,6 +57,33 @@ export interface SearchOptions {
   progress?: boolean | ((event: SearchProgress) => void)
   /** Cancels the search: trials in flight end as 'cancelled' and the search resolves. */
   signal?: AbortSignal
+  /**
+   * Runs the trials on worker processes through Redis (BullMQ) instead of worker threads: see
+   * `DistributedOptions` and docs/distributed.md. Same seed, same trials and scores.
+   */
+  distributed?: DistributedOptions
+}
+
+/** Where a distributed search's trials go, and how the workers find its data. */
+export interface DistributedOptions {
+  /** The Redis server the workers pull from: redis://[:password@]host:port[/db] or rediss://. */
+  redis: string
+  /** The queue name (default 'backprop'); the workers' `queue`. */
+  queue?: string
+  /**
+   * Names the search in Redis (default: a new random id). Give the id of a search that was
+   * interrupted to continue it: trials it finished are taken from Redis, not run again.
+   */
+  searchId?: string
+  /**
+   * How the workers make the search's rows: the recipe x and y came from (a dataset name or a
+   * shared path, and the split and scaling). Workers check they made the same rows (SHA-256).
+   */
+  data: DataReference
+  /** Trials queued at once (default 64). */
+  inFlight?: number
+  /** Runs of a trial whose worker died before finishing it, in all (default 3). */
+  attempts?: number
 }
 
 export interface RandomSearchOptions extends SearchOptions {
@@ -64,7 +93,7 @@ export interface RandomSearchOptions extends SearchOptions {
 
 const SEARCH_OPTIONS = [
   'loss', 'metric', 'direction', 'validationSplit', 'validationData', 'folds', 'seed', 'workers',
-  'backend', 'threadsPerTrial', 'timeBudgetMs', 'earlyStopping', 'pruning', 'refit', 'build', 'progress', 'signal',
+  'backend', 'threadsPerTrial', 'timeBudgetMs', 'earlyStopping', 'pruning', 'refit', 'build', 'progress', 'signal', 'distributed',
 ]
 
 /**
@@ -114,8 +143,11 @@ async function runSearch(
   const data = prepareSearchData(name, x, y, loss, settings.validation, seed)
   const pruner = settings.pruning ? new MedianPruner(direction, settings.pruning.minTrials) : null
   const workers = Math.min(settings.workers, total)
-  const runner: TrialRunner =
-    workers === 0 ? new InProcessRunner(data, pruner, settings.build) : new WorkerPool(workers, data, pruner)
+  const runner: TrialRunner = settings.distributed
+    ? await distributedRunner(settings, data, pruner)
+    : workers === 0
+      ? new InProcessRunner(data, pruner, settings.build)
+      : new WorkerPool(workers, data, pruner)
   const deadline = settings.timeBudgetMs === null ? Infinity : started + settings.timeBudgetMs
   const results: TrialResult[] = []
   const report = settings.progress
@@ -171,6 +203,27 @@ async function runSearch(
   return new SearchResult(method, seed, metric, direction, results, stopReason, performance.now() - started, model)
 }
 
+/** The runner of a distributed search, connected (node-only modules, loaded when asked for). */
+async function distributedRunner(settings: Settings, data: SearchData, pruner: MedianPruner | null): Promise<TrialRunner> {
+  const d = settings.distributed!
+  const { RedisRunner } = await import('../distributed/redis-runner.js')
+  const { searchDataDigest } = await import('../distributed/data-reference.js')
+  const validation = settings.validation as JobValidation
+  const runner = new RedisRunner(
+    {
+      url: d.redis,
+      queue: d.queue,
+      searchId: d.searchId,
+      inFlight: d.inFlight,
+      attempts: d.attempts,
+      job: { searchId: d.searchId, data: d.data, digest: searchDataDigest(data), loss: settings.loss, validation, searchSeed: settings.seed },
+    },
+    pruner,
+  )
+  await runner.ready()
+  return runner
+}
+
 interface Settings {
   loss: LossName
   metric: ScoreMetric
@@ -187,7 +240,10 @@ interface Settings {
   build: BuildFunction | undefined
   progress: ((event: SearchProgress) => void) | null
   signal: AbortSignal | undefined
+  distributed: ResolvedDistributed | null
 }
+
+type ResolvedDistributed = Required<Omit<DistributedOptions, 'data'>> & { data: ResolvedReference }
 
 function checkSettings(name: string, o: Record<string, unknown>): Settings {
   if (o.loss === undefined) throw new TypeError(`${name} options need a loss: one of ${LOSSES.map((l) => `'${l}'`).join(', ')}`)
@@ -239,6 +295,19 @@ function checkSettings(name: string, o: Record<string, unknown>): Settings {
     if (typeof v !== 'function') throw new TypeError(`${name} progress must be true, false or a function (event) => void, got ${describe(v)}`)
     return v as (event: SearchProgress) => void
   })
+  const distributed = optional(o.distributed, null, (v): ResolvedDistributed => {
+    const d = checkOptions(`${name} distributed`, v, ['redis', 'queue', 'searchId', 'data', 'inFlight', 'attempts'])
+    if (build) throw new TypeError(`${name} build is a function, which cannot be sent to other machines: describe the model with the spec keys (layers, units, …) to distribute the search`)
+    if (validation.kind === 'data') throw new TypeError(`${name} validationData cannot be distributed (the workers read the data by reference): use validationSplit or folds`)
+    return {
+      redis: checkRedisUrl(`${name} distributed redis`, d.redis),
+      queue: optional(d.queue, DEFAULT_QUEUE, (q) => checkQueueName(`${name} distributed queue`, q)),
+      searchId: optional(d.searchId, newSearchId(), (s) => checkSearchId(`${name} distributed searchId`, s)),
+      data: checkReference(`${name} distributed data`, d.data),
+      inFlight: optional(d.inFlight, 64, (n) => checkInteger(`${name} distributed inFlight`, n, { min: 1 })),
+      attempts: optional(d.attempts, 3, (n) => checkInteger(`${name} distributed attempts`, n, { min: 1, max: 100 })),
+    }
+  })
   const signal = optional(o.signal, undefined, (v) => {
     if (!(v instanceof AbortSignal)) throw new TypeError(`${name} signal must be an AbortSignal, got ${describe(v)}`)
     return v
@@ -262,6 +331,7 @@ function checkSettings(name: string, o: Record<string, unknown>): Settings {
     build,
     progress,
     signal,
+    distributed,
   }
 }
 

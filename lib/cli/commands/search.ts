@@ -8,8 +8,6 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { BACKENDS } from '../../engine/select.js'
-import { MinMaxScaler } from '../../data/min-max-scaler.js'
-import { StandardScaler } from '../../data/standard-scaler.js'
 import type { Task } from '../../data/dataset.js'
 import { TASKS } from '../../data/dataset.js'
 import type { LossName } from '../../plan.js'
@@ -19,11 +17,13 @@ import { gridSearch, randomSearch, type SearchOptions } from '../../search/searc
 import type { SearchResult } from '../../search/search-result.js'
 import { parameterGrid, parameterSampler, type SearchSpace } from '../../search/space.js'
 import type { ScoreMetric } from '../../search/trial.js'
-import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../loaded-data.js'
+import { DATA_NAMES, labelColumn, preprocessingOf } from '../loaded-data.js'
+import { followReference } from '../../distributed/data-reference.js'
+import { checkReference, newSearchId } from '../../distributed/distributed-options.js'
 import { quitNow } from '../quit-now.js'
 import { withJsonOutput } from '../json-output.js'
 import { EXIT, UsageError } from '../exit-codes.js'
-import { chooseLoss, LOSS_NAMES, targetsFor } from '../network.js'
+import { chooseLoss, LOSS_NAMES } from '../network.js'
 import { integer, number } from '../option-parsers.js'
 import { prepareOutput, writeTextAtomically } from '../output-files.js'
 import { scoreModel } from '../scores.js'
@@ -62,6 +62,9 @@ interface SearchFlags {
   refitAll?: boolean
   out?: string
   progress: boolean
+  redis?: string
+  queue?: string
+  searchId?: string
   [axis: string]: unknown
 }
 
@@ -94,6 +97,9 @@ export function searchCommand(program: Command): void {
     .option('--out <dir>', 'write search.json, search.csv, search-chart.svg (+ .vl.json) and best-model.safetensors here')
     .option('--json', 'print the search result (every trial, the best, and the test scores of its refit) as one JSON document on stdout; progress and other text go to stderr')
     .option('--no-progress', 'print no progress bar')
+    .option('--redis <url>', 'run the trials on `backprop worker` processes pulling from this Redis (redis://host:6379); --data must be a name or a path every worker reads')
+    .option('--queue <name>', 'with --redis: the queue the workers pull from', 'backprop')
+    .option('--search-id <id>', 'with --redis: names the search in Redis; give an interrupted search\'s id to continue it')
   for (const key of AXIS_FLAGS) {
     command.option(
       `--${flagName(key)} <axis>`,
@@ -188,19 +194,20 @@ async function search(flags: SearchFlags): Promise<{ status: number; document: R
     throw new UsageError(`the search space: ${(error as Error).message.replace(/^parameter(Grid|Sampler) space ?/, '')}`)
   }
 
-  const source = await loadSource(flags.data, {
-    ...(flags.label !== undefined && { label: labelColumn(flags.label) }),
+  // The recipe of the search's rows: followed here, and by every worker of a distributed search.
+  const reference = {
+    data: flags.data,
+    ...(flags.label !== undefined && { label: labelColumn(flags.label)! }),
     ...(flags.task && { task: flags.task }),
     samples: flags.samples,
     seed: flags.seed,
+    testSplit: flags.testSplit,
+    scale: flags.scale,
+  }
+  const { source, train, test, scaler, x, y, loss } = await followReference(checkReference('the search data', reference), (task, classes, name) => {
+    if (task === 'classification' && classes < 2) throw new UsageError(`${name} has ${classes} class; classification needs at least 2`)
+    return chooseLoss(task, classes, flags.loss)
   })
-  const { train, test } = trainAndTest(source, flags.testSplit, flags.seed)
-  const classes = train.task === 'classification' ? train.labelNames.length : 0
-  if (source.task === 'classification' && classes < 2) throw new UsageError(`${source.name} has ${classes} class; classification needs at least 2`)
-  const loss = chooseLoss(source.task, classes, flags.loss)
-  const scaler = flags.scale === 'standard' ? new StandardScaler() : flags.scale === 'minmax' ? new MinMaxScaler() : null
-  const x = scaler ? scaler.fitTransform(train.x) : train.x
-  const y = targetsFor(loss, train.y, classes)
 
   console.error(`data: ${source.name}: ${source.description}`)
   console.error(`      search on ${train.x.rows} samples (${flags.folds ? `${flags.folds}-fold cross-validation` : `${flags.validationSplit ?? 0.2} held out to score each trial`}), test ${test.x.rows}; ${train.x.cols} features`)
@@ -220,7 +227,9 @@ async function search(flags: SearchFlags): Promise<{ status: number; document: R
     ...(flags.pruneAfter !== undefined && { pruning: { afterEpochs: flags.pruneAfter } }),
     ...(flags.refitAll && { refit: 'all' as const }),
     ...(flags.progress && { progress: progressBar(process.stderr) }),
+    ...(flags.redis !== undefined && { distributed: { redis: flags.redis, queue: flags.queue ?? 'backprop', searchId: flags.searchId ?? newSearchId(), data: reference } }),
   }
+  if (options.distributed) console.error(`distributed: search ${options.distributed.searchId} on ${options.distributed.redis}, queue ${options.distributed.queue} (continue it with --search-id ${options.distributed.searchId})`)
   const controller = new AbortController()
   const onInterrupt = () => {
     process.stdout.write('\nstopping the trials in flight (Ctrl-C again to quit at once)…\n')
