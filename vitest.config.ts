@@ -2,9 +2,11 @@ import { defineConfig } from 'vitest/config'
 
 /**
  * Files about the engines themselves (native against JS, the addon's boundary, packaging, the
- * benchmark definitions): they pick their engines explicitly, so they run once.
+ * benchmark definitions): they pick their engines explicitly, so they run once. So do the
+ * distributed tests: what they test (queues, workers, faults) is the same on either engine,
+ * and their workers are separate processes that use the default engine.
  */
-const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts', '__test__/bench-definitions.test.ts', '__test__/browser.test.ts']
+const ENGINE_SPECIFIC = ['__test__/native-*.test.ts', '__test__/packaging.test.ts', '__test__/bench-definitions.test.ts', '__test__/browser.test.ts', '__test__/distributed-*.test.ts']
 
 export default defineConfig({
   test: {
