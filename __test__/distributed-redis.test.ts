@@ -6,14 +6,14 @@
 import { once } from 'node:events'
 import { Queue } from 'bullmq'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { randomSearch, startWorker, type SearchResult } from '../lib/index.js'
+import { randomSearch, startWorker, type SearchResult, type SearchSpace } from '../lib/index.js'
 import { followReference } from '../lib/distributed/data-reference.js'
 import { checkReference } from '../lib/distributed/distributed-options.js'
 import { requireFreshBuild, startCli } from './helpers/cli.js'
 import { REDIS_SERVER, startRedis, type RedisServer } from './helpers/redis.js'
 
 const reference = checkReference('test', { data: 'moons', samples: 400, seed: 5 })
-const space = { layers: [[4], [8], [8, 8]], learningRate: { logUniform: [1e-3, 1e-1] }, epochs: [6], batchSize: [16, 32] }
+const space: SearchSpace = { layers: [[4], [8], [8, 8]], learningRate: { logUniform: [1e-3, 1e-1] }, epochs: [6], batchSize: [16, 32] }
 
 let redis: RedisServer
 let queueNumber = 0
@@ -56,7 +56,7 @@ describe.skipIf(REDIS_SERVER === null)('distributed search on Redis (BullMQ)', (
 
   it('median pruning decides in trial order as locally: the same trials are pruned at the same epochs', async () => {
     const { x, y } = await searchData()
-    const prunable = { ...space, epochs: [12] }
+    const prunable: SearchSpace = { ...space, epochs: [12] }
     const options = { loss: 'sparseCategoricalCrossEntropy' as const, seed: 4, trials: 8, pruning: { afterEpochs: 2, minTrials: 2 }, refit: false as const }
     const local = await randomSearch(x, y, prunable, { ...options, workers: 0 })
     expect(local.trials.some((t) => t.status === 'pruned')).toBe(true)
@@ -103,7 +103,7 @@ describe.skipIf(REDIS_SERVER === null)('distributed search on Redis (BullMQ)', (
     const { x, y } = await searchData()
     const queue = freshQueue()
     // Slow trials (many epochs) so that the kill lands mid-trial; short locks so the retry is quick.
-    const slow = { layers: [[64, 64]], learningRate: [0.01], epochs: [3000], batchSize: [8] }
+    const slow: SearchSpace = { layers: [[64, 64]], learningRate: [0.01], epochs: [3000], batchSize: [8] }
     const flags = ['worker', '--redis', redis.url, '--queue', queue, '--lock-duration-ms', '1500', '--stalled-interval-ms', '500']
     const doomed = startCli(flags)
     let log = ''

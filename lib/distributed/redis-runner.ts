@@ -45,6 +45,9 @@ export class RedisRunner implements TrialRunner {
     // Without listeners these would throw; ioredis keeps reconnecting meanwhile.
     this.queue.on('error', () => {})
     this.events.on('error', () => {})
+    // Each trial waiting for its result listens on the events (BullMQ's waitUntilFinished).
+    this.events.setMaxListeners(options.inFlight + 16)
+    this.queue.setMaxListeners(options.inFlight + 16)
     if (pruner) this.events.on('progress', ({ jobId, data }) => void this.decide(jobId, data))
   }
 
@@ -64,13 +67,18 @@ export class RedisRunner implements TrialRunner {
       removeOnComplete: false,
       removeOnFail: false,
     })
+    const signal = this.abortController.signal
+    let onAbort = () => {}
     const cancelled = new Promise<TrialResult>((resolve) => {
-      const onAbort = () => resolve(this.unfinished(task, 'cancelled', null))
-      if (this.abortController.signal.aborted) onAbort()
-      else this.abortController.signal.addEventListener('abort', onAbort, { once: true })
+      onAbort = () => resolve(this.unfinished(task, 'cancelled', null))
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
     })
-    const finished = this.resultOf(job, task)
-    return Promise.race([finished, cancelled])
+    try {
+      return await Promise.race([this.resultOf(job, task), cancelled])
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
   }
 
   private async resultOf(job: Job, task: TrialTask): Promise<TrialResult> {
