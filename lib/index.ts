@@ -42,6 +42,8 @@ export type {
   TrialStatus,
   VegaLiteSpec,
 } from './search/index.js'
+export { distributedInfo } from './distributed/mpi.js'
+export type { DistributedInfo } from './distributed/mpi.js'
 export { startWorker } from './distributed/worker.js'
 export type { BackpropWorker, WorkerOptions } from './distributed/worker.js'
 export type { DataReference } from './distributed/distributed-options.js'

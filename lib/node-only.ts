@@ -1,12 +1,14 @@
+import type * as Mpi from './distributed/mpi.js'
 import type * as ExportFiles from './export/files.js'
 import type * as ModelFile from './io/model-file.js'
 import type * as ModelCheckpoint from './training/model-checkpoint.js'
 
-/** This package's modules that read or write files: they need Node's built-ins. */
+/** This package's modules that read or write files or load MPI: they need Node's built-ins. */
 interface NodeOnlyModules {
   './io/model-file.js': typeof ModelFile
   './export/files.js': typeof ExportFiles
   './training/model-checkpoint.js': typeof ModelCheckpoint
+  './distributed/mpi.js': typeof Mpi
 }
 
 /**

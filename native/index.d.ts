@@ -160,6 +160,11 @@ export class Network {
   cancel(): void
   /** Caps this network's work at `threads` pool threads (1: the calling thread only); the pool's size still caps it. */
   setThreads(threads: number): void
+  /**
+   * Trains as one process of an MPI data-parallel run (its part of every batch; gradients,
+   * losses and metrics summed over the processes), or alone (false). Throws without MPI.
+   */
+  setDistributed(enabled: boolean): void
   /** Loss and metrics in inference mode. */
   evaluate(dataset: NativeDataset, batchSize: number): NativeEvaluation
   /** Outputs (rows × outputSize) in inference mode. */
@@ -182,3 +187,15 @@ export const __napiBindingTarget: string
  * event): running epochs stop after their batch, and no native thread waits for JavaScript.
  */
 export function shutdown(): void
+
+/**
+ * Initialises MPI (once: Open MPI's libmpi.so.40 or BACKPROP_MPI_LIB, loaded now) and tells this
+ * process's place in the run; throws why MPI cannot be used.
+ */
+export function mpi(): { rank: number; size: number; library: string }
+/** Sums the values across the processes of the run, in place (MPI_Allreduce). */
+export function mpiSum(values: Float32Array | Float64Array): void
+/** Every process gets the values of process `root` (MPI_Bcast). */
+export function mpiBroadcast(values: Float32Array, root: number): void
+/** Ends MPI in this process (at exit; mpirun expects every process to). */
+export function mpiFinalize(): void

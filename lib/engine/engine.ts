@@ -86,6 +86,11 @@ export interface Network {
   readonly plan: Plan
   /** The engine that runs it. */
   readonly engine: 'js' | 'native'
+  /**
+   * The native engine: trains as one process of an MPI data-parallel run (see
+   * lib/distributed/mpi.ts), or alone again with false. Absent from the JS engine.
+   */
+  setDistributed?(enabled: boolean): void
   /** A copy of the current state. */
   readState(): NetworkState
   /** Replaces parts of the state (copied in). */

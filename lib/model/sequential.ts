@@ -282,7 +282,21 @@ export class Sequential implements FitModel {
     const plan = this.requireCompiled('fit')
     const checked = checkFit(plan, x, y, options)
     this.requireIdle('fit')
-    return this.training(() => runFit(this, checked, inMemoryRunner(this.network, checked)))
+    if (checked.distributed === null) return this.training(() => runFit(this, checked, inMemoryRunner(this.network, checked)))
+    const { joinRun } = await importNodeOnly('./distributed/mpi.js', 'fit with distributed', 'fit without it')
+    const run = joinRun(this.network)
+    const runner = inMemoryRunner(this.network, checked)
+    const train = runner.train
+    runner.train = async (epoch, epochOptions) => {
+      const result = await train(epoch, epochOptions)
+      run.afterEpoch()
+      return result
+    }
+    try {
+      return await this.training(() => runFit(this, { ...checked, verbose: checked.verbose && run.rank === 0 }, runner))
+    } finally {
+      run.leave()
+    }
   }
 
   /**

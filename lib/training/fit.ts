@@ -6,6 +6,7 @@ import {
   checkBoolean,
   checkInteger,
   checkNumber,
+  checkOneOf,
   checkOptions,
   describe,
   optional,
@@ -53,11 +54,18 @@ export interface FitOptions {
    * weigh 1. Multiplies sampleWeight when both are given.
    */
   classWeight?: ClassWeight
+  /**
+   * 'mpi': train as one process of an MPI run started by mpirun (native engine): every process
+   * passes the same data and options; each trains `batchSize` rows of every batch of
+   * `batchSize × processes` rows, in the order one process would, and all make the same update.
+   * Rank 0 prints (verbose); see docs/mpi.md.
+   */
+  distributed?: 'mpi'
 }
 
 const FIT_OPTIONS = [
   'epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'validationBatchSize',
-  'callbacks', 'tolerance', 'patience', 'verbose', 'signal', 'sampleWeight', 'classWeight',
+  'callbacks', 'tolerance', 'patience', 'verbose', 'signal', 'sampleWeight', 'classWeight', 'distributed',
 ]
 
 /** The model as fit drives it. */
@@ -74,6 +82,7 @@ export interface CheckedFit extends LoopOptions {
   validationBatchSize: number
   train: TrainingData
   validation: TrainingData | null
+  distributed: 'mpi' | null
 }
 
 /** Checks everything fit was given before anything changes. */
@@ -115,6 +124,7 @@ export function checkFit(plan: Plan, x: unknown, y: unknown, options: unknown): 
     validationBatchSize: optional(o.validationBatchSize, batchSize, (v) => checkInteger('fit validationBatchSize', v, { min: 1 })),
     train,
     validation,
+    distributed: optional(o.distributed, null, (v) => checkOneOf('fit distributed', v, ['mpi'] as const)),
   }
 }
 
@@ -186,7 +196,8 @@ export const COPY_LIMIT_BYTES = 64 << 20
 /** fit's runner: epochs of the in-memory data, validated on the held-out rows. */
 export function inMemoryRunner(network: Network, fit: CheckedFit): EpochRunner {
   const validation = fit.validation
-  const large = network.engine === 'native' && fit.train.x.byteLength + fit.train.y.byteLength > COPY_LIMIT_BYTES
+  // Data-parallel, every process cuts the whole shuffled order into its parts of each batch.
+  const large = network.engine === 'native' && fit.distributed === null && fit.train.x.byteLength + fit.train.y.byteLength > COPY_LIMIT_BYTES
   return {
     train: large
       ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit), fit.batchSize, 0, options, () => Promise.resolve(false))

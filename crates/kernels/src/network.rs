@@ -7,6 +7,7 @@
 use crate::alloc;
 use crate::activations;
 use crate::batch_norm::{self, Cache};
+use crate::collective::{rank_rows, Collective};
 use crate::dropout;
 use crate::gemm::{gemm_with, Epilogue, MatMut, MatRef};
 use crate::isa::active_isa;
@@ -134,6 +135,11 @@ pub struct Network {
     /// An upper bound on |params| and |slots| (∞ = unknown, measure again): while the next
     /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy.
     value_bound: f64,
+    /// Set for data-parallel training: gradients, losses and metrics are summed over processes.
+    collective: Option<std::sync::Arc<dyn Collective>>,
+    /// Within the global batch being trained: this process's first row and the batch's rows
+    /// (dropout skips the other processes' draws, so masks equal one process's).
+    global_rows: (usize, usize),
     /// params then slots as they were before an update that might overflow, to undo it.
     backup: Vec<f32>,
     /// The running statistics before this batch moved them.
@@ -187,6 +193,8 @@ impl Network {
         }
         let layers = plan.layers.len();
         Ok(Network {
+            collective: None,
+            global_rows: (0, 0),
             fused: plan.fused(),
             variables: plan.variables(),
             accuracy: plan.accuracy_kind(),
@@ -262,11 +270,17 @@ impl Network {
             epoch.finished = true;
             return None;
         }
-        let rows = epoch.batch_size.min(epoch.rows - epoch.start);
-        self.ensure_workspace(rows);
-        self.gather(data, &epoch.order[epoch.start..epoch.start + rows]);
+        // Data-parallel, a batch is `batch_size` rows per process: this process trains its part.
+        let (rank, size) = self.collective.as_ref().map_or((0, 1), |c| (c.rank(), c.size()));
+        let global = (epoch.batch_size * size).min(epoch.rows - epoch.start);
+        let mine = rank_rows(rank, epoch.batch_size, global);
+        let rows = mine.len();
+        self.ensure_workspace(rows.max(1));
+        self.gather(data, &epoch.order[epoch.start + mine.start..epoch.start + mine.end]);
+        self.global_rows = (mine.start, global);
         let lr = epoch.rates.get(epoch.batch).copied().unwrap_or(epoch.lr);
         let (stats, diverged) = self.train_loaded(rows, lr);
+        self.global_rows = (0, 0);
         if let Some(reason) = diverged {
             epoch.result.diverged = Some((epoch.batch, reason));
             epoch.finished = true;
@@ -274,12 +288,12 @@ impl Network {
         }
         let result = &mut epoch.result;
         result.batches += 1;
-        result.samples += rows;
-        result.loss += stats.loss * rows as f64;
+        result.samples += global;
+        result.loss += stats.loss * global as f64;
         for m in 0..MAX_METRICS {
-            result.metrics[m] += stats.metrics[m] * rows as f64;
+            result.metrics[m] += stats.metrics[m] * global as f64;
         }
-        epoch.start += rows;
+        epoch.start += global;
         epoch.batch += 1;
         Some((epoch.batch - 1, stats))
     }
@@ -371,9 +385,24 @@ impl Network {
     /// Forward, backward and update on the loaded batch; skips the update if anything diverged.
     fn train_loaded(&mut self, rows: usize, lr: f64) -> (BatchLogs, Option<String>) {
         let mut rng = std::mem::replace(&mut self.rng, Rng::new([0; 4]));
-        let loss = self.loss_and_gradients(rows, &mut rng);
+        let loss = if rows > 0 {
+            self.loss_and_gradients(rows, &mut rng)
+        } else {
+            // A process with no rows in the last batch still takes part in the sum.
+            self.skip_dropout_draws(&mut rng);
+            self.grads.fill(0.0);
+            self.metric_sums = [0.0; MAX_METRICS];
+            0.0
+        };
         self.rng = rng;
-        let stats = BatchLogs { loss, metrics: self.metric_sums.map(|s| s / rows as f64) };
+        let (loss, metric_sums, rows) = match self.collective.clone() {
+            Some(collective) => match self.sum_over_processes(&*collective, rows, loss) {
+                Ok(summed) => summed,
+                Err(message) => return (BatchLogs { loss: f64::NAN, metrics: [f64::NAN; MAX_METRICS] }, Some(format!("the all-reduce across processes failed: {message}"))),
+            },
+            None => (loss, self.metric_sums, rows),
+        };
+        let stats = BatchLogs { loss, metrics: metric_sums.map(|s| s / rows as f64) };
         if !loss.is_finite() {
             let shown = if loss.is_nan() { "NaN" } else if loss > 0.0 { "Infinity" } else { "-Infinity" };
             return (stats, Some(format!("the loss is {shown}")));
@@ -481,6 +510,43 @@ impl Network {
     /// longer holds: the next update measures them again.
     fn state_written(&mut self) {
         self.value_bound = f64::INFINITY;
+    }
+
+    /// The batch's mean gradient, loss and metric sums over every process's rows: each process's
+    /// means weighted by its rows, summed, divided by all the rows. Every process gets the same
+    /// numbers, so every process makes the same update. Returns (loss, metric sums, rows).
+    fn sum_over_processes(&mut self, collective: &dyn Collective, rows: usize, loss: f64) -> Result<(f64, [f64; MAX_METRICS], usize), String> {
+        let weight = rows as f32;
+        self.grads.iter_mut().for_each(|g| *g *= weight);
+        collective.sum_f32(&mut self.grads)?;
+        let mut totals = [0.0f64; 2 + MAX_METRICS];
+        totals[0] = rows as f64;
+        totals[1] = loss * rows as f64;
+        totals[2..].copy_from_slice(&self.metric_sums);
+        collective.sum_f64(&mut totals)?;
+        let all = totals[0];
+        let scale = (1.0 / all) as f32;
+        self.grads.iter_mut().for_each(|g| *g *= scale);
+        let mut sums = [0.0; MAX_METRICS];
+        sums.copy_from_slice(&totals[2..]);
+        Ok((totals[1] / all, sums, all as usize))
+    }
+
+    /// What the dropout layers of a batch with no rows of this process's would draw: nothing of
+    /// its own, but the other processes' rows, so that the stream stays in step.
+    fn skip_dropout_draws(&self, rng: &mut Rng) {
+        for layer in &self.plan.layers {
+            if let Layer::Dropout { units, rate } = *layer {
+                if rate > 0.0 {
+                    rng.skip(self.global_rows.1 * units);
+                }
+            }
+        }
+    }
+
+    /// Makes this process a part of a data-parallel run (or, with None, a run of its own).
+    pub fn set_collective(&mut self, collective: Option<std::sync::Arc<dyn Collective>>) {
+        self.collective = collective;
     }
 
     fn loss_and_gradients(&mut self, rows: usize, rng: &mut Rng) -> f64 {
@@ -591,7 +657,11 @@ impl Network {
                 }
                 Layer::Dropout { rate, .. } => {
                     if training && rate > 0.0 {
+                        // Data-parallel: the draws of the rows before and after this process's.
+                        let (first, global) = self.global_rows;
+                        rng.skip(first * units);
                         dropout::forward(rate, &input[..rows * units], out, &mut ws.masks[l][..rows * units], rng);
+                        rng.skip(global.saturating_sub(first + rows) * units);
                         source = Source::Output(l);
                     }
                 }

@@ -52,6 +52,13 @@ impl Rng {
         result
     }
 
+    /// Advances the stream by `n` draws (what drawing and discarding them would do).
+    pub fn skip(&mut self, n: usize) {
+        for _ in 0..n {
+            self.next_u32();
+        }
+    }
+
     /// Uniform in [0, 1): the draw times 2⁻³² (exact in float64).
     pub fn next_f64(&mut self) -> f64 {
         self.next_u32() as f64 / TWO_POW_32

@@ -10,6 +10,7 @@ mod training_data;
 mod env;
 mod error;
 mod guard;
+mod mpi;
 mod network;
 mod ops;
 mod plan_code;
@@ -35,11 +36,15 @@ js_function!(activation_backward => ops::activation_backward);
 js_function!(info => ops::info);
 js_function!(plan_round_trip => plan_code::plan_round_trip);
 js_function!(shutdown_js => shutdown::shutdown);
+js_function!(mpi_js => mpi::mpi_info);
+js_function!(mpi_sum_js => mpi::mpi_sum);
+js_function!(mpi_broadcast_js => mpi::mpi_broadcast);
+js_function!(mpi_finalize_js => mpi::mpi_finalize);
 
 type Callback = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
 
 /// The functions the addon exports, by their JavaScript names (plus the `Network` class).
-const EXPORTS: [(&std::ffi::CStr, Callback); 8] = [
+const EXPORTS: [(&std::ffi::CStr, Callback); 12] = [
     (c"matmul", matmul),
     (c"denseForward", dense_forward),
     (c"denseBackward", dense_backward),
@@ -48,6 +53,10 @@ const EXPORTS: [(&std::ffi::CStr, Callback); 8] = [
     (c"info", info),
     (c"planRoundTrip", plan_round_trip),
     (c"shutdown", shutdown_js),
+    (c"mpi", mpi_js),
+    (c"mpiSum", mpi_sum_js),
+    (c"mpiBroadcast", mpi_broadcast_js),
+    (c"mpiFinalize", mpi_finalize_js),
 ];
 
 fn register(env: Env, exports: napi_value) -> JsResult<()> {

@@ -226,6 +226,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
     js_function!(train_epoch_async_js => train_epoch_async);
     js_function!(cancel_js => cancel);
     js_function!(set_threads_js => set_threads);
+    js_function!(set_distributed_js => set_distributed);
     js_function!(evaluate_js => evaluate);
     js_function!(predict_js => predict);
     js_function!(predict_async_js => predict_async);
@@ -243,6 +244,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
         method!(c"trainEpochAsync", train_epoch_async_js),
         method!(c"cancel", cancel_js),
         method!(c"setThreads", set_threads_js),
+        method!(c"setDistributed", set_distributed_js),
         method!(c"evaluate", evaluate_js),
         method!(c"predict", predict_js),
         method!(c"predictAsync", predict_async_js),
@@ -600,6 +602,19 @@ fn set_threads(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     let threads = env.size(args.get(0), "threads", 1)?;
     shared.lock()?.net().max_threads = threads;
+    env.undefined()
+}
+
+/// setDistributed(enabled): trains as one process of an MPI data-parallel run (gradients, losses
+/// and metrics summed over the processes, each training its part of every batch), or alone.
+fn set_distributed(env: Env, args: &Args) -> JsResult<napi_value> {
+    let shared = this(env, args)?;
+    let collective: Option<Arc<dyn kernels::collective::Collective>> = if env.boolean_arg(args.get(0), "enabled")? {
+        Some(crate::mpi::get().map_err(JsError::error)?)
+    } else {
+        None
+    };
+    shared.lock()?.net().set_collective(collective);
     env.undefined()
 }
 

@@ -73,6 +73,10 @@ export class NativeNetwork implements Network {
     return this.native.readState()
   }
 
+  setDistributed(enabled: boolean): void {
+    this.native.setDistributed(enabled)
+  }
+
   writeState(state: Partial<NetworkState>): void {
     this.native.writeState(state)
   }

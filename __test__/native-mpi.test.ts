@@ -1,0 +1,107 @@
+/**
+ * Data-parallel training over MPI, really run: `mpirun -np 2` (Open MPI, on loopback) of
+ * __test__/mpi.child.mjs over the built package. The reference is one process training the same
+ * model with the doubled batch: the same losses and weights up to summation order.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BackendUnavailableError, Dense, Sequential } from '../lib/index.js'
+import { ROOT, requireFreshBuild } from './helpers/cli.js'
+import { useTempDir } from './helpers/temp-dir.js'
+
+const temp = useTempDir('backprop-mpi-')
+const MPIRUN = spawnSync('mpirun', ['--version']).status === 0 ? 'mpirun' : null
+const CHILD = join(ROOT, '__test__/mpi.child.mjs')
+/** Open MPI on this machine only: loopback TCP, no ssh, as root in CI containers. */
+const ENV = { ...process.env, OMPI_MCA_btl: 'self,tcp', OMPI_MCA_btl_tcp_if_include: 'lo', OMPI_MCA_oob_tcp_if_include: 'lo', OMPI_MCA_plm_rsh_agent: '' }
+const MPIRUN_FLAGS = ['--allow-run-as-root', '--oversubscribe']
+
+interface Trained {
+  rank: number
+  loss: number[]
+  valLoss: number[]
+  params: number[]
+  stats: number[]
+}
+
+function run(ranks: number, args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync('mpirun', [...MPIRUN_FLAGS, '-np', String(ranks), process.execPath, CHILD, ...args], { env: ENV, encoding: 'utf8', timeout: 120_000 })
+  return { status: r.status, stderr: r.stderr }
+}
+
+function alone(args: string[]): void {
+  const r = spawnSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', timeout: 120_000 })
+  expect(r.status, r.stderr).toBe(0)
+}
+
+const read = (out: string, rank: number) => JSON.parse(readFileSync(`${out}.${rank}.json`, 'utf8')) as Trained
+
+function expectRelative(actual: number[], expected: number[], tolerance: number, what: string): void {
+  expect(actual.length, what).toBe(expected.length)
+  actual.forEach((a, i) => expect(Math.abs(a - expected[i]!), `${what}[${i}]: ${a} vs ${expected[i]}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected[i]!))))
+}
+
+describe.skipIf(MPIRUN === null)('data-parallel training over MPI (mpirun -np 2)', () => {
+  it('2 ranks with batch 16 train what 1 process with batch 32 trains (Dropout included); the ranks hold identical weights', () => {
+    requireFreshBuild()
+    const two = temp('two')
+    const one = temp('one')
+    const r = run(2, ['mpi', '16', '5', two, 'dropout'])
+    expect(r.status, r.stderr).toBe(0)
+    alone(['single', '32', '5', one, 'dropout'])
+    const [a, b, reference] = [read(two, 0), read(two, 1), read(one, 0)]
+    // Only the summation order differs (each rank sums its rows, then MPI sums the ranks).
+    expectRelative(a.loss, reference.loss, 1e-5, 'loss per epoch')
+    expectRelative(a.valLoss, reference.valLoss, 1e-5, 'validation loss per epoch')
+    expectRelative(a.params, reference.params, 1e-5, 'weights')
+    // Every rank made the same updates, bit for bit.
+    expect(b.params).toEqual(a.params)
+    expect(b.loss).toEqual(a.loss)
+  }, 150_000)
+
+  it('with BatchNormalization, the ranks end with the same weights and running statistics', () => {
+    requireFreshBuild()
+    const out = temp('bn')
+    const r = run(2, ['mpi', '16', '3', out, 'batchnorm'])
+    expect(r.status, r.stderr).toBe(0)
+    const [a, b] = [read(out, 0), read(out, 1)]
+    expect(a.stats.length).toBeGreaterThan(0)
+    expect(b.params).toEqual(a.params)
+    expect(b.stats).toEqual(a.stats)
+    expect(b.valLoss).toEqual(a.valLoss)
+  }, 150_000)
+
+  it('a rank killed mid-training ends the run with an error within seconds, not a hang', async () => {
+    requireFreshBuild()
+    const out = temp('kill')
+    const child = spawn('mpirun', [...MPIRUN_FLAGS, '-np', '2', process.execPath, CHILD, 'mpi', '8', '1000', out, '', 'slow'], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => (stderr += c))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    while (!existsSync(`${out}.1.pid`)) await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 1000)) // training is under way
+    process.kill(Number(readFileSync(`${out}.1.pid`, 'utf8')), 'SIGKILL')
+    const killedAt = performance.now()
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))])
+    expect(code, stderr).not.toBe('hung')
+    expect(code).not.toBe(0)
+    expect(performance.now() - killedAt).toBeLessThan(30_000)
+    expect(existsSync(`${out}.0.json`)).toBe(false) // rank 0 did not finish as if nothing happened
+  }, 90_000)
+
+  it('without MPI a BackendUnavailableError says what is missing; the JS engine is refused', async () => {
+    requireFreshBuild()
+    const script = `import('${join(ROOT, 'dist/index.js')}').then((b) => { try { b.distributedInfo(); console.log('loaded') } catch (e) { console.log(e.name + ': ' + e.message) } })`
+    const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, BACKPROP_MPI_LIB: '/nonexistent/libmpi.so' }, encoding: 'utf8' })
+    expect(r.stdout).toContain('BackendUnavailableError: MPI is not available: no MPI library could be loaded from /nonexistent/libmpi.so')
+    const notMpi = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, BACKPROP_MPI_LIB: 'libc.so.6' }, encoding: 'utf8' })
+    expect(notMpi.stdout).toContain('libc.so.6 is not an MPI library')
+    const model = new Sequential({ backend: 'js' }).add(new Dense({ inputSize: 2, units: 2, activation: 'softmax' }))
+    model.compile({ loss: 'sparseCategoricalCrossEntropy' })
+    await expect(model.fit([[0, 1]], [1], { distributed: 'mpi' })).rejects.toThrow(BackendUnavailableError)
+    await expect(model.fit([[0, 1]], [1], { distributed: 'mpi' })).rejects.toThrow('MPI training runs on the native engine')
+    await expect(model.fit([[0, 1]], [1], { distributed: 'tcp' as never })).rejects.toThrow("fit distributed must be one of 'mpi'")
+  }, 60_000)
+})
