@@ -73,6 +73,21 @@ describe.skipIf(MPIRUN === null)('data-parallel training over MPI (mpirun -np 2)
     expect(b.valLoss).toEqual(a.valLoss)
   }, 150_000)
 
+  it('mpirun -np 2 backprop train --distributed mpi: rank 0 alone prints and saves the model one process with the doubled batch trains', async () => {
+    requireFreshBuild()
+    const CLI = join(ROOT, 'dist/cli/main.js')
+    const flags = ['train', '--data', 'digits', '--epochs', '4', '--layers', '32', '--threads', '1']
+    const two = spawnSync('mpirun', [...MPIRUN_FLAGS, '-np', '2', process.execPath, CLI, ...flags, '--batch-size', '16', '--distributed', 'mpi', '--out', temp('two.safetensors')], { env: ENV, encoding: 'utf8', timeout: 120_000 })
+    expect(two.status, two.stderr).toBe(0)
+    expect(two.stdout.match(/^test accuracy: /gm)).toHaveLength(1)
+    expect(two.stderr.match(/^epoch 4\/4/gm)).toHaveLength(1)
+    expect(two.stderr).toContain('batch 16 per process × 2 processes (MPI)')
+    const one = spawnSync(process.execPath, [CLI, ...flags, '--batch-size', '32', '--out', temp('one.safetensors')], { encoding: 'utf8', timeout: 120_000 })
+    expect(one.status, one.stderr).toBe(0)
+    const [a, b] = await Promise.all([Sequential.load(temp('two.safetensors')), Sequential.load(temp('one.safetensors'))])
+    expectRelative(Array.from(a.network.readState().params), Array.from(b.network.readState().params), 1e-4, 'weights')
+  }, 150_000)
+
   it('a rank killed mid-training ends the run with an error within seconds, not a hang', async () => {
     requireFreshBuild()
     const out = temp('kill')

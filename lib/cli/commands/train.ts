@@ -19,6 +19,7 @@ import { requireChartPackages } from '../chart-packages.js'
 import { DATA_NAMES, labelColumn, loadSource, preprocessingOf, trainAndTest } from '../loaded-data.js'
 import { quitNow } from '../quit-now.js'
 import { withJsonOutput } from '../json-output.js'
+import { distributedInfo } from '../../distributed/mpi.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, HIDDEN_ACTIVATIONS, LOSS_NAMES, OPTIMIZER_NAMES, targetsFor, type NetworkFlags } from '../network.js'
 import { integer, layerSizes, number } from '../option-parsers.js'
@@ -50,6 +51,7 @@ interface TrainFlags extends Omit<NetworkFlags, 'layers'> {
   report?: string
   progress: boolean
   json?: boolean
+  distributed?: 'mpi'
 }
 
 export function trainCommand(program: Command): void {
@@ -89,6 +91,7 @@ export function trainCommand(program: Command): void {
     .option('--report <dir>', 'write an HTML report with charts into this directory')
     .option('--no-progress', 'print no per-epoch progress')
     .option('--json', 'print one JSON document with the run and its test scores on stdout (progress and other text go to stderr)')
+    .addOption(new Option('--distributed <kind>', 'mpi: one process of `mpirun -np N backprop train …`, each training --batch-size rows of every batch; rank 0 prints and saves (native engine, Open MPI)').choices(['mpi']))
     .option('--labels <file>', 'streamed training: the .npy file of labels for a .npy file of features in --data')
     .option('--shuffle-buffer <rows>', 'streamed training: rows the shuffle buffer holds (memory: rows × features × 4 bytes)', integer(1), 65536)
     .option('--checkpoint <dir>', 'streamed training: write checkpoints into this directory (the newest 3 are kept)')
@@ -108,6 +111,13 @@ Examples:
   backprop train --data fashion-mnist --layers 256,128 --out fashion.safetensors
   backprop train --data houses.csv --label price --task regression --layers 64,64`)
     .action(async (flags: TrainFlags & StreamFlags, command: Command) => {
+      if (flags.distributed && (await isStreamData(flags.data, flags.labels) || flags.resume)) {
+        throw new UsageError('--distributed mpi trains in-memory data (a dataset name, a CSV file, an IDX directory); streamed .npy data is not distributed yet')
+      }
+      if (flags.distributed) {
+        process.exitCode = await trainInMpiRun(flags)
+        return
+      }
       if (await isStreamData(flags.data, flags.labels) || flags.resume) {
         if (flags.json) throw new UsageError('--json applies to in-memory training; streamed training writes JSON lines with --log-format json')
         const explicit = new Set(Object.keys(flags).filter((key) => command.getOptionValueSource(key) === 'cli'))
@@ -119,6 +129,21 @@ Examples:
       }
       process.exitCode = await withJsonOutput(flags.json, () => train(flags))
     })
+}
+
+/**
+ * `--distributed mpi`, one process of `mpirun -np N backprop train …`: every process trains its
+ * part of each batch; rank 0 alone prints, saves and writes the report, the others are silent
+ * (errors aside).
+ */
+async function trainInMpiRun(flags: TrainFlags): Promise<number> {
+  const { rank } = distributedInfo()
+  if (rank !== 0) {
+    console.log = console.error = () => {}
+    const { out: _out, report: _report, ...quiet } = flags
+    return (await train({ ...quiet, progress: false })).status
+  }
+  return withJsonOutput(flags.json, () => train(flags))
 }
 
 async function train(flags: TrainFlags): Promise<{ status: number; document: Record<string, unknown> }> {
@@ -156,7 +181,7 @@ async function train(flags: TrainFlags): Promise<{ status: number; document: Rec
   console.error(`      ${train.x.rows + test.x.rows} samples × ${features}, ${what}; train ${trainRows}, validation ${train.x.rows - trainRows}, test ${test.x.rows}`)
   console.error(`model: ${describeNetwork(model)}; engine: ${engineText}`)
   const rate = `learning rate ${model.learningRate}${flags.lrSchedule === 'cosine' ? ' with cosine decay' : ''}`
-  console.error(`training: ${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}, ${epochs} epochs, scaling ${flags.scale}, seed ${flags.seed}${flags.earlyStopping ? `, early stopping after ${flags.earlyStopping === true ? 5 : flags.earlyStopping} epochs without improvement` : ''}`)
+  console.error(`training: ${flags.optimizer} (${rate}), loss ${loss}, batch ${batchSize}${flags.distributed ? ` per process × ${distributedInfo().size} processes (MPI)` : ''}, ${epochs} epochs, scaling ${flags.scale}, seed ${flags.seed}${flags.earlyStopping ? `, early stopping after ${flags.earlyStopping === true ? 5 : flags.earlyStopping} epochs without improvement` : ''}`)
 
   const callbacks: Callback[] = []
   if (flags.lrSchedule === 'cosine') callbacks.push(learningRateScheduler(cosineDecay({ initialLearningRate: model.learningRate, decaySteps: epochs })))
@@ -178,6 +203,7 @@ async function train(flags: TrainFlags): Promise<{ status: number; document: Rec
   let history
   try {
     history = await model.fit(xTrain, targetsFor(loss, train.y, classes), {
+      ...(flags.distributed && { distributed: flags.distributed }),
       epochs,
       batchSize,
       validationSplit: flags.validationSplit,
