@@ -92,14 +92,10 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<L
     },
     label(cell, row, line, column) {
       if (task === 'regression') {
-        const v = parseNumber(cell)
-        if (typeof v === 'string') fail(path, line, `column ${column + 1} ('${targetName}', the target): ${v}`)
-        labels[row] = v as number
+        labels[row] = readTarget(path, cell, line, column, targetName)
         return
       }
-      // Numeric labels compare as numbers: '1' and '1.0' are one class.
-      const n = DECIMAL.test(cell) ? Number(cell) : NaN
-      if (Number.isFinite(n)) cell = String(n)
+      cell = canonicalLabel(cell)
       let k = labelIndex.get(cell)
       if (k === undefined) {
         if (fixedLabels !== null) {
@@ -175,10 +171,52 @@ interface TableSpec {
 async function readTable(path: string, delimiter: string, spec: TableSpec): Promise<CsvFeatures> {
   await checkFile(path)
   let capacity = Math.max(0, (await countLines(path)) - 1)
-  let header: string[] | null = null
+  let header: string[] = []
   let columns: number[] = []
   let label: number | null = null
   let data = new Float32Array(0)
+  let rows = 0
+  for await (const record of csvRecords(path, delimiter)) {
+    if (rows === 0) {
+      header = record.header
+      ;({ features: columns, label } = spec.layout(header))
+      data = new Float32Array(capacity * columns.length)
+      spec.grow?.(capacity)
+    }
+    if (rows === capacity) {
+      // Only when the line count under-counted records (e.g. lone \r line endings).
+      capacity = Math.max(16, capacity * 2)
+      const bigger = new Float32Array(capacity * columns.length)
+      bigger.set(data)
+      data = bigger
+      spec.grow?.(capacity)
+    }
+    readFeatures(path, record, columns, data, rows * columns.length)
+    if (label !== null) spec.label!(record.cells[label]!, rows, record.line, label)
+    rows++
+  }
+  const used = rows * columns.length
+  // Keep the buffer when only a few blank lines were over-counted; copy when it would waste much.
+  const values = used === data.length ? data : used >= 0.99 * data.length ? data.subarray(0, used) : data.slice(0, used)
+  return { x: new Matrix(rows, columns.length, values), featureNames: columns.map((c) => header[c]!) }
+}
+
+/** A data record of a CSV file: its cells, its 1-based line, and the file's header. */
+export interface CsvRecord {
+  header: string[]
+  cells: string[]
+  line: number
+}
+
+/**
+ * The data records of a CSV file, one at a time (what loadCsv and the streaming CSV source both
+ * read through): each as wide as the header, which is checked first. An empty file, a file with
+ * only a header, a ragged row, bad quoting, invalid UTF-8 or a damaged gzip stream end the
+ * iteration with a DataFileError naming the file and line.
+ */
+export async function* csvRecords(path: string, delimiter: string): AsyncGenerator<CsvRecord> {
+  await checkFile(path)
+  let header: string[] | null = null
   let rows = 0
   const parser = await parseText(path, delimiter)
   try {
@@ -186,31 +224,13 @@ async function readTable(path: string, delimiter: string, spec: TableSpec): Prom
       const line = info.lines
       if (header === null) {
         header = checkHeader(path, record)
-        ;({ features: columns, label } = spec.layout(header))
-        data = new Float32Array(capacity * columns.length)
-        spec.grow?.(capacity)
         continue
       }
       if (record.length !== header.length) {
         fail(path, line, `expected ${header.length} fields, as in the header, found ${record.length}${record.length === 1 && header.length > 1 ? ' (is the delimiter right?)' : ''}`)
       }
-      if (rows === capacity) {
-        // Only when the line count under-counted records (e.g. lone \r line endings).
-        capacity = Math.max(16, capacity * 2)
-        const bigger = new Float32Array(capacity * columns.length)
-        bigger.set(data)
-        data = bigger
-        spec.grow?.(capacity)
-      }
-      const base = rows * columns.length
-      for (let j = 0; j < columns.length; j++) {
-        const c = columns[j]!
-        const v = parseNumber(record[c]!)
-        if (typeof v === 'string') fail(path, line, `column ${c + 1} ('${header[c]}'): ${v}`)
-        data[base + j] = v as number
-      }
-      if (label !== null) spec.label!(record[label]!, rows, line, label)
       rows++
+      yield { header, cells: record, line }
     }
   } catch (error) {
     rethrow(path, error)
@@ -219,10 +239,29 @@ async function readTable(path: string, delimiter: string, spec: TableSpec): Prom
   }
   if (header === null) fail(path, 1, 'the file is empty; expected a header row naming the columns, then one row per sample')
   if (rows === 0) fail(path, 2, 'the file has a header but no data rows')
-  const used = rows * columns.length
-  // Keep the buffer when only a few blank lines were over-counted; copy when it would waste much.
-  const values = used === data.length ? data : used >= 0.99 * data.length ? data.subarray(0, used) : data.slice(0, used)
-  return { x: new Matrix(rows, columns.length, values), featureNames: columns.map((c) => header![c]!) }
+}
+
+/** Parses a record's feature cells (the header positions `columns`) into `into` at `offset`. */
+export function readFeatures(path: string, record: CsvRecord, columns: readonly number[], into: Float32Array, offset: number): void {
+  for (let j = 0; j < columns.length; j++) {
+    const c = columns[j]!
+    const v = parseNumber(record.cells[c]!)
+    if (typeof v === 'string') fail(path, record.line, `column ${c + 1} ('${record.header[c]}'): ${v}`)
+    into[offset + j] = v as number
+  }
+}
+
+/** A regression target cell as a number, or a DataFileError naming the file, line and column. */
+export function readTarget(path: string, cell: string, line: number, column: number, name: string): number {
+  const v = parseNumber(cell)
+  if (typeof v === 'string') fail(path, line, `column ${column + 1} ('${name}', the target): ${v}`)
+  return v as number
+}
+
+/** A class label as it is compared: numeric labels as numbers ('1' and '1.0' are one class). */
+export function canonicalLabel(cell: string): string {
+  const n = DECIMAL.test(cell) ? Number(cell) : NaN
+  return Number.isFinite(n) ? String(n) : cell
 }
 
 /** The file's records; an error reading or decoding it ends the parse with that error. */
@@ -247,7 +286,7 @@ function checkHeader(path: string, header: string[]): string[] {
 /** Each header's column positions by name, so finding many columns stays linear. */
 const columnPositions = new WeakMap<string[], Map<string, number>>()
 
-function findColumn(path: string, header: string[], column: string | number, what: string): number {
+export function findColumn(path: string, header: string[], column: string | number, what: string): number {
   if (typeof column === 'number') {
     if (column >= header.length) fail(path, 1, `the ${what} is index ${column}, but the header has ${header.length} columns (0–${header.length - 1})`)
     return column
@@ -284,7 +323,7 @@ function showCell(cell: string): string {
   return `'${cell.length > 40 ? `${cell.slice(0, 40)}…` : cell}'`
 }
 
-function fail(path: string, line: number, why: string): never {
+export function fail(path: string, line: number, why: string): never {
   throw new DataFileError(`${path}: line ${line}: ${why}`, path, { line })
 }
 
@@ -349,14 +388,14 @@ async function countLines(path: string): Promise<number> {
   return last === 0x0a ? lines : lines + 1
 }
 
-function checkStrings(name: string, value: unknown): string[] {
+export function checkStrings(name: string, value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'string')) {
     throw new TypeError(`${name} must be a non-empty array of strings, got ${describe(value)}`)
   }
   return value as string[]
 }
 
-function checkDelimiter(what: string, value: unknown): string {
+export function checkDelimiter(what: string, value: unknown): string {
   return optional(value, ',', (v) => {
     if (typeof v !== 'string' || v.length !== 1 || v === '"' || v === '\n' || v === '\r') {
       throw new TypeError(`${what} delimiter must be one character such as ',' or ';', got ${describe(v)}`)
