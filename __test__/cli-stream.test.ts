@@ -4,7 +4,7 @@
  * model bytes as a run that was never stopped.
  */
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -86,6 +86,25 @@ describe('backprop train on .npy data', () => {
     const expected = new MinMaxScaler().fit(d.x.slice(0, 5400))
     expect(Array.from(scaler.dataMin!)).toEqual(Array.from(expected.dataMin!))
     expect(Array.from(scaler.dataMax!)).toEqual(Array.from(expected.dataMax!))
+  })
+
+  it('--stream trains a CSV file in blocks: class names from the file, saved with the model, checkpoints as for .npy', async () => {
+    const csv = join(dir, 'spirals.csv')
+    const d = spirals({ samples: 3000, seed: 4 })
+    const names = ['left arm', 'right arm']
+    writeFileSync(csv, ['u,v,arm', ...d.x.map((row, i) => `${row[0]},${row[1]},${names[d.y[i]!]}`)].join('\n') + '\n')
+    const out = join(dir, 'csv.safetensors')
+    const run = cli(['train', '--data', csv, '--stream', '--label', 'arm', '--layers', '32', '--epochs', '2', '--checkpoint', join(dir, 'csv-ck'), '--log-format', 'json', '--out', out])
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(/3000 rows × 2 features; train 2700, validation 300 \(streamed/)
+    expect(run.stdout.trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2])
+    const model = await Sequential.load(out)
+    expect(model.preprocessing!.labelNames).toEqual(['left arm', 'right arm'])
+    expect(model.preprocessing!.featureNames).toEqual(['u', 'v'])
+    expect(readdirSync(join(dir, 'csv-ck')).length).toBeGreaterThan(0)
+    const resumed = cli(['train', '--resume', join(dir, 'csv-ck')])
+    expect(resumed.status).toBe(0)
+    expect(resumed.stderr).toContain('has already trained its 2 epochs')
   })
 
   it('checkpoint flags without streamed data are a usage error', () => {

@@ -1,6 +1,6 @@
 /**
- * `backprop train` on data read as a stream (.npy features with --labels, or a directory of
- * x-*.npy / y-*.npy shards): memory stays at the model, the shuffle buffer and two chunks of
+ * `backprop train` on data read as a stream (.npy features with --labels, a directory of
+ * x-*.npy / y-*.npy shards, or a CSV file with --stream or above AUTO_STREAM_BYTES): memory stays at the model, the shuffle buffer and two chunks of
  * batches, whatever the size of the data. Checkpoints (--checkpoint) make the run survive a
  * kill: --resume continues it exactly, and SIGINT/SIGTERM write a checkpoint before exiting.
  * With --log-format json, stdout holds one JSON object per epoch (and per --log-every batches)
@@ -27,6 +27,9 @@ import { prepareOutput } from '../output-files.js'
 export interface StreamFlags extends NetworkFlags {
   data: string
   labels?: string
+  /** CSV: the label column. */
+  label?: string
+  stream?: boolean
   task?: 'classification' | 'regression'
   epochs?: number
   batchSize?: number
@@ -44,19 +47,36 @@ export interface StreamFlags extends NetworkFlags {
 }
 
 /** The flags that define a run: a resumed run keeps them, and refuses different ones. */
-const RUN_FLAGS = ['data', 'labels', 'task', 'epochs', 'batchSize', 'validationSplit', 'scale', 'lrSchedule', 'shuffleBuffer', 'seed', 'layers', 'activation', 'dropout', 'l2', 'loss', 'optimizer', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay', 'clipNorm', 'globalClipNorm'] as const
+const RUN_FLAGS = ['data', 'labels', 'label', 'task', 'epochs', 'batchSize', 'validationSplit', 'scale', 'lrSchedule', 'shuffleBuffer', 'seed', 'layers', 'activation', 'dropout', 'l2', 'loss', 'optimizer', 'learningRate', 'momentum', 'nesterov', 'beta1', 'beta2', 'rho', 'weightDecay', 'clipNorm', 'globalClipNorm'] as const
 
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 
-/** Whether `backprop train` should stream this data: .npy files or a directory of .npy shards. */
-export async function isStreamData(path: string, labels: string | undefined): Promise<boolean> {
+/** A CSV file larger than this streams without --stream (in memory it would need about as much again). */
+export const AUTO_STREAM_BYTES = 1 << 30
+
+/**
+ * Whether `backprop train` should stream this data: .npy files, a directory of .npy shards, or a
+ * CSV file given --stream or larger than AUTO_STREAM_BYTES.
+ */
+export async function isStreamData(flags: { data: string; labels?: string | undefined; stream?: boolean | undefined }): Promise<boolean> {
+  const { data: path, labels } = flags
   if (labels !== undefined || path.endsWith('.npy')) return true
   const info = await stat(path).catch(() => null)
+  if (info?.isFile()) return flags.stream === true || info.size > AUTO_STREAM_BYTES
   if (!info?.isDirectory()) return false
   return (await import('node:fs/promises')).readdir(path).then((names) => names.some((n) => /^x-.*\.npy$/.test(n)))
 }
 
-function sourceOf(flags: StreamFlags): Promise<DataSource> {
+async function sourceOf(flags: StreamFlags, labelNames: string[] | null): Promise<DataSource> {
+  const info = await stat(flags.data).catch(() => null)
+  if (info?.isFile() && !flags.data.endsWith('.npy')) {
+    if (flags.labels) throw new UsageError('--labels goes with a .npy file of features in --data; a CSV file names its label column with --label')
+    return data.csv(flags.data, {
+      ...(flags.label !== undefined && { label: /^\d+$/.test(flags.label) ? Number(flags.label) : flags.label }),
+      ...(flags.task && { task: flags.task }),
+      ...(labelNames && { labelNames }),
+    })
+  }
   if (flags.data.endsWith('.npy')) {
     if (!flags.labels) throw new UsageError(`--data ${flags.data} is a .npy file of features: give its labels with --labels y.npy`)
     return Promise.resolve(data.npy(flags.data, flags.labels))
@@ -97,7 +117,10 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
     flags.checkpoint ??= flags.resume
   }
   if (flags.out) await prepareOutput(flags.out, '--out')
-  const all = await sourceOf(flags)
+  if (!flags.stream && !flags.data.endsWith('.npy') && (await stat(flags.data)).isFile()) {
+    log.say(`${flags.data} is larger than ${AUTO_STREAM_BYTES / 2 ** 30} GiB: streaming it rather than loading it (as --stream does)`)
+  }
+  const all = await sourceOf(flags, model?.preprocessing?.labelNames ?? null)
   const shape = await all.shape()
   const rows = shape.rows!
   const trainRows = Math.floor(rows * (1 - flags.validationSplit))
@@ -117,10 +140,15 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
       scaler?.partialFit(new Matrix(b.rows, shape.xColumns, b.x))
       if (task === 'classification') for (let i = 0; i < b.y.length; i++) maxLabel = Math.max(maxLabel, b.y[i]!)
     }
-    classes = task === 'classification' ? maxLabel + 1 : 0
-    if (task === 'classification' && classes < 2) throw new UsageError(`${flags.data} has labels up to ${maxLabel}; classification needs at least 2 classes`)
+    // Class names from the file (CSV), else the indices the label file holds.
+    classes = task === 'classification' ? (shape.labelNames?.length ?? maxLabel + 1) : 0
+    if (task === 'classification' && classes < 2) throw new UsageError(`${flags.data} has ${classes} class${classes === 1 ? '' : 'es'}; classification needs at least 2`)
     model = buildModel(flags, shape.xColumns, task, classes).model
-    model.preprocessing = { ...(scaler && { scaler }), ...(task === 'classification' && { labelNames: Array.from({ length: classes }, (_, k) => String(k)) }) }
+    model.preprocessing = {
+      ...(scaler && { scaler }),
+      ...(shape.featureNames && { featureNames: shape.featureNames }),
+      ...(task === 'classification' && { labelNames: shape.labelNames ?? Array.from({ length: classes }, (_, k) => String(k)) }),
+    }
   } else {
     classes = model.plan.outputSize
   }

@@ -93,6 +93,7 @@ export function trainCommand(program: Command): void {
     .option('--json', 'print one JSON document with the run and its test scores on stdout (progress and other text go to stderr)')
     .addOption(new Option('--distributed <kind>', 'mpi: one process of `mpirun -np N backprop train …`, each training --batch-size rows of every batch; rank 0 prints and saves (native engine, Open MPI)').choices(['mpi']))
     .option('--labels <file>', 'streamed training: the .npy file of labels for a .npy file of features in --data')
+    .option('--stream', `stream a CSV file in blocks instead of loading it (automatic above ${1 << 10} MiB), with the streamed training flags`)
     .option('--shuffle-buffer <rows>', 'streamed training: rows the shuffle buffer holds (memory: rows × features × 4 bytes)', integer(1), 65536)
     .option('--checkpoint <dir>', 'streamed training: write checkpoints into this directory (the newest 3 are kept)')
     .option('--checkpoint-every <epochs>', 'streamed training: checkpoint every this many epochs', integer(1), 1)
@@ -111,21 +112,21 @@ Examples:
   backprop train --data fashion-mnist --layers 256,128 --out fashion.safetensors
   backprop train --data houses.csv --label price --task regression --layers 64,64`)
     .action(async (flags: TrainFlags & StreamFlags, command: Command) => {
-      if (flags.distributed && (await isStreamData(flags.data, flags.labels) || flags.resume)) {
+      if (flags.distributed && (await isStreamData(flags) || flags.resume)) {
         throw new UsageError('--distributed mpi trains in-memory data (a dataset name, a CSV file, an IDX directory); streamed .npy data is not distributed yet')
       }
       if (flags.distributed) {
         process.exitCode = await trainInMpiRun(flags)
         return
       }
-      if (await isStreamData(flags.data, flags.labels) || flags.resume) {
+      if (await isStreamData(flags) || flags.resume) {
         if (flags.json) throw new UsageError('--json applies to in-memory training; streamed training writes JSON lines with --log-format json')
         const explicit = new Set(Object.keys(flags).filter((key) => command.getOptionValueSource(key) === 'cli'))
         process.exitCode = await trainStream(flags, explicit)
         return
       }
       for (const key of ['labels', 'checkpoint', 'resume', 'logEvery'] as const) {
-        if (flags[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to streamed training: .npy data (--data x.npy --labels y.npy, or a directory of x-*.npy/y-*.npy shards)`)
+        if (flags[key] !== undefined) throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to streamed training: .npy data (--data x.npy --labels y.npy, or a directory of x-*.npy/y-*.npy shards), or a CSV file with --stream`)
       }
       process.exitCode = await withJsonOutput(flags.json, () => train(flags))
     })

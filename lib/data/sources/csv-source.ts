@@ -3,9 +3,9 @@
  * reader, lib/data/csv.ts): decimal numbers in float32 range, a DataFileError naming the file,
  * line and column of anything else. Memory stays at one block, whatever the file's size.
  *
- * Class labels are numbered as `loadCsv` numbers them (sorted, numerically when they all are
- * numbers): unless `labelNames` fixes them, a first pass over the file finds them (and counts the
- * rows), so every epoch maps a name to the same index. A CSV file cannot be read from a given
+ * A first pass over the file counts its rows and, unless `labelNames` fixes them, finds the class
+ * labels, numbered as `loadCsv` numbers them (sorted, numerically when they all are numbers), so
+ * every epoch maps a name to the same index. A CSV file cannot be read from a given
  * row, so shuffling uses the bounded buffer and shard takes every n-th row.
  */
 import type { Task } from '../dataset.js'
@@ -103,15 +103,13 @@ export class CsvSource extends DataSource {
       let rows = 0
       for await (const record of csvRecords(this.path, this.delimiter)) {
         layout ??= this.layoutOf(record.header)
-        // Only a first pass for classes when they are not given: otherwise the header is enough.
-        if (this.task === 'regression' || this.labelNames !== null) {
-          return { ...layout, shape: { ...layout.shape, rows: null } }
-        }
+        rows++
+        if (layout.classes !== null || this.task === 'regression') continue
         const cell = record.cells[layout.label]!
         if (cell === '') fail(this.path, record.line, `column ${layout.label + 1} ('${layout.targetName}', the label): the label is empty`)
         seen.add(canonicalLabel(cell))
-        rows++
       }
+      if (layout!.classes !== null || this.task === 'regression') return { ...layout!, shape: { ...layout!.shape, rows } }
       const labelNames = sortedLabelNames([...seen])
       return { ...layout!, classes: new Map(labelNames.map((n, i) => [n, i])), shape: { ...layout!.shape, rows, labelNames } }
     })()
