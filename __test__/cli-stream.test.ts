@@ -107,6 +107,24 @@ describe('backprop train on .npy data', () => {
     expect(resumed.stderr).toContain('has already trained its 2 epochs')
   })
 
+  it('trains a Parquet file (always streamed), its label column named with --label', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer')
+    const d = spirals({ samples: 2000, seed: 6 })
+    const file = join(dir, 'spirals.parquet')
+    writeFileSync(file, new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'arm', data: d.y.map((k) => (k === 0 ? 'left' : 'right')), type: 'STRING' },
+      { name: 'u', data: d.x.map((r) => r[0]!), type: 'DOUBLE' },
+      { name: 'v', data: d.x.map((r) => r[1]!), type: 'DOUBLE' },
+    ], rowGroupSize: 500 })))
+    const out = join(dir, 'parquet.safetensors')
+    const run = cli(['train', '--data', file, '--label', 'arm', '--layers', '16', '--epochs', '2', '--out', out])
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(/2000 rows × 2 features; train 1800, validation 200 \(streamed/)
+    const model = await Sequential.load(out)
+    expect(model.preprocessing!.labelNames).toEqual(['left', 'right'])
+    expect(model.preprocessing!.featureNames).toEqual(['u', 'v'])
+  })
+
   it('checkpoint flags without streamed data are a usage error', () => {
     const run = cli(['train', '--data', 'iris', '--checkpoint', join(dir, 'nope')])
     expect(run.status).toBe(2)

@@ -60,21 +60,26 @@ export const AUTO_STREAM_BYTES = 1 << 30
  */
 export async function isStreamData(flags: { data: string; labels?: string | undefined; stream?: boolean | undefined }): Promise<boolean> {
   const { data: path, labels } = flags
-  if (labels !== undefined || path.endsWith('.npy')) return true
+  if (labels !== undefined || COLUMNAR.test(path) || path.endsWith('.npy')) return true
   const info = await stat(path).catch(() => null)
   if (info?.isFile()) return flags.stream === true || info.size > AUTO_STREAM_BYTES
   if (!info?.isDirectory()) return false
-  return (await import('node:fs/promises')).readdir(path).then((names) => names.some((n) => /^x-.*\.npy$/.test(n)))
+  return (await import('node:fs/promises')).readdir(path).then((names) => names.some((n) => /^x-.*\.npy$/.test(n) || COLUMNAR.test(n)))
 }
+
+/** Parquet and Arrow files: always streamed. */
+const COLUMNAR = /\.(parquet|arrow|arrows)$/
 
 async function sourceOf(flags: StreamFlags, labelNames: string[] | null): Promise<DataSource> {
   const info = await stat(flags.data).catch(() => null)
+  const columnar = { ...(flags.label !== undefined && { label: flags.label }), ...(flags.task && { task: flags.task }), ...(labelNames && { labelNames }) }
   if (info?.isFile() && !flags.data.endsWith('.npy')) {
-    if (flags.labels) throw new UsageError('--labels goes with a .npy file of features in --data; a CSV file names its label column with --label')
+    if (flags.labels) throw new UsageError('--labels goes with a .npy file of features in --data; CSV, Parquet and Arrow files name their label column with --label')
+    if (flags.data.endsWith('.parquet')) return data.parquet(flags.data, columnar)
+    if (/\.arrows?$/.test(flags.data)) return data.arrow(flags.data, columnar)
     return data.csv(flags.data, {
+      ...columnar,
       ...(flags.label !== undefined && { label: /^\d+$/.test(flags.label) ? Number(flags.label) : flags.label }),
-      ...(flags.task && { task: flags.task }),
-      ...(labelNames && { labelNames }),
     })
   }
   if (flags.data.endsWith('.npy')) {
@@ -82,7 +87,7 @@ async function sourceOf(flags: StreamFlags, labelNames: string[] | null): Promis
     return Promise.resolve(data.npy(flags.data, flags.labels))
   }
   if (flags.labels) throw new UsageError('--labels goes with a .npy file of features in --data, not with a directory of shards')
-  return data.directory(flags.data)
+  return data.directory(flags.data, columnar)
 }
 
 /**
@@ -117,7 +122,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
     flags.checkpoint ??= flags.resume
   }
   if (flags.out) await prepareOutput(flags.out, '--out')
-  if (!flags.stream && !flags.data.endsWith('.npy') && (await stat(flags.data)).isFile()) {
+  if (!flags.stream && !flags.data.endsWith('.npy') && !COLUMNAR.test(flags.data) && (await stat(flags.data)).isFile()) {
     log.say(`${flags.data} is larger than ${AUTO_STREAM_BYTES / 2 ** 30} GiB: streaming it rather than loading it (as --stream does)`)
   }
   const all = await sourceOf(flags, model?.preprocessing?.labelNames ?? null)

@@ -5,6 +5,10 @@
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ArrowSource } from './arrow-source.js'
+import type { ColumnarOptions } from './columnar.js'
+import { ParquetSource } from './parquet-source.js'
+import { ShardFiles } from './shard-files.js'
 import { DataFileError } from '../../errors.js'
 import { describe } from '../../validate.js'
 import { DataSource, DEFAULT_BLOCK_ROWS, readRanges, type EpochContext, type RowBlock, type RowRanges, type SourceShape } from './data-source.js'
@@ -124,18 +128,23 @@ async function readInto(path: string, start: number, rows: number, out: Float32A
 }
 
 /**
- * The .npy shards of a directory: x-*.npy with y-*.npy of the same suffix, in name order
- * (x-000.npy, x-001.npy, …). Each worker can then `shard()` the whole by rows.
+ * The shards of a directory: x-*.npy with y-*.npy of the same suffix, in name order (x-000.npy,
+ * x-001.npy, …), or else its *.parquet or *.arrow files in name order. Each worker can then
+ * `shard()` the whole.
  */
-export async function npyDirectory(directory: string): Promise<NpySource> {
+export async function npyDirectory(directory: string, options: ColumnarOptions = {}): Promise<DataSource> {
   let names: string[]
   try {
     names = (await readdir(directory)).sort()
   } catch (error) {
     throw new DataFileError(`${directory}: cannot list the directory: ${(error as Error).message}`, directory)
   }
+  for (const [ext, open] of [['.parquet', (p: string, o: ColumnarOptions) => new ParquetSource(p, o)], ['.arrow', (p: string, o: ColumnarOptions) => new ArrowSource(p, o)]] as const) {
+    const files = names.filter((n) => n.endsWith(ext))
+    if (files.length > 0 && !names.some((n) => /^x-.*\.npy$/.test(n))) return new ShardFiles(files.map((n) => join(directory, n)), open, options)
+  }
   const xs = names.filter((n) => /^x-.*\.npy$/.test(n))
-  if (xs.length === 0) throw new DataFileError(`${directory} holds no x-*.npy files (expected x-000.npy with y-000.npy, …)`, directory)
+  if (xs.length === 0) throw new DataFileError(`${directory} holds no x-*.npy, *.parquet or *.arrow files (expected x-000.npy with y-000.npy, …, or part-000.parquet, …)`, directory)
   const missing = xs.filter((n) => !names.includes(`y-${n.slice(2)}`))
   if (missing.length > 0) throw new DataFileError(`${directory}: ${missing.map((n) => `${n} has no y-${n.slice(2)}`).join('; ')}`, directory)
   return new NpySource(xs.map((n) => join(directory, n)), xs.map((n) => join(directory, `y-${n.slice(2)}`)))

@@ -1,0 +1,118 @@
+/**
+ * What the columnar file sources (Arrow, Parquet) share: choosing the feature and label columns
+ * by name, and turning a group of columns (a record batch, a row group) into a block of rows —
+ * numbers of any width become float32 features; labels are class indices (string labels
+ * numbered as loadCsv numbers them, in a first pass unless `labelNames` fixes them) or, for
+ * regression, numbers.
+ */
+import { DataFileError } from '../../errors.js'
+import { TASKS, sortedLabelNames, type Task } from '../dataset.js'
+import { checkStrings } from '../csv.js'
+import { checkOneOf, checkOptions, checkString, describe, optional } from '../../validate.js'
+import type { RowBlock } from './data-source.js'
+
+export interface ColumnarOptions {
+  /** The label column's name (default: the last column). */
+  label?: string
+  /** 'classification' (default) or 'regression'. */
+  task?: Task
+  /** The feature columns, in this order (default: every column but the label). */
+  featureNames?: string[]
+  /** The class names in index order (default: the file's labels, found in a first pass). */
+  labelNames?: string[]
+}
+
+export interface CheckedColumnar {
+  label: string | null
+  task: Task
+  featureNames: string[] | null
+  labelNames: string[] | null
+}
+
+export function checkColumnar(what: string, path: unknown, options: unknown): CheckedColumnar {
+  checkString(`${what} path`, path)
+  const o = checkOptions(`${what} options`, options, ['label', 'task', 'featureNames', 'labelNames'])
+  const task = optional(o.task, 'classification' as Task, (v) => checkOneOf(`${what} task`, v, TASKS))
+  const labelNames = optional(o.labelNames, null, (v) => checkStrings(`${what} labelNames`, v))
+  if (labelNames !== null && task === 'regression') throw new TypeError(`${what} labelNames applies to classification, not regression`)
+  return {
+    label: optional(o.label, null, (v) => checkString(`${what} label`, v)),
+    task,
+    featureNames: optional(o.featureNames, null, (v) => checkStrings(`${what} featureNames`, v)),
+    labelNames,
+  }
+}
+
+/** The columns a source reads, by name, and the label mapping once known. */
+export interface ColumnLayout {
+  features: string[]
+  label: string
+  /** Class index by label text (classification), or null for regression. */
+  classes: Map<string, number> | null
+}
+
+/** Picks the columns from the file's column names; `where` names the file in errors. */
+export function layoutOf(where: string, path: string, names: string[], o: CheckedColumnar): ColumnLayout {
+  const missing = (name: string, what: string) => new DataFileError(`${path}: no ${what} named '${name}'; the ${where} has: ${names.join(', ')}`, path)
+  const label = o.label ?? names.at(-1)
+  if (label === undefined || names.length < 2) throw new DataFileError(`${path}: the ${where} has ${names.length} column; expected feature columns and a label column`, path)
+  if (!names.includes(label)) throw missing(label, 'label column')
+  const features = o.featureNames ?? names.filter((n) => n !== label)
+  for (const f of features) if (!names.includes(f)) throw missing(f, 'feature column')
+  if (features.includes(label)) throw new DataFileError(`${path}: column '${label}' is both the label column and a feature column`, path)
+  return { features, label, classes: o.labelNames ? new Map(o.labelNames.map((n, i) => [n, i])) : null }
+}
+
+/** Numbered classes from the distinct labels a first pass found. */
+export function classesOf(seen: Iterable<string>): { labelNames: string[]; classes: Map<string, number> } {
+  const labelNames = sortedLabelNames([...seen])
+  return { labelNames, classes: new Map(labelNames.map((n, i) => [n, i])) }
+}
+
+/** A label value as text, as classes are keyed (numbers as numbers: 1 and 1.0 are one class). */
+export function labelText(value: unknown): string {
+  if (typeof value === 'bigint') return String(value)
+  if (typeof value === 'number') return String(value)
+  return String(value)
+}
+
+/** A column's values as read from a file: a typed array, or an array of values (strings, nulls, bigints). */
+export type ColumnValues = ArrayLike<unknown>
+
+/**
+ * A block of `rows` rows from columns read in one group: features as float32 (a null, NaN or
+ * non-number is a DataFileError naming the column and row), labels mapped as the layout says.
+ * `firstRow` is the group's first row in the file, for messages.
+ */
+export function blockOf(path: string, layout: ColumnLayout, column: (name: string) => ColumnValues, rows: number, firstRow: number): RowBlock {
+  const xc = layout.features.length
+  const x = new Float32Array(rows * xc)
+  layout.features.forEach((name, j) => {
+    const values = column(name)
+    for (let r = 0; r < rows; r++) {
+      const v = values[r]
+      const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN
+      if (!Number.isFinite(n) || Math.abs(n) > 3.4028234663852886e38) {
+        throw new DataFileError(`${path}: row ${firstRow + r + 1}, column '${name}': expected a finite number in float32 range, found ${describe(v)}`, path)
+      }
+      x[r * xc + j] = n
+    }
+  })
+  const y = new Float32Array(rows)
+  const labels = column(layout.label)
+  for (let r = 0; r < rows; r++) {
+    const v = labels[r]
+    if (layout.classes === null) {
+      const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN
+      if (!Number.isFinite(n)) throw new DataFileError(`${path}: row ${firstRow + r + 1}, column '${layout.label}' (the target): expected a finite number, found ${describe(v)}`, path)
+      y[r] = n
+      continue
+    }
+    const k = v === null || v === undefined ? undefined : layout.classes.get(labelText(v))
+    if (k === undefined) {
+      throw new DataFileError(`${path}: row ${firstRow + r + 1}, column '${layout.label}': unknown label ${describe(v)}; expected one of: ${[...layout.classes.keys()].join(', ')}`, path)
+    }
+    y[r] = k
+  }
+  return { x, y, rows }
+}

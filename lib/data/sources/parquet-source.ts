@@ -1,0 +1,113 @@
+/**
+ * A Parquet file streamed a row group at a time with hyparquet (pure JavaScript): only the
+ * chosen columns are read, and memory holds one row group. The footer tells the row count and
+ * the column names before any data is read; string class labels are found in a first pass
+ * unless `labelNames` gives them. A damaged file is a DataFileError naming the file and the row
+ * group.
+ */
+import type { AsyncBuffer, FileMetaData } from 'hyparquet'
+import { DataFileError } from '../../errors.js'
+import { DataSource, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
+import { blockOf, checkColumnar, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
+
+type File = AsyncBuffer
+/** Loaded on first use: importing backprop-nn does not load hyparquet. */
+const hyparquet = () => import('hyparquet')
+
+export class ParquetSource extends DataSource {
+  private readonly options: CheckedColumnar
+  private opened: Promise<{ file: File; metadata: FileMetaData; layout: ColumnLayout; shape: SourceShape }> | null = null
+
+  constructor(private readonly path: string, options: ColumnarOptions = {}) {
+    super()
+    this.options = checkColumnar('data.parquet', path, options)
+  }
+
+  async shape(): Promise<SourceShape> {
+    return (await this.open()).shape
+  }
+
+  async memoryEstimate(): Promise<number> {
+    const { metadata, shape } = await this.open()
+    const largest = Math.max(...metadata.row_groups.map((g) => Number(g.num_rows)))
+    return largest * (shape.xColumns + 1) * 4
+  }
+
+  async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
+    const { file, metadata, layout } = await this.open()
+    let start = 0
+    for (const [g, group] of metadata.row_groups.entries()) {
+      context.signal?.throwIfAborted()
+      const rows = Number(group.num_rows)
+      const columns = await this.readGroup(file, metadata, layout, g, start, rows)
+      yield blockOf(this.path, layout, (name) => columns.get(name)!, rows, start)
+      start += rows
+    }
+  }
+
+  /** One row group's columns, each as an array of its values. */
+  private async readGroup(file: File, metadata: FileMetaData, layout: ColumnLayout, group: number, start: number, rows: number): Promise<Map<string, ColumnValues>> {
+    const names = [...layout.features, layout.label]
+    const columns = new Map<string, ColumnValues>()
+    const { parquetRead } = await hyparquet()
+    try {
+      await parquetRead({
+        file,
+        metadata,
+        columns: names,
+        rowStart: start,
+        rowEnd: start + rows,
+        rowFormat: 'array',
+        onComplete: (data: unknown[][]) => {
+          // Rows come as arrays in the order of `columns`.
+          names.forEach((name, c) => columns.set(name, Array.from(data, (row) => row[c])))
+        },
+      })
+    } catch (error) {
+      throw new DataFileError(`${this.path}: row group ${group + 1} of ${metadata.row_groups.length} (rows ${start + 1}–${start + rows}) cannot be read: ${(error as Error).message}`, this.path)
+    }
+    for (const name of names) {
+      if ((columns.get(name)?.length ?? 0) !== rows) throw new DataFileError(`${this.path}: row group ${group + 1} holds ${columns.get(name)?.length ?? 0} values of '${name}', its footer says ${rows}`, this.path)
+    }
+    return columns
+  }
+
+  private open() {
+    this.opened ??= (async () => {
+      const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } = await hyparquet()
+      let file: File
+      let metadata: FileMetaData
+      try {
+        file = await asyncBufferFromFile(this.path)
+        metadata = await parquetMetadataAsync(file)
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        throw new DataFileError(code === 'ENOENT' ? `${this.path}: no such file` : `${this.path}: not a readable Parquet file: ${(error as Error).message}`, this.path)
+      }
+      const names = parquetSchema(metadata).children.map((c) => c.element.name)
+      const layout = layoutOf('Parquet schema', this.path, names, this.options)
+      let labelNames = this.options.labelNames
+      if (this.options.task === 'classification' && layout.classes === null) {
+        const seen = new Set<string>()
+        let start = 0
+        for (const [g, group] of metadata.row_groups.entries()) {
+          const rows = Number(group.num_rows)
+          const values = (await this.readGroup(file, metadata, { ...layout, features: [] }, g, start, rows)).get(layout.label)!
+          for (let r = 0; r < rows; r++) {
+            const v = values[r]
+            if (v === null || v === undefined) throw new DataFileError(`${this.path}: row ${start + r + 1}, column '${layout.label}': the label is missing`, this.path)
+            seen.add(labelText(v))
+          }
+          start += rows
+        }
+        const found = classesOf(seen)
+        layout.classes = found.classes
+        labelNames = found.labelNames
+      }
+      const shape: SourceShape = { xColumns: layout.features.length, yColumns: 1, rows: Number(metadata.num_rows), featureNames: layout.features, labelNames }
+      return { file, metadata, layout, shape }
+    })()
+    this.opened.catch(() => (this.opened = null))
+    return this.opened
+  }
+}
