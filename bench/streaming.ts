@@ -9,6 +9,9 @@
  *
  * The data (rows × 784 float32 features in [0, 1) and int32 labels from a fixed random linear
  * teacher) is written once, in chunks, and reused while its size matches. --quick uses 200k rows.
+ * The first 50k rows are also written as a Parquet file (row groups of 10k) and a CSV file, and
+ * one epoch of fitDataset over each is timed the same way (text and Parquet decoding cost CPU
+ * time that .npy does not: these rows show how much).
  */
 import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
@@ -90,6 +93,36 @@ function ensureData(dir: string, rows: number): void {
   }
 }
 
+/** Rows of the Parquet and CSV copies. */
+const COLUMNAR_ROWS = 50_000
+
+/** Writes the first COLUMNAR_ROWS rows as data.parquet and data.csv (columns f0 … f783, label), once. */
+async function ensureColumnar(dir: string): Promise<void> {
+  const parquet = join(dir, 'data.parquet')
+  const csv = join(dir, 'data.csv')
+  if (existsSync(parquet) && existsSync(csv)) return
+  console.error(`writing ${COLUMNAR_ROWS} rows as Parquet and CSV …`)
+  const { data } = await import('../lib/index.js')
+  const columns: number[][] = Array.from({ length: FEATURES }, () => [])
+  const labels: number[] = []
+  const lines: string[] = [[...Array.from({ length: FEATURES }, (_, j) => `f${j}`), 'label'].join(',')]
+  for await (const b of data.npy(join(dir, 'x.npy'), join(dir, 'y.npy')).take(COLUMNAR_ROWS).blocks({ epoch: 0 })) {
+    for (let r = 0; r < b.rows; r++) {
+      const row = b.x.subarray(r * FEATURES, (r + 1) * FEATURES)
+      row.forEach((v, j) => columns[j]!.push(v))
+      labels.push(b.y[r]!)
+      lines.push(`${Array.from(row, (v) => v.toPrecision(7)).join(',')},${b.y[r]}`)
+    }
+  }
+  const { parquetWriteBuffer } = await import('hyparquet-writer')
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(parquet, new Uint8Array(parquetWriteBuffer({
+    columnData: [...columns.map((values, j) => ({ name: `f${j}`, data: values, type: 'FLOAT' as const })), { name: 'label', data: labels, type: 'INT32' as const }],
+    rowGroupSize: 10_000,
+  })))
+  writeFileSync(csv, lines.join('\n') + '\n')
+}
+
 /** One measurement, in this (child) process: prints { rows, seconds }. */
 async function child(kind: string, dir: string, backend: 'native' | 'js'): Promise<void> {
   const { Adam, Dense, Sequential, data } = await import('../lib/index.js')
@@ -116,7 +149,13 @@ async function child(kind: string, dir: string, backend: 'native' | 'js'): Promi
     await model.fit(new Matrix(rows, FEATURES, x), y, { epochs: 1, batchSize: 128 })
     seconds = (performance.now() - started) / 1000
   } else {
-    const source = kind === 'shards' ? await data.directory(join(dir, 'shards')) : data.npy(join(dir, 'x.npy'), join(dir, 'y.npy'))
+    const source =
+      kind === 'shards' ? await data.directory(join(dir, 'shards'))
+      : kind === 'parquet' ? data.parquet(join(dir, 'data.parquet'), { label: 'label' })
+      : kind === 'csv' ? data.csv(join(dir, 'data.csv'), { label: 'label' })
+      : data.npy(join(dir, 'x.npy'), join(dir, 'y.npy'))
+    // The first pass (row count, classes) is not timed: it happens once per source, not per epoch.
+    await source.shape()
     const pipeline = source.shuffle(65536, { seed: 1 }).batch(128)
     rows = (await pipeline.shape()).rows!
     const started = performance.now()
@@ -131,8 +170,9 @@ async function main(): Promise<void> {
   if (args.child) return child(args.child, args.dir!, backend)
   const rows = Number(args.rows ?? (args.quick ? 200_000 : 1_500_000))
   ensureData(args.dir!, rows)
+  await ensureColumnar(args.dir!)
   const results: Record<string, { rows: number; seconds: number; maxRssMB: number }> = {}
-  const kinds = rows >= 500_000 ? ['memory', 'file', 'shards', 'memory-large'] : ['memory', 'file', 'shards']
+  const kinds = rows >= 500_000 ? ['memory', 'file', 'shards', 'parquet', 'csv', 'memory-large'] : ['memory', 'file', 'shards', 'parquet', 'csv']
   for (const kind of kinds) {
     const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, '--dir', args.dir!, '--backend', backend], {
       cwd: root,
@@ -146,7 +186,7 @@ async function main(): Promise<void> {
   console.log(`${backend} engine, 1 thread; ${rows} rows × ${FEATURES} float32 (${((rows * FEATURES * 4) / 2 ** 30).toFixed(2)} GiB)`)
   console.log('| run | rows | samples/s | ÷ in-memory fit | peak RSS |')
   console.log('|---|---|---|---|---|')
-  for (const [k, label] of [['memory', 'in-memory fit, 100k rows'], ['file', 'fitDataset, one .npy pair, shuffle(65536)'], ['shards', 'fitDataset, 8 shards, shuffle(65536)'], ['memory-large', 'in-memory fit, 500k rows (1.46 GiB of features)']] as const) {
+  for (const [k, label] of [['memory', 'in-memory fit, 100k rows'], ['file', 'fitDataset, one .npy pair, shuffle(65536)'], ['shards', 'fitDataset, 8 shards, shuffle(65536)'], ['parquet', `fitDataset, Parquet (${COLUMNAR_ROWS / 1000}k rows, row groups of 10k), shuffle(65536)`], ['csv', `fitDataset, CSV (${COLUMNAR_ROWS / 1000}k rows), shuffle(65536)`], ['memory-large', 'in-memory fit, 500k rows (1.46 GiB of features)']] as const) {
     const r = results[k]
     if (!r) continue
     console.log(`| ${label} | ${r.rows} | ${Math.round(speed(k))} | ${(speed(k) / speed('memory')).toFixed(2)} | ${Math.round(r.maxRssMB)} MB |`)
