@@ -147,6 +147,13 @@ export function variableRanges(plan: Pick<Plan, 'layers'>): [start: number, end:
   return ranges
 }
 
+/** The initial optimizer state: zeros, except AdaGrad's accumulators. */
+export function initialSlots(plan: Plan): Float32Array {
+  const slots = new Float32Array(optimizerSlotCount(plan.optimizer) * plan.paramCount)
+  if (plan.optimizer?.kind === 'adagrad') slots.fill(plan.optimizer.initialAccumulatorValue, 0, plan.paramCount)
+  return slots
+}
+
 /** Optimizer state slots per parameter: each slot is a buffer parallel to `params`. */
 export function optimizerSlotCount(optimizer: OptimizerPlan | null): number {
   if (optimizer === null) return 0

@@ -1,5 +1,4 @@
 import type { Network, NetworkOptions, NetworkState } from '../engine/engine.js'
-import { initialSlots } from '../engine/js/network.js'
 import { BACKENDS, selectEngine, type Backend } from '../engine/select.js'
 import { ModelStateError, NotCompiledError, ShapeError, TrainingDivergedError } from '../errors.js'
 import { toFeatures, toSampleWeights, type ClassWeight, type Features, type Targets } from '../inputs.js'
@@ -11,6 +10,7 @@ import { checkOptimizer, type Optimizer, type OptimizerName } from '../optimizer
 import {
   LOSSES,
   METRICS,
+  initialSlots,
   optimizerSlotCount,
   outputActivation,
   type LossName,

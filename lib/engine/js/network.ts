@@ -2,7 +2,6 @@ import { yieldToEventLoop } from '../../yield-to-event-loop.js'
 import {
   accuracyKind,
   fusedOutput,
-  optimizerSlotCount,
   targetColumns,
   variableRanges,
   type AccuracyKind,
@@ -499,9 +498,3 @@ function finishEpoch(result: EpochResult): EpochResult {
   return result
 }
 
-/** The initial optimizer state: zeros, except AdaGrad's accumulators. */
-export function initialSlots(plan: Plan): Float32Array {
-  const slots = new Float32Array(optimizerSlotCount(plan.optimizer) * plan.paramCount)
-  if (plan.optimizer?.kind === 'adagrad') slots.fill(plan.optimizer.initialAccumulatorValue, 0, plan.paramCount)
-  return slots
-}
