@@ -7,8 +7,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BackendUnavailableError, Dense, Sequential } from '../lib/index.js'
+import { BackendUnavailableError, Dense, Sequential, spirals } from '../lib/index.js'
 import { ROOT, requireFreshBuild } from './helpers/cli.js'
+import { writeNpy } from './helpers/npy.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
 const temp = useTempDir('backprop-mpi-')
@@ -61,6 +62,20 @@ describe.skipIf(MPIRUN === null)('data-parallel training over MPI (mpirun -np 2)
     expect(b.loss).toEqual(a.loss)
   }, 150_000)
 
+  it('fitDataset: 2 ranks each training half of every batch of a shuffled source train what 1 process trains on the whole batches', () => {
+    requireFreshBuild()
+    const two = temp('ds-two')
+    const one = temp('ds-one')
+    const r = run(2, ['mpi', '32', '4', two, 'dataset dropout'])
+    expect(r.status, r.stderr).toBe(0)
+    alone(['single', '32', '4', one, 'dataset dropout'])
+    const [a, b, reference] = [read(two, 0), read(two, 1), read(one, 0)]
+    expectRelative(a.loss, reference.loss, 1e-5, 'loss per epoch')
+    expectRelative(a.valLoss, reference.valLoss, 1e-5, 'validation loss per epoch')
+    expectRelative(a.params, reference.params, 1e-5, 'weights')
+    expect(b.params).toEqual(a.params)
+  }, 150_000)
+
   it('with BatchNormalization, the ranks end with the same weights and running statistics', () => {
     requireFreshBuild()
     const out = temp('bn')
@@ -85,6 +100,22 @@ describe.skipIf(MPIRUN === null)('data-parallel training over MPI (mpirun -np 2)
     const one = spawnSync(process.execPath, [CLI, ...flags, '--batch-size', '32', '--out', temp('one.safetensors')], { encoding: 'utf8', timeout: 120_000 })
     expect(one.status, one.stderr).toBe(0)
     const [a, b] = await Promise.all([Sequential.load(temp('two.safetensors')), Sequential.load(temp('one.safetensors'))])
+    expectRelative(Array.from(a.network.readState().params), Array.from(b.network.readState().params), 1e-4, 'weights')
+  }, 150_000)
+
+  it('streamed: mpirun -np 2 backprop train --data x.npy --distributed mpi --batch-size 8 trains what one process trains with --batch-size 16', async () => {
+    requireFreshBuild()
+    const CLI = join(ROOT, 'dist/cli/main.js')
+    const d = spirals({ samples: 2000, seed: 3 })
+    writeNpy(temp('x.npy'), d.x.flat(), [2000, 2])
+    writeNpy(temp('y.npy'), d.y, [2000], '<i8')
+    const flags = ['train', '--data', temp('x.npy'), '--labels', temp('y.npy'), '--layers', '32', '--epochs', '3', '--threads', '1', '--seed', '5']
+    const two = spawnSync('mpirun', [...MPIRUN_FLAGS, '-np', '2', process.execPath, CLI, ...flags, '--batch-size', '8', '--distributed', 'mpi', '--out', temp('s-two.safetensors')], { env: ENV, encoding: 'utf8', timeout: 120_000 })
+    expect(two.status, two.stderr).toBe(0)
+    expect(two.stderr.match(/^epoch 3\/3/gm)).toHaveLength(1)
+    const one = spawnSync(process.execPath, [CLI, ...flags, '--batch-size', '16', '--out', temp('s-one.safetensors')], { encoding: 'utf8', timeout: 120_000 })
+    expect(one.status, one.stderr).toBe(0)
+    const [a, b] = await Promise.all([Sequential.load(temp('s-two.safetensors')), Sequential.load(temp('s-one.safetensors'))])
     expectRelative(Array.from(a.network.readState().params), Array.from(b.network.readState().params), 1e-4, 'weights')
   }, 150_000)
 

@@ -19,7 +19,7 @@ import {
 } from '../plan.js'
 import { INIT_STREAM, Rng, TRAINING_STREAM, randomSeed, seedState } from '../rng.js'
 import type { WeightSnapshot } from '../training/callbacks.js'
-import { checkFit, dataset, inMemoryRunner, runFit, type FitModel, type FitOptions } from '../training/fit.js'
+import { checkFit, dataset, inMemoryRunner, runFit, type EpochRunner, type FitModel, type FitOptions, type LoopOptions } from '../training/fit.js'
 import { History } from '../training/history.js'
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, optional } from '../validate.js'
 import { modelFromBytes, modelToBytes, type CheckpointPosition } from '../io/model-bytes.js'
@@ -283,20 +283,7 @@ export class Sequential implements FitModel {
     const checked = checkFit(plan, x, y, options)
     this.requireIdle('fit')
     if (checked.distributed === null) return this.training(() => runFit(this, checked, inMemoryRunner(this.network, checked)))
-    const { joinRun } = await importNodeOnly('./distributed/mpi.js', 'fit with distributed', 'fit without it')
-    const run = joinRun(this.network)
-    const runner = inMemoryRunner(this.network, checked)
-    const train = runner.train
-    runner.train = async (epoch, epochOptions) => {
-      const result = await train(epoch, epochOptions)
-      run.afterEpoch()
-      return result
-    }
-    try {
-      return await this.training(() => runFit(this, { ...checked, verbose: checked.verbose && run.rank === 0 }, runner))
-    } finally {
-      run.leave()
-    }
+    return this.distributedTraining('fit', checked, () => inMemoryRunner(this.network, checked))
   }
 
   /**
@@ -309,9 +296,13 @@ export class Sequential implements FitModel {
   async fitDataset(source: DataSource, options: FitDatasetOptions = {}): Promise<History> {
     const plan = this.requireCompiled('fitDataset')
     this.requireIdle('fitDataset')
-    return this.training(async () => {
-      const checked = await checkFitDataset(plan, source, options)
-      return runFit(this, checked, sourceRunner(this, checked))
+    const checked = await checkFitDataset(plan, source, options)
+    if (checked.distributed === null) return this.training(() => runFit(this, checked, sourceRunner(this, checked)))
+    return this.distributedTraining('fitDataset', checked, (processes) => {
+      if (checked.train.batchSize % processes !== 0) {
+        throw new RangeError(`fitDataset batch size ${checked.train.batchSize} does not split over ${processes} processes: each trains an equal part of every batch; use a multiple of ${processes}`)
+      }
+      return sourceRunner(this, { ...checked, processes })
     })
   }
 
@@ -574,6 +565,27 @@ export class Sequential implements FitModel {
    * lifetime history — also when it fails (diverged, or a source failed): the completed epochs
    * were trained.
    */
+  /**
+   * Training as one process of an MPI run (fit or fitDataset with distributed: 'mpi'): joins the
+   * run (rank 0's state broadcast), keeps the processes equal after each epoch, prints on rank 0.
+   */
+  private async distributedTraining(what: string, loop: LoopOptions, makeRunner: (processes: number) => EpochRunner): Promise<History> {
+    const { joinRun, distributedInfo } = await importNodeOnly('./distributed/mpi.js', `${what} with distributed`, `${what} without it`)
+    const runner = makeRunner(distributedInfo().size)
+    const run = joinRun(this.network)
+    const train = runner.train
+    runner.train = async (epoch, epochOptions) => {
+      const result = await train(epoch, epochOptions)
+      run.afterEpoch()
+      return result
+    }
+    try {
+      return await this.training(() => runFit(this, { ...loop, verbose: loop.verbose && run.rank === 0 }, runner))
+    } finally {
+      run.leave()
+    }
+  }
+
   private async training(run: () => Promise<History>): Promise<History> {
     this.fitting = true
     try {

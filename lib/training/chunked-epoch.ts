@@ -12,7 +12,8 @@ import type { Plan } from '../plan.js'
  * Trains the chunks in order. `before` batches of the epoch were trained earlier (a resume):
  * batch indices and `afterChunk`'s count include them. `afterChunk(batchesDone)` runs between
  * chunks while the network is idle (checkpoints); it returns true to stop. Each chunk must stay
- * unchanged until the next one is asked for (chunk producers alternate two buffers).
+ * unchanged until the next one is asked for (chunk producers alternate two buffers). In an MPI
+ * run of `processes` processes, each trains batchSize / processes rows of every batch.
  */
 export async function trainChunks(
   network: Network,
@@ -21,6 +22,7 @@ export async function trainChunks(
   batchSize: number,
   before: number,
   options: RunOptions,
+  processes: number,
   afterChunk: (batchesDone: number) => Promise<boolean>,
 ): Promise<EpochResult> {
   const result: EpochResult = { loss: 0, metrics: plan.metrics.map(() => 0), batches: 0, samples: 0, stopped: false, diverged: null }
@@ -45,7 +47,7 @@ export async function trainChunks(
     const offset = before + trained
     const onBatchEnd = options.onBatchEnd
     pending = network.trainEpochAsync(chunk, {
-      batchSize,
+      batchSize: batchSize / processes,
       shuffle: false,
       learningRate: options.learningRate,
       ...(options.rateAt && { learningRates: ratesOf(options.rateAt, offset, Math.ceil(chunk.rows / batchSize)) }),

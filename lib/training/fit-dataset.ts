@@ -10,7 +10,7 @@ import { DataSource, rowBytes, type RowBlock, type SourceShape } from '../data/s
 import { ArraySource } from '../data/sources/array-source.js'
 import { Matrix } from '../matrix.js'
 import type { Plan } from '../plan.js'
-import { checkInteger, checkOptions, describe, optional } from '../validate.js'
+import { checkInteger, checkOneOf, checkOptions, describe, optional } from '../validate.js'
 import { checkLoop, type EpochRunner, type FitModel, type LoopOptions } from './fit.js'
 import { Chunk } from './source-batches.js'
 import { trainChunks } from './chunked-epoch.js'
@@ -35,9 +35,15 @@ export interface FitDatasetOptions {
   verbose?: 0 | 1 | boolean
   /** Stops after the current chunk of batches when aborted; fitDataset then resolves normally. */
   signal?: AbortSignal
+  /**
+   * 'mpi': train as one process of an MPI run (native engine; see docs/mpi.md). Every process
+   * reads the same source; each trains its 1/N of every batch (the batch size must divide by
+   * the number of processes), so the run trains what one process would with the same batches.
+   */
+  distributed?: 'mpi'
 }
 
-const OPTIONS = ['epochs', 'batchSize', 'batchesPerEpoch', 'validationData', 'validationBatches', 'callbacks', 'tolerance', 'patience', 'verbose', 'signal']
+const OPTIONS = ['epochs', 'batchSize', 'batchesPerEpoch', 'validationData', 'validationBatches', 'callbacks', 'tolerance', 'patience', 'verbose', 'signal', 'distributed']
 
 /** Bytes of rows an engine call trains at most: big enough to amortise the call, small enough for cache and memory. */
 const CHUNK_BYTES = 4 << 20
@@ -64,6 +70,9 @@ export interface CheckedFitDataset extends LoopOptions {
   batchesPerEpoch: number
   validation: CheckedSource | null
   validationBatches: number
+  distributed: 'mpi' | null
+  /** The processes each batch is split over (1 unless distributed; set when the run is joined). */
+  processes: number
 }
 
 export async function checkFitDataset(plan: Plan, source: unknown, options: unknown): Promise<CheckedFitDataset> {
@@ -86,6 +95,8 @@ export async function checkFitDataset(plan: Plan, source: unknown, options: unkn
     batchesPerEpoch: optional(o.batchesPerEpoch, Infinity, (v) => checkInteger('fitDataset batchesPerEpoch', v, { min: 1 })),
     validation,
     validationBatches: optional(o.validationBatches, Infinity, (v) => checkInteger('fitDataset validationBatches', v, { min: 1 })),
+    distributed: optional(o.distributed, null, (v) => checkOneOf('fitDataset distributed', v, ['mpi'] as const)),
+    processes: 1,
   }
 }
 
@@ -175,7 +186,7 @@ export function sourceRunner(model: FitModel & { consumeResumePoint(): number },
         return Math.max(1, n)
       }
       const chunks = chunksOf(plan, fit.train, epoch, skip, fit.batchesPerEpoch - skip, options.signal, chunkEnd)
-      return trainChunks(network, plan, mapChunks(chunks), batchSize, skip, options, async (done) => {
+      return trainChunks(network, plan, mapChunks(chunks), batchSize, skip, options, fit.processes, async (done) => {
         for (const cb of fit.callbacks) await cb.onBatchesEnd?.(epoch, done)
         return model.stopTraining
       })

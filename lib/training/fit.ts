@@ -200,7 +200,7 @@ export function inMemoryRunner(network: Network, fit: CheckedFit): EpochRunner {
   const large = network.engine === 'native' && fit.distributed === null && fit.train.x.byteLength + fit.train.y.byteLength > COPY_LIMIT_BYTES
   return {
     train: large
-      ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit), fit.batchSize, 0, options, () => Promise.resolve(false))
+      ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit), fit.batchSize, 0, options, 1, () => Promise.resolve(false))
       : (_epoch, { rateAt, ...options }) =>
           network.trainEpochAsync(fit.train, {
             ...options,

@@ -20,6 +20,7 @@ import type { Callback } from '../../training/callbacks.js'
 import { learningRateScheduler } from '../../training/learning-rate-scheduler.js'
 import { modelCheckpoint } from '../../training/model-checkpoint.js'
 import { quitNow } from '../quit-now.js'
+import { distributedInfo } from '../../distributed/mpi.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { buildModel, describeNetwork, type NetworkFlags } from '../network.js'
 import { prepareOutput } from '../output-files.js'
@@ -44,6 +45,7 @@ export interface StreamFlags extends NetworkFlags {
   logEvery?: number
   out?: string
   progress: boolean
+  distributed?: 'mpi'
 }
 
 /** The flags that define a run: a resumed run keeps them, and refuses different ones. */
@@ -94,8 +96,9 @@ async function sourceOf(flags: StreamFlags, labelNames: string[] | null): Promis
  * What a streamed run prints: notes and progress to stderr; the run's summary to stdout, unless
  * stdout holds --log-format json's records (then the summary is a note too).
  */
-function logger(flags: StreamFlags) {
+function logger(flags: StreamFlags, quiet: boolean) {
   const json = flags.logFormat === 'json'
+  if (quiet) return { say: (_: string) => {}, result: (_: string) => {}, record: (_: Record<string, unknown>) => {} }
   return {
     say: (line: string) => process.stderr.write(`${line}\n`),
     result: (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`),
@@ -104,7 +107,10 @@ function logger(flags: StreamFlags) {
 }
 
 export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<string>): Promise<number> {
-  const log = logger(flags)
+  // One process of an MPI run: rank 0 alone prints, checkpoints and saves.
+  const mpi = flags.distributed ? distributedInfo() : null
+  if (mpi && mpi.rank !== 0) flags = { ...flags, checkpoint: undefined, out: undefined } as StreamFlags
+  const log = logger(flags, mpi !== null && mpi.rank !== 0)
   let model: Sequential | null = null
   if (flags.resume) {
     model = await Sequential.resume(flags.resume, { backend: flags.backend })
@@ -165,7 +171,8 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   const large = trainRows >= 10_000
   const epochs = (flags.epochs ??= large ? 20 : 60)
   const batchSize = (flags.batchSize ??= large ? 128 : 32)
-  const pipeline = train.shuffle(flags.shuffleBuffer, { seed: flags.seed }).batch(batchSize)
+  // Data-parallel, --batch-size is per process: each batch of the stream is split over them.
+  const pipeline = train.shuffle(flags.shuffleBuffer, { seed: flags.seed }).batch(batchSize * (mpi?.size ?? 1))
   const memory = await pipeline.memoryEstimate()
 
   const engine = backendInfo()
@@ -207,7 +214,9 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   const controller = new AbortController()
   let signalled: NodeJS.Signals | null = null
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) quitNow(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT')
+    // In an MPI run the processes could stop after different batches and wait on each other:
+    // they stop at once instead (mpirun delivers the signal to all); saved checkpoints stay valid.
+    if (signalled || mpi) quitNow(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT')
     signalled = signal
     log.say(`${signal}: stopping after the current batches${checkpoints ? ' and writing a checkpoint' : ''} (again to quit at once)…`)
     controller.abort()
@@ -226,6 +235,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
       ...(validation && { validationData: validation }),
       callbacks,
       signal: controller.signal,
+      ...(mpi && { distributed: 'mpi' as const }),
     })
   } finally {
     process.removeListener('SIGINT', onSignal)

@@ -112,10 +112,7 @@ Examples:
   backprop train --data fashion-mnist --layers 256,128 --out fashion.safetensors
   backprop train --data houses.csv --label price --task regression --layers 64,64`)
     .action(async (flags: TrainFlags & StreamFlags, command: Command) => {
-      if (flags.distributed && (await isStreamData(flags) || flags.resume)) {
-        throw new UsageError('--distributed mpi trains in-memory data (a dataset name, a CSV file, an IDX directory); streamed .npy data is not distributed yet')
-      }
-      if (flags.distributed) {
+      if (flags.distributed && !(await isStreamData(flags) || flags.resume)) {
         process.exitCode = await trainInMpiRun(flags)
         return
       }
