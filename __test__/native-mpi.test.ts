@@ -45,13 +45,18 @@ function expectRelative(actual: number[], expected: number[], tolerance: number,
 }
 
 describe.skipIf(MPIRUN === null)('data-parallel training over MPI (mpirun -np 2)', () => {
-  it('2 ranks with batch 16 train what 1 process with batch 32 trains (Dropout included); the ranks hold identical weights', () => {
+  // fit: each rank's batch is half the single process's; fitDataset: the source's batches are
+  // the global ones, each rank training half of each. Dropout is included (masks must match).
+  it.each([
+    ['fit: 2 ranks with batch 16 train what 1 process with batch 32 trains', ['mpi', '16', '5'], ['single', '32', '5'], 'dropout'],
+    ['fitDataset: 2 ranks each training half of every batch of a shuffled source train what 1 process trains on the whole batches', ['mpi', '32', '4'], ['single', '32', '4'], 'dataset dropout'],
+  ])('%s; the ranks hold identical weights', (name, distributed, single, layers) => {
     requireFreshBuild()
-    const two = temp('two')
-    const one = temp('one')
-    const r = run(2, ['mpi', '16', '5', two, 'dropout'])
+    const two = temp(`${name.split(':')[0]}-two`)
+    const one = temp(`${name.split(':')[0]}-one`)
+    const r = run(2, [...distributed, two, layers])
     expect(r.status, r.stderr).toBe(0)
-    alone(['single', '32', '5', one, 'dropout'])
+    alone([...single, one, layers])
     const [a, b, reference] = [read(two, 0), read(two, 1), read(one, 0)]
     // Only the summation order differs (each rank sums its rows, then MPI sums the ranks).
     expectRelative(a.loss, reference.loss, 1e-5, 'loss per epoch')
@@ -60,20 +65,6 @@ describe.skipIf(MPIRUN === null)('data-parallel training over MPI (mpirun -np 2)
     // Every rank made the same updates, bit for bit.
     expect(b.params).toEqual(a.params)
     expect(b.loss).toEqual(a.loss)
-  }, 150_000)
-
-  it('fitDataset: 2 ranks each training half of every batch of a shuffled source train what 1 process trains on the whole batches', () => {
-    requireFreshBuild()
-    const two = temp('ds-two')
-    const one = temp('ds-one')
-    const r = run(2, ['mpi', '32', '4', two, 'dataset dropout'])
-    expect(r.status, r.stderr).toBe(0)
-    alone(['single', '32', '4', one, 'dataset dropout'])
-    const [a, b, reference] = [read(two, 0), read(two, 1), read(one, 0)]
-    expectRelative(a.loss, reference.loss, 1e-5, 'loss per epoch')
-    expectRelative(a.valLoss, reference.valLoss, 1e-5, 'validation loss per epoch')
-    expectRelative(a.params, reference.params, 1e-5, 'weights')
-    expect(b.params).toEqual(a.params)
   }, 150_000)
 
   it('with BatchNormalization, the ranks end with the same weights and running statistics', () => {

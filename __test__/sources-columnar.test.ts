@@ -7,7 +7,8 @@ import fs from 'node:fs'
 import { Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow'
 import { parquetWriteBuffer } from 'hyparquet-writer'
 import { describe, expect, it } from 'vitest'
-import { DataFileError, Dense, Sequential, data, type DataSource } from '../lib/index.js'
+import { DataFileError, Dense, Sequential, data } from '../lib/index.js'
+import { collect } from './helpers/source-rows.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
 const temp = useTempDir('backprop-columnar-')
@@ -48,15 +49,6 @@ function writeArrow(name: string, format: 'file' | 'stream'): string {
   return path
 }
 
-async function collect(source: DataSource, epoch = 0): Promise<{ x: number[]; y: number[] }> {
-  const x: number[] = []
-  const y: number[] = []
-  for await (const block of source.blocks({ epoch })) {
-    x.push(...block.x)
-    y.push(...block.y)
-  }
-  return { x, y }
-}
 
 const expectedX = Array.from({ length: N }, (_, i) => [Math.fround(a[i]!), b[i]!]).flat()
 

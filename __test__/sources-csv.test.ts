@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { DataFileError, Dense, Sequential, data, loadCsv } from '../lib/index.js'
+import { collect } from './helpers/source-rows.js'
 import { useTempDir } from './helpers/temp-dir.js'
 
 const temp = useTempDir('backprop-csv-source-')
@@ -26,15 +27,6 @@ function writeCsv(name: string, n: number, options: { badAt?: number; labels?: s
   return path
 }
 
-async function collect(source: ReturnType<typeof data.csv>, epoch = 0): Promise<{ x: number[]; y: number[] }> {
-  const x: number[] = []
-  const y: number[] = []
-  for await (const block of source.blocks({ epoch })) {
-    x.push(...block.x)
-    y.push(...block.y)
-  }
-  return { x, y }
-}
 
 describe('data.csv', () => {
   it('streams what loadCsv loads: values, class indices and names (also gzip, and 1 / 1.0 as one class)', async () => {
