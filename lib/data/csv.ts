@@ -206,6 +206,21 @@ export interface CsvRecord {
   header: string[]
   cells: string[]
   line: number
+  /** Where the record ends in the file: the byte after its line break (plain, uncompressed files). */
+  end: number
+  /** Where the header ends. */
+  headerEnd: number
+}
+
+/**
+ * Part of a plain (not gzip) CSV file: the records between two record boundaries, read with the
+ * header. `start` and `end` are byte offsets (a record's `end`), `firstLine` the line `start` is on.
+ */
+export interface CsvRange {
+  headerEnd: number
+  start: number
+  end: number
+  firstLine: number
 }
 
 /**
@@ -214,23 +229,28 @@ export interface CsvRecord {
  * only a header, a ragged row, bad quoting, invalid UTF-8 or a damaged gzip stream end the
  * iteration with a DataFileError naming the file and line.
  */
-export async function* csvRecords(path: string, delimiter: string): AsyncGenerator<CsvRecord> {
+export async function* csvRecords(path: string, delimiter: string, range?: CsvRange): AsyncGenerator<CsvRecord> {
   await checkFile(path)
   let header: string[] | null = null
+  let headerEnd = 0
   let rows = 0
-  const parser = await parseText(path, delimiter)
+  const parser = await parseText(path, delimiter, range)
+  // In a range, the parser sees the header then the range's bytes: lines and offsets shift.
+  const lineShift = range ? range.firstLine - 2 : 0
+  const byteShift = range ? range.start - range.headerEnd : 0
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = info.lines
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+      const line = header === null ? info.lines : info.lines + lineShift
       if (header === null) {
         header = checkHeader(path, record)
+        headerEnd = info.bytes
         continue
       }
       if (record.length !== header.length) {
         fail(path, line, `expected ${header.length} fields, as in the header, found ${record.length}${record.length === 1 && header.length > 1 ? ' (is the delimiter right?)' : ''}`)
       }
       rows++
-      yield { header, cells: record, line }
+      yield { header, cells: record, line, end: info.bytes + byteShift, headerEnd }
     }
   } catch (error) {
     rethrow(path, error)
@@ -265,8 +285,8 @@ export function canonicalLabel(cell: string): string {
 }
 
 /** The file's records; an error reading or decoding it ends the parse with that error. */
-async function parseText(path: string, delimiter: string) {
-  const text = await openText(path)
+async function parseText(path: string, delimiter: string, range?: CsvRange) {
+  const text = range ? rangeText(path, range) : await openText(path)
   const parser = parse({ delimiter, info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true })
   text.on('error', (error) => parser.destroy(error))
   return text.pipe(parser)
@@ -350,6 +370,26 @@ async function checkFile(path: string): Promise<void> {
     throw new DataFileError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read the file: ${(error as Error).message}`, path)
   }
   if (info.isDirectory()) throw new DataFileError(`${path} is a directory; expected a CSV file`, path)
+}
+
+/** The header's bytes then the range's, as one UTF-8-checked stream. */
+function rangeText(path: string, range: CsvRange): Readable {
+  const check = utf8Checked(path)
+  const pieces: [number, number][] = [[0, range.headerEnd], [range.start, range.end]]
+  void (async () => {
+    try {
+      for (const [start, end] of pieces) {
+        if (end <= start) continue
+        for await (const chunk of createReadStream(path, { start, end: end - 1 })) {
+          if (!check.write(chunk)) await new Promise((resolve) => check.once('drain', resolve))
+        }
+      }
+      check.end()
+    } catch (error) {
+      check.destroy(error as Error)
+    }
+  })()
+  return check
 }
 
 /** The file's bytes as a stream, decompressed when it starts with the gzip magic number. */

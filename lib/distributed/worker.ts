@@ -16,6 +16,7 @@ import { describeReference, followReference, searchDataDigest } from './data-ref
 import { checkQueueName, checkRedisUrl, DEFAULT_QUEUE } from './distributed-options.js'
 import { connect } from './redis-connection.js'
 import { checkTrialJob, pruneDecisionKey, TRIAL_JOB, type TrialJob } from './trial-job.js'
+import { checkPredictJob, PREDICT_JOB, runPredictJob, type PredictJob } from './predict-job.js'
 
 export interface WorkerOptions {
   /** The Redis server: redis://[:password@]host:port[/db], or rediss:// for TLS. Required. */
@@ -38,7 +39,7 @@ export interface WorkerOptions {
 }
 
 export interface BackpropWorker {
-  /** Trials this worker has finished (any status). */
+  /** Trials and prediction chunks this worker has finished. */
   readonly completed: number
   /** Resolves once connected to Redis and pulling jobs. */
   ready(): Promise<void>
@@ -91,8 +92,9 @@ export function startWorker(options: WorkerOptions): BackpropWorker {
   }
 
   const blocking: Redis[] = []
-  async function runJob(job: Job): Promise<TrialResult> {
-    if (job.name !== TRIAL_JOB) throw new UnrecoverableError(`unknown job kind '${String(job.name).slice(0, 64)}'; this worker runs '${TRIAL_JOB}' jobs`)
+  async function runJob(job: Job): Promise<TrialResult | { text: string }> {
+    if (job.name === PREDICT_JOB) return predictChunk(job)
+    if (job.name !== TRIAL_JOB) throw new UnrecoverableError(`unknown job kind '${String(job.name).slice(0, 64)}'; this worker runs '${TRIAL_JOB}' and '${PREDICT_JOB}' jobs`)
     let trial: TrialJob
     try {
       trial = checkTrialJob(job.data)
@@ -124,6 +126,25 @@ export function startWorker(options: WorkerOptions): BackpropWorker {
     log(`trial ${trial.searchId}/${task.index} ${result.status}${result.score !== null ? ` (score ${result.score})` : ''}${result.error ? `: ${result.error}` : ''}`)
     state.completed++
     return result
+  }
+
+  async function predictChunk(job: Job): Promise<{ text: string }> {
+    let chunk: PredictJob
+    try {
+      chunk = checkPredictJob(job.data)
+    } catch (error) {
+      throw new UnrecoverableError(`a malformed predict job: ${(error as Error).message}`)
+    }
+    log(`chunk ${chunk.runId}/${chunk.index} (${chunk.rows} rows) started`)
+    try {
+      const text = await runPredictJob(chunk, (message) => new UnrecoverableError(message))
+      state.completed++
+      return { text }
+    } catch (error) {
+      // A file that cannot be read the same way twice: fail the chunk now, not after retries.
+      if (error instanceof UnrecoverableError) throw error
+      throw new UnrecoverableError(`chunk ${chunk.index}: ${(error as Error).message}`)
+    }
   }
 
   const state = { completed: 0 }

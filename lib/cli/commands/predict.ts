@@ -3,6 +3,7 @@
  * predicted class name and each class's probability, or the predicted value. Features are read
  * by the names the model was trained with and scaled by its saved scaler.
  */
+import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { loadCsv, loadCsvFeatures, readCsvHeader } from '../../data/csv.js'
 import { applyPreprocessing } from '../../data/preprocessing.js'
@@ -12,7 +13,8 @@ import { accuracyScore } from '../../metrics/classification.js'
 import { Sequential } from '../../model/sequential.js'
 import { EXIT, UsageError } from '../exit-codes.js'
 import { prepareOutput, writeTextAtomically } from '../output-files.js'
-import { predictedClasses } from '../scores.js'
+import { integer } from '../option-parsers.js'
+import { predictionHeader, predictionLines } from '../prediction-csv.js'
 
 interface PredictFlags {
   data: string
@@ -20,6 +22,10 @@ interface PredictFlags {
   delimiter: string
   backend: Backend
   json?: boolean
+  redis?: string
+  queue: string
+  chunkRows: number
+  runId?: string
 }
 
 export function predictCommand(program: Command): void {
@@ -32,6 +38,10 @@ export function predictCommand(program: Command): void {
     .option('--json', 'with --out: print one JSON document about the predictions (rows, file, accuracy on labelled rows) on stdout')
     .option('--delimiter <char>', 'field delimiter of the input file', ',')
     .addOption(new Option('--backend <engine>', 'engine').choices(BACKENDS).default('auto'))
+    .option('--redis <url>', 'score the file on `backprop worker` processes pulling from this Redis, in chunks (the model and the file at paths every worker reads)')
+    .option('--queue <name>', 'with --redis: the queue the workers pull from', 'backprop')
+    .option('--chunk-rows <n>', 'with --redis: rows per chunk', integer(1), 100_000)
+    .option('--run-id <id>', 'with --redis: names the run in Redis; give an interrupted run\'s id to reuse the chunks it finished')
     .addHelpText('after', `
 Output columns: "prediction" (a class name, or a number for regression), then for
 classification "probability <class>" for each class. Columns are matched by name; other columns
@@ -58,6 +68,7 @@ async function predict(modelPath: string, flags: PredictFlags): Promise<number> 
   if (featureNames.length !== plan.inputSize) {
     throw new DataFileError(`${flags.data}: line 1: the file has ${featureNames.length} feature columns (${featureNames.join(', ')}), but the model in ${modelPath} takes ${plan.inputSize}`, flags.data, { line: 1 })
   }
+  if (flags.redis !== undefined) return predictOnRedis(model, modelPath, featureNames, flags)
   let labels: Int32Array | null = null
   let x
   if (exclude.length > 0 && classification) {
@@ -75,24 +86,12 @@ async function predict(modelPath: string, flags: PredictFlags): Promise<number> 
     x = (await loadCsvFeatures(flags.data, { featureNames, exclude, delimiter: flags.delimiter })).x
   }
   const outputs = model.predict(applyPreprocessing(p, x))
-  const names = p?.labelNames ?? Array.from({ length: Math.max(plan.outputSize, 2) }, (_, k) => String(k))
-  const rows: string[] = []
-  if (classification) {
-    const classes = predictedClasses(outputs)
-    rows.push(['prediction', ...names.map((n) => `probability ${n}`)].map(csvField).join(','))
-    for (let r = 0; r < outputs.rows; r++) {
-      const probabilities = outputs.cols === 1 ? [1 - outputs.data[r]!, outputs.data[r]!] : Array.from(outputs.data.subarray(r * outputs.cols, (r + 1) * outputs.cols))
-      rows.push([csvField(names[classes[r]!]!), ...probabilities.map((v) => v.toPrecision(6))].join(','))
-    }
-    if (labels) {
-      accuracy = accuracyScore(labels, classes)
-      console.error(`accuracy on the ${labels.length} labelled rows of ${flags.data}: ${accuracy.toFixed(4)}`)
-    }
-  } else {
-    rows.push('prediction')
-    for (let r = 0; r < outputs.rows; r++) rows.push(Array.from(outputs.data.subarray(r * outputs.cols, (r + 1) * outputs.cols), (v) => v.toPrecision(7)).join(','))
+  const { lines, classes } = predictionLines(model, outputs)
+  if (labels && classes) {
+    accuracy = accuracyScore(labels, classes)
+    console.error(`accuracy on the ${labels.length} labelled rows of ${flags.data}: ${accuracy.toFixed(4)}`)
   }
-  const text = rows.join('\n') + '\n'
+  const text = [predictionHeader(model), ...lines].join('\n') + '\n'
   if (flags.out) {
     await writeTextAtomically(flags.out, text)
     console.error(`${outputs.rows} predictions written to ${flags.out}`)
@@ -103,7 +102,30 @@ async function predict(modelPath: string, flags: PredictFlags): Promise<number> 
   return EXIT.ok
 }
 
-/** A CSV field, quoted when it holds a comma, a quote or a line break. */
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+/** --redis: the file scored in chunks by the workers, written in order (no accuracy: labels stay unread). */
+async function predictOnRedis(model: Sequential, modelPath: string, featureNames: string[], flags: PredictFlags): Promise<number> {
+  const { predictOnWorkers } = await import('../../distributed/predict-coordinator.js')
+  const { checkRedisUrl, checkQueueName, newSearchId, checkSearchId } = await import('../../distributed/distributed-options.js')
+  const runId = flags.runId !== undefined ? checkSearchId('--run-id', flags.runId) : newSearchId()
+  console.error(`distributed: predicting ${flags.data} in chunks of ${flags.chunkRows} rows on ${flags.redis} (run ${runId})`)
+  const { text, rows } = await predictOnWorkers(model, {
+    redis: checkRedisUrl('--redis', flags.redis),
+    queue: checkQueueName('--queue', flags.queue),
+    runId,
+    modelPath: resolve(modelPath),
+    dataPath: resolve(flags.data),
+    delimiter: flags.delimiter,
+    featureNames,
+    chunkRows: flags.chunkRows,
+    attempts: 3,
+    progress: (done, total) => console.error(`chunk ${done}/${total} done`),
+  })
+  if (flags.out) {
+    await writeTextAtomically(flags.out, text)
+    console.error(`${rows} predictions written to ${flags.out}`)
+    if (flags.json) process.stdout.write(`${JSON.stringify({ model: modelPath, data: flags.data, rows, out: flags.out })}\n`)
+  } else {
+    process.stdout.write(text)
+  }
+  return EXIT.ok
 }

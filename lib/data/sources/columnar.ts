@@ -89,6 +89,15 @@ export function blockOf(path: string, layout: ColumnLayout, column: (name: strin
   const x = new Float32Array(rows * xc)
   layout.features.forEach((name, j) => {
     const values = column(name)
+    if (values instanceof Float32Array || values instanceof Float64Array || values instanceof Int32Array) {
+      // Typed columns: only non-finite or out-of-range values need a look.
+      for (let r = 0; r < rows; r++) {
+        const n = values[r]!
+        if (!(Math.abs(n) <= 3.4028234663852886e38)) break
+        x[r * xc + j] = n
+        if (r === rows - 1) return
+      }
+    }
     for (let r = 0; r < rows; r++) {
       const v = values[r]
       const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN

@@ -57,10 +57,15 @@ export class ParquetSource extends DataSource {
         columns: names,
         rowStart: start,
         rowEnd: start + rows,
-        rowFormat: 'array',
-        onComplete: (data: unknown[][]) => {
-          // Rows come as arrays in the order of `columns`.
-          names.forEach((name, c) => columns.set(name, Array.from(data, (row) => row[c])))
+        // Decoded column chunks, as typed arrays where the type allows: no rows are assembled.
+        onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
+          const from = Math.max(rowStart, start)
+          const to = Math.min(rowEnd, start + rows)
+          if (to <= from) return
+          if (rowStart === start && rowEnd === start + rows) return void columns.set(columnName, columnData as ColumnValues)
+          let values = columns.get(columnName) as unknown[] | undefined
+          if (!values) columns.set(columnName, (values = new Array(rows)))
+          for (let r = from; r < to; r++) values[r - start] = (columnData as ArrayLike<unknown>)[r - rowStart]
         },
       })
     } catch (error) {
