@@ -4,12 +4,15 @@
  * the reference: the same trials with the same scores, whatever the workers and their faults.
  */
 import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Queue } from 'bullmq'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomSearch, startWorker, type SearchResult, type SearchSpace } from '../lib/index.js'
 import { followReference } from '../lib/distributed/data-reference.js'
 import { checkReference } from '../lib/distributed/distributed-options.js'
-import { requireFreshBuild, startCli } from './helpers/cli.js'
+import { cli, requireFreshBuild, startCli } from './helpers/cli.js'
 import { REDIS_SERVER, startRedis, type RedisServer } from './helpers/redis.js'
 
 const reference = checkReference('test', { data: 'moons', samples: 400, seed: 5 })
@@ -30,6 +33,16 @@ afterAll(async () => {
 async function searchData() {
   const { x, y } = await followReference(reference, 'sparseCategoricalCrossEntropy')
   return { x, y }
+}
+
+/** Runs the CLI without blocking this process (its workers run here, in-process). */
+async function cliAsync(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const child = startCli(args)
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => (stderr += c))
+  child.stdout.resume()
+  const [status] = (await once(child, 'exit')) as [number | null]
+  return { status, stderr }
 }
 
 function scores(result: SearchResult): string[] {
@@ -172,6 +185,37 @@ describe.skipIf(REDIS_SERVER === null)('distributed search on Redis (BullMQ)', (
     } finally {
       await jobs.close()
       await worker.close()
+    }
+  }, 60_000)
+
+  it('backprop predict --redis writes the bytes a local backprop predict writes, from chunks scored by workers', async () => {
+    requireFreshBuild()
+    const dir = mkdtempSync(join(tmpdir(), 'backprop-predict-'))
+    try {
+      // A model with class names and a scaler, and a CSV whose quoted field spans two lines.
+      const csv = join(dir, 'rows.csv')
+      const rows = Array.from({ length: 1000 }, (_, i) => `${Math.sin(i).toFixed(4)},${(i % 17) / 3},${i === 7 ? '"a\nnote"' : 'x'}`)
+      writeFileSync(csv, `u,v,comment\n${rows.join('\n')}\n`)
+      const model = join(dir, 'model.safetensors')
+      const train = cli(['train', '--data', 'moons', '--samples', '300', '--epochs', '3', '--out', model])
+      expect(train.status, train.stderr).toBe(0)
+      // moons' features are x1, x2: rename the CSV's columns to match.
+      writeFileSync(csv, `x1,x2,comment\n${rows.join('\n')}\n`)
+      const local = cli(['predict', model, '--data', csv, '--out', join(dir, 'local.csv')])
+      expect(local.status, local.stderr).toBe(0)
+      const queue = freshQueue()
+      const workers = [startWorker({ connection: redis.url, queue }), startWorker({ connection: redis.url, queue })]
+      try {
+        const remote = await cliAsync(['predict', model, '--data', csv, '--redis', redis.url, '--queue', queue, '--chunk-rows', '128', '--out', join(dir, 'remote.csv')])
+        expect(remote.status, remote.stderr).toBe(0)
+        expect(remote.stderr).toContain('chunk 8/8 done')
+        expect(readFileSync(join(dir, 'remote.csv'))).toEqual(readFileSync(join(dir, 'local.csv')))
+        expect(workers.every((w) => w.completed > 0)).toBe(true)
+      } finally {
+        await Promise.all(workers.map((w) => w.close()))
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   }, 60_000)
 
