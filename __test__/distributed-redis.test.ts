@@ -3,6 +3,7 @@
  * (startWorker) and as `backprop worker` child processes. The local search of the same seed is
  * the reference: the same trials with the same scores, whatever the workers and their faults.
  */
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -50,20 +51,48 @@ function scores(result: SearchResult): string[] {
 }
 
 describe.skipIf(REDIS_SERVER === null)('distributed search on Redis (BullMQ)', () => {
-  it('two workers give the trials and scores of the local search, with the same seed', async () => {
+  it('two worker processes give the trials and scores of the local search, with the same seed', async () => {
+    requireFreshBuild()
     const { x, y } = await searchData()
     const options = { loss: 'sparseCategoricalCrossEntropy' as const, seed: 11, trials: 8, folds: 2, refit: false as const }
     const local = await randomSearch(x, y, space, { ...options, workers: 0 })
     const queue = freshQueue()
-    const workers = [startWorker({ connection: redis.url, queue }), startWorker({ connection: redis.url, queue, concurrency: 2 })]
+    const workers = [startCli(['worker', '--redis', redis.url, '--queue', queue]), startCli(['worker', '--redis', redis.url, '--queue', queue, '--concurrency', '2'])]
+    const logs = workers.map((w) => {
+      const log = { text: '' }
+      w.stderr.on('data', (c: Buffer) => (log.text += c))
+      return log
+    })
     try {
       const distributed = await randomSearch(x, y, space, { ...options, distributed: { redis: redis.url, queue, data: reference } })
       expect(scores(distributed)).toEqual(scores(local))
       expect(distributed.trials.every((t) => t.status === 'completed')).toBe(true)
-      // Both workers took part, and every trial ran once.
-      expect(workers.map((w) => w.completed).reduce((a, b) => a + b)).toBe(8)
+      // Every trial ran once, in one of the processes.
+      const started = logs.flatMap((l) => [...l.text.matchAll(/trial \S+\/(\d+) started/g)].map((m) => Number(m[1])))
+      expect(started.sort((p, q) => p - q)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
     } finally {
-      await Promise.all(workers.map((w) => w.close()))
+      for (const w of workers) w.kill('SIGTERM')
+      await Promise.all(workers.map((w) => (w.exitCode === null ? once(w, 'exit') : null)))
+    }
+  }, 60_000)
+
+  it('a password-protected Redis (redis://:password@host) works for workers and the coordinator', async () => {
+    const locked = await startRedis({ password: 'p@ss:word' })
+    try {
+      expect(locked.url).toContain(':p%40ss%3Aword@')
+      const { x, y } = await searchData()
+      const worker = startWorker({ connection: locked.url })
+      try {
+        const result = await randomSearch(x, y, space, { loss: 'sparseCategoricalCrossEntropy', seed: 2, trials: 2, refit: false, distributed: { redis: locked.url, data: reference } })
+        expect(result.trials.map((t) => t.status)).toEqual(['completed', 'completed'])
+      } finally {
+        await worker.close()
+      }
+      // The server really asks for it: without the password it refuses, with it it answers.
+      expect(spawnSync('redis-cli', ['-p', String(locked.port), 'ping'], { encoding: 'utf8' }).stdout).toContain('NOAUTH')
+      expect(locked.cli('ping')).toBe('PONG')
+    } finally {
+      await locked.stop()
     }
   }, 60_000)
 

@@ -31,11 +31,13 @@ async function freePort(): Promise<number> {
   })
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** With `password`, clients must give it (redis://:password@host:port). */
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
   if (REDIS_SERVER === null) throw new Error('redis-server is not installed (apt-get install redis-server)')
   const dir = mkdtempSync(join(tmpdir(), 'backprop-redis-'))
   const port = await freePort()
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const auth = options.password ? ['--requirepass', options.password] : []
+  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...auth], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
   await new Promise<void>((resolve, reject) => {
@@ -50,9 +52,9 @@ export async function startRedis(): Promise<RedisServer> {
   })
   const redisCli = ['/usr/bin/redis-cli', 'redis-cli'].find((p) => spawnSync(p, ['--version']).status === 0) ?? 'redis-cli'
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
     port,
-    cli: (...args) => spawnSync(redisCli, ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim(),
+    cli: (...args) => spawnSync(redisCli, ['-p', String(port), ...(options.password ? ['-a', options.password, '--no-auth-warning'] : []), ...args], { encoding: 'utf8' }).stdout.trim(),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
