@@ -16,8 +16,40 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long a worker keeps polling for the next region before it goes to sleep.
-const SPIN: Duration = Duration::from_micros(30);
+/// How long a worker keeps polling for the next region before it goes to sleep. Training runs a
+/// region every few tens of microseconds (each GEMM, the optimizer pass), with serial work
+/// between them; a worker asleep in between costs a futex wake and a reschedule (~10–30 µs,
+/// more on a virtual machine) each time, which was a fifth of a 2-thread mnist batch.
+const SPIN: Duration = Duration::from_micros(300);
+
+/// Within `SPIN`, how long to poll with the CPU's pause hint before yielding the core instead:
+/// pausing reacts within nanoseconds; yielding leaves the core to another thread that needs it.
+const PAUSE: Duration = Duration::from_micros(100);
+
+/// Waits until `done()` or `SPIN` has passed; true if `done()`.
+#[inline]
+fn poll(done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    let mut checks = 0u32;
+    loop {
+        if done() {
+            return true;
+        }
+        checks = checks.wrapping_add(1);
+        // Reading the clock costs more than a pause: look at it every 64 polls.
+        if checks % 64 == 0 {
+            let waited = start.elapsed();
+            if waited >= SPIN {
+                return false;
+            }
+            if waited >= PAUSE {
+                thread::yield_now();
+                continue;
+            }
+        }
+        std::hint::spin_loop();
+    }
+}
 
 /// Threads a region may use, caller included: the available cores, capped by
 /// `BACKPROP_THREADS` (read once).
@@ -196,10 +228,7 @@ impl Shared {
         self.lock().job = None;
         // The others are finishing their last task, usually within microseconds. Sleeping right
         // away would add a wake-up of this thread (~30 µs when its core has gone idle).
-        let start = Instant::now();
-        while self.inside.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN {
-            thread::yield_now();
-        }
+        poll(|| self.inside.load(Ordering::Acquire) == 0);
         let mut st = self.lock();
         while st.inside > 0 {
             st = self.left.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -230,11 +259,7 @@ impl Shared {
     fn worker_loop(&self) {
         let mut seen = 0u64;
         loop {
-            let start = Instant::now();
-            while self.epoch.load(Ordering::Acquire) == seen && start.elapsed() < SPIN {
-                // Yield rather than pause: a just-woken worker may share a core with the caller.
-                thread::yield_now();
-            }
+            poll(|| self.epoch.load(Ordering::Acquire) != seen);
             let mut st = self.lock();
             let job = loop {
                 if st.epoch != seen {
