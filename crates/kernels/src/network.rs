@@ -481,7 +481,7 @@ impl Network {
                 return f64::INFINITY;
             }
         }
-        optimizers::max_abs(&self.params).max(optimizers::max_abs(&self.slots))
+        optimizers::max_abs_parallel(&self.params, self.max_threads).max(optimizers::max_abs_parallel(&self.slots, self.max_threads))
     }
 
     /// The trainable parameters (the plan's paramCount of them).
