@@ -452,6 +452,18 @@ mod tests {
         }
     }
 
+    /// The parallel maximum gives the same bits on 1 thread and on many, and sees a NaN anywhere.
+    #[test]
+    fn the_parallel_maximum_does_not_depend_on_the_threads() {
+        let mut rng = Rng::new([4, 3, 2, 1]);
+        let n = 7 * PARALLEL_CHUNK + 5;
+        let mut values: Vec<f32> = (0..n).map(|_| (rng.next_f64() as f32 - 0.5) * 3.0).collect();
+        assert_eq!(max_abs_parallel(&values, 1), max_abs_parallel(&values, 8));
+        assert_eq!(max_abs_parallel(&values, 8), max_abs(&values));
+        values[n - 3] = f32::NAN;
+        assert_eq!(max_abs_parallel(&values, 8), f64::INFINITY);
+    }
+
     #[test]
     fn no_bound_without_epsilon_and_a_huge_rate_needs_the_copy() {
         let clip = Clip::NONE;
