@@ -316,7 +316,9 @@ describe('backprop export (CLI)', () => {
     expectClose(await runOnnx(fs.readFileSync(onnxPath), raw), expected, 'cli onnx with scaler')
 
     const dir = temp('iris-tfjs')
-    expect(cli(['export', modelPath, '--format', 'tfjs', '--out', dir, '--include-preprocessing']).status).toBe(0)
+    const tfjs = cli(['export', modelPath, '--format', 'tfjs', '--out', dir, '--include-preprocessing', '--json'])
+    expect(tfjs.status, tfjs.stderr).toBe(0)
+    expect(JSON.parse(tfjs.stdout)).toEqual({ model: modelPath, format: 'tfjs', files: [path.join(dir, 'model.json'), path.join(dir, 'weights.bin')], includePreprocessing: true })
     const loaded = await loadTfjs(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'), fs.readFileSync(path.join(dir, 'weights.bin')))
     expect(loaded.getUserDefinedMetadata()).toMatchObject({ classNames: model.preprocessing!.labelNames })
     expectClose(await runTfjs(loaded, raw), expected, 'cli tfjs with scaler')

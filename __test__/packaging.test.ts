@@ -139,6 +139,23 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     const cjs = run(dir, ['train.cjs'])
     expect(cjs.engine).toBe('native')
     expect(cjs.losses).toEqual(esm.losses)
+    // A strict TypeScript consumer (NodeNext resolution) type-checks against the packed types,
+    // and a mistake in it is caught.
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noUncheckedIndexedAccess: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, skipLibCheck: false, types: [] }, files: ['consumer.ts'] }))
+    writeFileSync(join(dir, 'consumer.ts'), [
+      "import { Adam, Dense, Sequential, data, type History } from 'backprop-nn'",
+      "const model = new Sequential({ seed: 1 }).add(new Dense({ inputSize: 2, units: 2, activation: 'softmax' }))",
+      "model.compile({ loss: 'sparseCategoricalCrossEntropy', optimizer: new Adam({ clipNorm: 1 }), metrics: ['accuracy'] })",
+      'export const trained: Promise<History> = model.fitDataset(data.array([[0, 1]], [1]).batch(1), { epochs: 1 })',
+      '',
+    ].join('\n'))
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    const checked = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' })
+    expect(checked.status, checked.stdout + checked.stderr).toBe(0)
+    writeFileSync(join(dir, 'consumer.ts'), "import { Dense } from 'backprop-nn'\nnew Dense({ units: 'many' })\n")
+    const wrong = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' })
+    expect(wrong.status).not.toBe(0)
+    expect(wrong.stdout).toMatch(/consumer\.ts\(2,.*Type 'string' is not assignable to type 'number'/)
   }, 180_000)
 
   it('installs without the chart packages (optional peers); --report then says what to install, before training', () => {

@@ -1,4 +1,5 @@
 /** `backprop export`: a saved model as an ONNX file or a TF.js Layers model, for other runtimes. */
+import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { writeOnnx, writeTfjs } from '../../export/files.js'
 import { Sequential } from '../../model/sequential.js'
@@ -11,6 +12,7 @@ interface ExportFlags {
   format: (typeof FORMATS)[number]
   out: string
   includePreprocessing?: boolean
+  json?: boolean
 }
 
 export function exportCommand(program: Command): void {
@@ -21,6 +23,7 @@ export function exportCommand(program: Command): void {
     .addOption(new Option('--format <format>', 'what to write').choices(FORMATS).makeOptionMandatory())
     .requiredOption('--out <path>', 'the .onnx file to write (onnx), or the directory for model.json and weights.bin (tfjs)')
     .option('--include-preprocessing', "put the model's saved scaler in front, so the exported model takes raw features")
+    .option('--json', 'print one JSON document about what was written (format, files) on stdout')
     .addHelpText('after', `
 onnx: opset 13, input "input" and output "output" (float32, [batch, features]). Dense → Gemm,
   activations → Relu/LeakyRelu/Sigmoid/Tanh/Softmax, BatchNormalization → BatchNormalization
@@ -46,6 +49,8 @@ async function exportModel(modelPath: string, flags: ExportFlags): Promise<numbe
   }
   if (flags.format === 'onnx') await writeOnnx(model, flags.out, { includePreprocessing })
   else await writeTfjs(model, flags.out, { includePreprocessing })
-  console.error(`wrote ${flags.format === 'onnx' ? flags.out : `${flags.out}/model.json and weights.bin`}`)
+  const files = flags.format === 'onnx' ? [flags.out] : [join(flags.out, 'model.json'), join(flags.out, 'weights.bin')]
+  console.error(`wrote ${files.join(' and ')}`)
+  if (flags.json) process.stdout.write(`${JSON.stringify({ model: modelPath, format: flags.format, files, includePreprocessing })}\n`)
   return EXIT.ok
 }
