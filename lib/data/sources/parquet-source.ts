@@ -6,8 +6,10 @@
  * group.
  */
 import type { AsyncBuffer, FileMetaData } from 'hyparquet'
+import { open, stat } from 'node:fs/promises'
 import { DataFileError } from '../../errors.js'
 import { DataSource, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
+import { chunkRange, isPlainNumberColumn, readNumberColumn } from './parquet-pages.js'
 import { blockOf, checkColumnar, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
 
 type File = AsyncBuffer
@@ -29,8 +31,8 @@ export class ParquetSource extends DataSource {
 
   async memoryEstimate(): Promise<number> {
     const { metadata, shape } = await this.open()
-    const largest = Math.max(...metadata.row_groups.map((g) => Number(g.num_rows)))
-    return largest * (shape.xColumns + 1) * 4
+    // A row group's compressed bytes, its decoded columns and the block of rows made from them.
+    return Math.max(...metadata.row_groups.map((g) => Number(g.total_compressed_size ?? g.total_byte_size) + 2 * Number(g.num_rows) * (shape.xColumns + 1) * 4))
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
@@ -45,16 +47,35 @@ export class ParquetSource extends DataSource {
     }
   }
 
-  /** One row group's columns, each as an array of its values. */
+  /**
+   * One row group's columns, each as an array of its values: plain number columns by the fast
+   * path (parquet-pages.ts), the rest — and any column a null sends back — by hyparquet's reader.
+   */
   private async readGroup(file: File, metadata: FileMetaData, layout: ColumnLayout, group: number, start: number, rows: number): Promise<Map<string, ColumnValues>> {
-    const names = [...layout.features, layout.label]
     const columns = new Map<string, ColumnValues>()
-    const { parquetRead } = await hyparquet()
+    const general: string[] = []
+    const { parquetRead, parquetSchema } = await hyparquet()
+    const schema = parquetSchema(metadata)
     try {
+      const fast = layout.features.flatMap((name) => {
+        const schemaPath = [schema, ...schema.children.filter((c) => c.element.name === name)]
+        const meta = metadata.row_groups[group]!.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data
+        if (meta && isPlainNumberColumn(schemaPath)) return [{ name, meta, schemaPath, ...chunkRange(meta) }]
+        general.push(name)
+        return []
+      })
+      // One read for the group's fast columns: they usually lie side by side.
+      const from = Math.min(...fast.map((c) => c.start))
+      const span = fast.length > 0 ? new Uint8Array(await file.slice(from, Math.max(...fast.map((c) => c.end)))) : new Uint8Array(0)
+      for (const { name, meta, schemaPath, start: s, end: e } of fast) {
+        const values = await readNumberColumn(span.subarray(s - from, e - from), meta, schemaPath, rows)
+        if (values) columns.set(name, values)
+        else general.push(name)
+      }
       await parquetRead({
         file,
         metadata,
-        columns: names,
+        columns: [...general, layout.label],
         rowStart: start,
         rowEnd: start + rows,
         // Decoded column chunks, as typed arrays where the type allows: no rows are assembled.
@@ -71,7 +92,7 @@ export class ParquetSource extends DataSource {
     } catch (error) {
       throw new DataFileError(`${this.path}: row group ${group + 1} of ${metadata.row_groups.length} (rows ${start + 1}–${start + rows}) cannot be read: ${(error as Error).message}`, this.path)
     }
-    for (const name of names) {
+    for (const name of [...layout.features, layout.label]) {
       if ((columns.get(name)?.length ?? 0) !== rows) throw new DataFileError(`${this.path}: row group ${group + 1} holds ${columns.get(name)?.length ?? 0} values of '${name}', its footer says ${rows}`, this.path)
     }
     return columns
@@ -79,13 +100,14 @@ export class ParquetSource extends DataSource {
 
   private open() {
     this.opened ??= (async () => {
-      const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } = await hyparquet()
+      const { parquetMetadataAsync, parquetSchema } = await hyparquet()
       let file: File
       let metadata: FileMetaData
       try {
-        file = await asyncBufferFromFile(this.path)
+        file = await fileRanges(this.path)
         metadata = await parquetMetadataAsync(file)
       } catch (error) {
+        if (error instanceof DataFileError) throw error
         const code = (error as NodeJS.ErrnoException).code
         throw new DataFileError(code === 'ENOENT' ? `${this.path}: no such file` : `${this.path}: not a readable Parquet file: ${(error as Error).message}`, this.path)
       }
@@ -114,5 +136,31 @@ export class ParquetSource extends DataSource {
     })()
     this.opened.catch(() => (this.opened = null))
     return this.opened
+  }
+}
+
+/**
+ * The file as hyparquet reads it: byte ranges on demand. Each read opens the file for itself
+ * (hyparquet's own version starts a stream per range), so nothing stays open between epochs.
+ */
+async function fileRanges(path: string): Promise<File> {
+  const info = await stat(path)
+  if (!info.isFile()) throw new DataFileError(`${path}: not a regular file`, path)
+  return {
+    byteLength: info.size,
+    async slice(start: number, end = info.size): Promise<ArrayBuffer> {
+      const bytes = new Uint8Array(end - start)
+      const file = await open(path, 'r')
+      try {
+        for (let done = 0; done < bytes.length; ) {
+          const { bytesRead } = await file.read(bytes, done, bytes.length - done, start + done)
+          if (bytesRead === 0) throw new Error(`the file ends at byte ${start + done}, before byte ${end}`)
+          done += bytesRead
+        }
+      } finally {
+        await file.close()
+      }
+      return bytes.buffer
+    },
   }
 }
