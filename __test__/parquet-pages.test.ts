@@ -1,7 +1,7 @@
 /**
  * The Parquet source's fast path for plain number columns (lib/data/sources/parquet-pages.ts)
  * against hyparquet's general reader, which stays the reference: OPTIONAL and REQUIRED columns,
- * FLOAT, DOUBLE and INT32, dictionary pages, several pages per chunk, SNAPPY, and version 1
+ * FLOAT, DOUBLE and INT32, dictionary pages, several pages per chunk, SNAPPY or not, and version 1
  * data pages (pyarrow's default, made here from a written file by helpers/parquet-v1.ts). A
  * null sends the chunk back to the general reader, which names the row.
  */
@@ -48,6 +48,7 @@ function write(name: string, codec: 'SNAPPY' | 'UNCOMPRESSED', nullAt?: number):
 
 const FILES = [
   ['version 2 pages, SNAPPY', 'DATA_PAGE_V2', (nullAt?: number) => write('v2.parquet', 'SNAPPY', nullAt)],
+  ['version 2 pages, UNCOMPRESSED', 'DATA_PAGE_V2', (nullAt?: number) => write('v2-plain.parquet', 'UNCOMPRESSED', nullAt)],
   ['version 1 pages', 'DATA_PAGE', (nullAt?: number) => toDataPageV1(write('plain.parquet', 'UNCOMPRESSED', nullAt))],
 ] as const
 

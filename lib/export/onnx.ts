@@ -48,13 +48,13 @@ const FLOAT = 1
 const ATTRIBUTE_FLOAT = 1
 const ATTRIBUTE_INT = 2
 
-type ExportableModel = Pick<Sequential, 'plan' | 'network' | 'preprocessing'>
+type ExportableModel = Pick<Sequential, 'build' | 'plan' | 'network' | 'preprocessing'>
 
 /** The ONNX file of a model, as bytes. */
 export function exportOnnx(model: ExportableModel, options: OnnxExportOptions = {}): Uint8Array {
   const o = checkOptions('exportOnnx options', options, ['includePreprocessing'])
   const includePreprocessing = optional(o.includePreprocessing, false, (v) => checkBoolean('exportOnnx includePreprocessing', v))
-  const plan = model.plan
+  const plan = model.build().plan
   const weightBytes = (plan.paramCount + plan.statCount) * 4
   if (weightBytes > MAX_WEIGHT_BYTES) {
     throw new RangeError(`exportOnnx: the model's ${plan.paramCount + plan.statCount} weights take ${weightBytes} bytes, but an ONNX file is one protobuf message, limited to 2 GiB (ONNX external data is not supported)`)

@@ -57,7 +57,7 @@ interface KerasLayer {
   config: Record<string, unknown>
 }
 
-type ExportableModel = Pick<Sequential, 'plan' | 'network' | 'preprocessing'>
+type ExportableModel = Pick<Sequential, 'build' | 'plan' | 'network' | 'preprocessing'>
 
 const ZEROS = { class_name: 'Zeros', config: {} }
 const ONES = { class_name: 'Ones', config: {} }
@@ -66,7 +66,7 @@ const ONES = { class_name: 'Ones', config: {} }
 export function exportTfjs(model: ExportableModel, options: TfjsExportOptions = {}): TfjsArtifacts {
   const o = checkOptions('exportTfjs options', options, ['includePreprocessing'])
   const includePreprocessing = optional(o.includePreprocessing, false, (v) => checkBoolean('exportTfjs includePreprocessing', v))
-  const plan = model.plan
+  const plan = model.build().plan
   const { params, stats } = model.network.readState()
   const keras = new SequentialBuilder(plan.inputSize)
   const scaler = model.preprocessing?.scaler ?? null

@@ -47,7 +47,7 @@ export interface CheckpointPosition {
 
 export function modelToBytes(model: Sequential, checkpoint?: CheckpointPosition): Uint8Array {
   const state = model.network.readState()
-  const plan = model.plan
+  const plan = model.build().plan
   const tensors = new Map<string, Tensor>()
   for (const spec of model.weightSpecs()) {
     const [rows, cols] = spec.shape

@@ -147,7 +147,9 @@ export class Sequential implements FitModel {
 
   /**
    * Fixes the architecture: checks the layer widths, lays out the flat buffers and initialises
-   * the weights from the seed. Called by compile, predict and the weight accessors as needed.
+   * the weights from the seed; `add` is refused after it. `compile`, `fit`, `predict`, `save`,
+   * `summary`, the exporters and the weight accessors build the model when they need to;
+   * reading `plan` or `network` does not (it throws until the model is built).
    */
   build(): this {
     if (this.built) return this
@@ -188,19 +190,24 @@ export class Sequential implements FitModel {
     return this
   }
 
-  /** The model's Plan (builds the model if needed). */
+  /** The model's Plan: its layers, loss, optimizer and metrics as the engines read them. */
   get plan(): Plan {
-    return this.build().built!.plan
+    return this.requireBuilt('plan').plan
   }
 
-  /** The engine's network (builds the model if needed). */
+  /** The engine's network. */
   get network(): Network {
-    return this.build().built!.network
+    return this.requireBuilt('network').network
   }
 
-  /** Which engine runs this model. */
+  /** Which engine runs this model (chosen from `backend` when the model is built). */
   get engine(): 'js' | 'native' {
-    return this.network.engine
+    return this.built?.network.engine ?? selectEngine(this.backend).name
+  }
+
+  private requireBuilt(what: string): NonNullable<Sequential['built']> {
+    if (!this.built) throw new ModelStateError(`${what}: the model is not built yet; compile it, or call build() to fix its layers and initialise the weights`)
+    return this.built
   }
 
   /** Whether compile has been called. */
@@ -219,8 +226,11 @@ export class Sequential implements FitModel {
   }
 
   set preprocessing(value: Preprocessing | null) {
-    const plan = this.plan
-    this.preprocessingInfo = value === null ? null : checkPreprocessing(value, plan.inputSize, plan.outputSize)
+    // The sizes come from the layers: setting this does not build the model.
+    if (this.layerList.length === 0) throw new ModelStateError('preprocessing: the model has no layers; add them first')
+    const inputSize = this.layerList[0]!.inputSize!
+    const outputSize = this.layerList.reduce((w, l) => l.outputSize(w), inputSize)
+    this.preprocessingInfo = value === null ? null : checkPreprocessing(value, inputSize, outputSize)
   }
 
   /** The compiled optimizer. */
@@ -317,7 +327,8 @@ export class Sequential implements FitModel {
   /** The outputs over a DataSource, one Matrix per block of rows, in the source's order. */
   predictDataset(source: DataSource, options: PredictOptions = {}): AsyncGenerator<Matrix> {
     const batchSize = checkBatchSize('predictDataset', options)
-    return predictSource(this.network, this.plan, source, batchSize)
+    const { network, plan } = this.build().requireBuilt('predictDataset')
+    return predictSource(network, plan, source, batchSize)
   }
 
   /** @internal For modelCheckpoint: saves with where in the run it stands. */
@@ -385,7 +396,7 @@ export class Sequential implements FitModel {
    */
   predict(x: Features | Float32Array, options: PredictOptions = {}): Matrix {
     const batchSize = checkBatchSize('predict', options)
-    const plan = this.plan
+    const plan = this.build().plan
     if (x instanceof Float32Array) return new Matrix(1, plan.outputSize, this.predictRow(x))
     const features = toFeatures('x', x, plan.inputSize)
     return new Matrix(features.rows, plan.outputSize, this.network.predict(features.data, features.rows, batchSize))
@@ -399,7 +410,7 @@ export class Sequential implements FitModel {
    * answer one request. Returns `out`.
    */
   predictRow(x: Float32Array, out?: Float32Array): Float32Array {
-    const plan = this.plan
+    const plan = this.build().plan
     if (!(x instanceof Float32Array)) throw new TypeError(`predictRow x must be a Float32Array of ${plan.inputSize} values, got ${describe(x)}`)
     if (x.length !== plan.inputSize) throw new ShapeError(`predictRow x has ${x.length} values; the model's input size is ${plan.inputSize}`)
     for (let i = 0; i < x.length; i++) {
@@ -456,7 +467,7 @@ export class Sequential implements FitModel {
    */
   getWeights(options: { trainableOnly?: boolean } = {}): Matrix[] {
     const o = checkOptions('getWeights options', options, ['trainableOnly'])
-    const state = this.network.readState()
+    const state = this.build().network.readState()
     return this.weightSpecs()
       .filter((s) => !o.trainableOnly || s.buffer === 'params')
       .map((s) => toMatrix(s.buffer === 'params' ? state.params : state.stats, s))
@@ -533,7 +544,7 @@ export class Sequential implements FitModel {
 
   /** @internal Every weight's location, in getWeights() order, with layer-qualified names. */
   weightSpecs(): WeightSpec[] {
-    const plan = this.plan
+    const plan = this.build().plan
     return this.layerList.flatMap((layer, i) =>
       layer.weights(plan.layers[i]!).map((s) => ({ ...s, name: `layers.${i}.${s.name}` })),
     )

@@ -2,7 +2,7 @@ import type { Sequential } from './sequential.js'
 
 /** A Keras-style table: each layer with its output shape and parameter count, then totals. */
 export function summarize(model: Sequential): string {
-  const plan = model.plan
+  const plan = model.build().plan
   const specs = model.weightSpecs()
   const rows: [string, string, string][] = [['Layer (type)', 'Output shape', 'Params']]
   model.layers.forEach((layer, i) => {

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { moduleWorker } from '../module-worker.js'
 import type { MedianPruner } from './median-pruner.js'
 import type { SearchData } from './search-data.js'
 import { runTrial, type BuildFunction, type TrialResult, type TrialTask } from './trial.js'
@@ -172,21 +173,12 @@ export class WorkerPool implements TrialRunner {
 }
 
 /**
- * A worker on ./worker.js; from the TypeScript sources (tests, tsx) the worker is loaded
- * through tsx's loader, because Node 20 cannot run .ts files and `--import tsx` in a worker's
- * execArgv does not reach the worker's own entry module.
+ * A worker on ./worker.js (./worker.ts from the sources).
  *
  * BACKPROP_THREADS=1 states that each trial's engine should stay single-threaded. The native
  * kernels read the real process environment once per process, which a worker's `env` does not
  * change, so for them the cap must be set for the whole process (the CLI does; see README).
  */
 function createWorker(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts')
-  const url = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url)
-  const env = { ...process.env, BACKPROP_THREADS: '1' }
-  if (!fromSource) return new Worker(url, { env })
-  // Resolved here, from this module, so it does not depend on the worker's working directory.
-  const tsx = import.meta.resolve('tsx/esm/api')
-  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}) })`
-  return new Worker(bootstrap, { eval: true, env })
+  return moduleWorker(import.meta.url, 'worker', { env: { ...process.env, BACKPROP_THREADS: '1' } })
 }

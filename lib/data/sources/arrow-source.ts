@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs'
 import type { RecordBatch } from 'apache-arrow'
 import { DataFileError } from '../../errors.js'
 import { DataSource, DEFAULT_BLOCK_ROWS, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
-import { blockOf, checkColumnar, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
+import { blocksOffThread, decodesOffThread } from './off-thread.js'
+import { blockOf, checkColumnar, reopenOptions, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
 
 export class ArrowSource extends DataSource {
   private readonly options: CheckedColumnar
@@ -29,10 +30,17 @@ export class ArrowSource extends DataSource {
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
-    const { layout } = await this.open()
+    if (decodesOffThread()) {
+      const { layout, shape } = await this.open()
+      yield* blocksOffThread({ kind: 'arrow', path: this.path, options: reopenOptions(this.options, layout, shape.labelNames) }, context)
+      return
+    }
+    // With the classes known, the first batch's schema gives the layout: no first pass.
+    let layout = this.options.task === 'regression' || this.options.labelNames !== null ? null : (await this.open()).layout
     let start = 0
     for await (const batch of this.batches()) {
       context.signal?.throwIfAborted()
+      layout ??= layoutOf('Arrow schema', this.path, batch.schema.fields.map((f) => f.name), this.options)
       yield blockOf(this.path, layout, (name) => columnOf(batch, name), batch.numRows, start)
       start += batch.numRows
     }

@@ -43,6 +43,11 @@ export function checkColumnar(what: string, path: unknown, options: unknown): Ch
   }
 }
 
+/** The options that open the same columns again with the classes fixed (for a decoding worker). */
+export function reopenOptions(o: CheckedColumnar, layout: ColumnLayout, labelNames: string[] | null): ColumnarOptions {
+  return { label: layout.label, task: o.task, featureNames: layout.features, ...(labelNames && { labelNames }) }
+}
+
 /** The columns a source reads, by name, and the label mapping once known. */
 export interface ColumnLayout {
   features: string[]
@@ -87,17 +92,27 @@ export type ColumnValues = ArrayLike<unknown>
 export function blockOf(path: string, layout: ColumnLayout, column: (name: string) => ColumnValues, rows: number, firstRow: number): RowBlock {
   const xc = layout.features.length
   const checked = layout.features.map((name) => numberColumn(path, name, column(name), rows, firstRow))
-  // Transposed in tiles of columns: each row's stretch of the tile is written at once, and the
-  // tile's columns are read in step, which keeps both sides in cache (784 strided writes per
-  // row were the source's largest cost).
+  // Transposed eight columns at a time: each row gets 32 contiguous bytes per pass and the eight
+  // columns are read in step. (Column by column, every write missed the cache: it was the
+  // source's largest cost; measured faster than square tiles too.)
   const x = new Float32Array(rows * xc)
-  const TILE = 16
-  for (let j0 = 0; j0 < xc; j0 += TILE) {
-    const tile = checked.slice(j0, j0 + TILE)
-    for (let r = 0; r < rows; r++) {
-      const at = r * xc + j0
-      for (let t = 0; t < tile.length; t++) x[at + t] = tile[t]![r]!
+  let j = 0
+  for (; j + 8 <= xc; j += 8) {
+    const [c0, c1, c2, c3, c4, c5, c6, c7] = checked.slice(j, j + 8) as [NumberArray, NumberArray, NumberArray, NumberArray, NumberArray, NumberArray, NumberArray, NumberArray]
+    for (let r = 0, at = j; r < rows; r++, at += xc) {
+      x[at] = c0[r]!
+      x[at + 1] = c1[r]!
+      x[at + 2] = c2[r]!
+      x[at + 3] = c3[r]!
+      x[at + 4] = c4[r]!
+      x[at + 5] = c5[r]!
+      x[at + 6] = c6[r]!
+      x[at + 7] = c7[r]!
     }
+  }
+  for (; j < xc; j++) {
+    const values = checked[j]!
+    for (let r = 0, at = j; r < rows; r++, at += xc) x[at] = values[r]!
   }
   const y = new Float32Array(rows)
   const labels = column(layout.label)

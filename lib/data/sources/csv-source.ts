@@ -13,6 +13,7 @@ import { TASKS, sortedLabelNames } from '../dataset.js'
 import { canonicalLabel, checkDelimiter, checkStrings, csvRecords, fail, findColumn, readFeatures, readTarget, type CsvRecord } from '../csv.js'
 import { checkOneOf, checkOptions, checkString, describe, optional } from '../../validate.js'
 import { DataSource, DEFAULT_BLOCK_ROWS, headOf, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
+import { blocksOffThread, decodesOffThread } from './off-thread.js'
 
 export interface CsvSourceOptions {
   /** The label column: its header name or 0-based index (default: the last column). */
@@ -69,7 +70,14 @@ export class CsvSource extends DataSource {
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
-    const layout = await this.resolve()
+    if (decodesOffThread()) {
+      const { labelNames } = await this.shape()
+      const options: CsvSourceOptions = { task: this.task, delimiter: this.delimiter, ...(this.label !== null && { label: this.label }), ...(this.featureNames && { featureNames: this.featureNames }), ...(labelNames && { labelNames }) }
+      yield* blocksOffThread({ kind: 'csv', path: this.path, options }, context)
+      return
+    }
+    // With the classes known, only the header is needed: no first pass.
+    const layout = this.task === 'regression' || this.labelNames ? await this.header() : await this.resolve()
     const xc = layout.features.length
     let out: RowBlock | null = null
     for await (const record of csvRecords(this.path, this.delimiter)) {
@@ -93,6 +101,12 @@ export class CsvSource extends DataSource {
       fail(this.path, record.line, `column ${layout.label + 1} ('${layout.targetName}'): unknown label '${cell}'; expected one of: ${[...layout.classes.keys()].join(', ')}`)
     }
     return k!
+  }
+
+  /** The header's layout alone (the classes only if labelNames gives them). */
+  private async header(): Promise<Layout> {
+    for await (const record of csvRecords(this.path, this.delimiter)) return this.layoutOf(record.header)
+    return this.resolve() // no rows: the first pass says what is wrong
   }
 
   /** The header's layout, and for classes without labelNames, the first pass that finds them. */

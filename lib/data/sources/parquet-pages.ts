@@ -10,6 +10,7 @@
  * the group the general way, which names the row.
  */
 import type { ColumnMetaData, DecodedArray, SchemaTree } from 'hyparquet'
+import { compressors } from './snappy.js'
 
 export type NumericColumn = Float32Array | Float64Array | Int32Array
 
@@ -51,7 +52,7 @@ export function chunkRange(meta: ColumnMetaData): { start: number; end: number }
 export async function readNumberColumn(bytes: Uint8Array, meta: ColumnMetaData, schemaPath: SchemaTree[], rows: number): Promise<NumericColumn | null> {
   const p = await pages()
   const element = schemaPath.at(-1)!.element
-  const decoder = { pathInSchema: meta.path_in_schema, type: meta.type, element, schemaPath, codec: meta.codec, parsers: p.DEFAULT_PARSERS }
+  const decoder = { pathInSchema: meta.path_in_schema, type: meta.type, element, schemaPath, codec: meta.codec, parsers: p.DEFAULT_PARSERS, compressors }
   const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 }
   const out = new ARRAY_OF[meta.type as keyof typeof ARRAY_OF](rows)
   let dictionary: DecodedArray | undefined
@@ -65,18 +66,27 @@ export async function readNumberColumn(bytes: Uint8Array, meta: ColumnMetaData, 
     let values: DecodedArray
     let encoding: string
     if (header.type === 'DICTIONARY_PAGE' && header.dictionary_page_header) {
-      const page = p.decompressPage(compressed, header.uncompressed_page_size, meta.codec, undefined)
+      const page = p.decompressPage(compressed, header.uncompressed_page_size, meta.codec, compressors)
       dictionary = p.readPlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, meta.type, header.dictionary_page_header.num_values, element.type_length)
       continue
     } else if (header.type === 'DATA_PAGE' && header.data_page_header) {
-      const page = p.decompressPage(compressed, header.uncompressed_page_size, meta.codec, undefined)
+      const page = p.decompressPage(compressed, header.uncompressed_page_size, meta.codec, compressors)
       values = p.readDataPage(page, header.data_page_header, decoder).dataPage
       if (values.length !== header.data_page_header.num_values) return null
       encoding = header.data_page_header.encoding
     } else if (header.type === 'DATA_PAGE_V2' && header.data_page_header_v2) {
-      if (header.data_page_header_v2.num_nulls !== 0) return null
-      values = p.readDataPageV2(compressed, header, decoder).dataPage
-      encoding = header.data_page_header_v2.encoding
+      const v2 = header.data_page_header_v2
+      if (v2.num_nulls !== 0) return null
+      encoding = v2.encoding
+      if (encoding === 'PLAIN') {
+        // With no nulls the levels say nothing: the values, after them, are read directly.
+        const levels = v2.definition_levels_byte_length + v2.repetition_levels_byte_length
+        const size = header.uncompressed_page_size - levels
+        const page = v2.is_compressed !== false && size > 0 ? p.decompressPage(compressed.subarray(levels), size, meta.codec, compressors) : compressed.subarray(levels)
+        values = p.readPlain({ view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 }, meta.type, v2.num_values, element.type_length)
+      } else {
+        values = p.readDataPageV2(compressed, header, decoder).dataPage
+      }
     } else {
       continue // an index page: not data
     }

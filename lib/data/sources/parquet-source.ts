@@ -9,8 +9,10 @@ import type { AsyncBuffer, FileMetaData } from 'hyparquet'
 import { open, stat } from 'node:fs/promises'
 import { DataFileError } from '../../errors.js'
 import { DataSource, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
+import { compressors } from './snappy.js'
 import { chunkRange, isPlainNumberColumn, readNumberColumn } from './parquet-pages.js'
-import { blockOf, checkColumnar, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
+import { blocksOffThread, decodesOffThread } from './off-thread.js'
+import { blockOf, checkColumnar, reopenOptions, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
 
 type File = AsyncBuffer
 /** Loaded on first use: importing backprop-nn does not load hyparquet. */
@@ -36,7 +38,11 @@ export class ParquetSource extends DataSource {
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
-    const { file, metadata, layout } = await this.open()
+    const { file, metadata, layout, shape } = await this.open()
+    if (decodesOffThread()) {
+      yield* blocksOffThread({ kind: 'parquet', path: this.path, options: reopenOptions(this.options, layout, shape.labelNames) }, context)
+      return
+    }
     let start = 0
     for (const [g, group] of metadata.row_groups.entries()) {
       context.signal?.throwIfAborted()
@@ -75,6 +81,7 @@ export class ParquetSource extends DataSource {
       await parquetRead({
         file,
         metadata,
+        compressors,
         columns: [...general, layout.label],
         rowStart: start,
         rowEnd: start + rows,
