@@ -245,7 +245,7 @@ describe('writing files', () => {
     await expect(model.exportTfjs(42 as never)).rejects.toThrow(/exportTfjs dir must be a directory path, got 42/)
     await expect(model.exportOnnx(temp('no-such-dir/sub/model.onnx'))).rejects.toThrow(/cannot write the ONNX model to .*no-such-dir\/sub\/model\.onnx/)
     // Past protobuf's 2 GiB, checked from the Plan before any weight is read.
-    const huge = { plan: { ...model.plan, paramCount: 600_000_000 }, network: null, preprocessing: null } as unknown as Sequential
+    const huge = { build: () => huge, plan: { ...model.plan, paramCount: 600_000_000 }, network: null, preprocessing: null } as unknown as Sequential
     expect(() => exportOnnx(huge)).toThrow(/exportOnnx: the model's 600000000 weights take 2400000000 bytes, but an ONNX file is one protobuf message, limited to 2 GiB/)
     const refused = temp('refused.onnx')
     await expect(model.exportOnnx(refused, { includePreprocessing: true })).rejects.toThrow(ModelStateError)

@@ -10,7 +10,7 @@ import { Activation, BatchNormalization, Dense, Dropout, Matrix, Sequential, typ
 import { Rng } from '../lib/rng.js'
 
 function build(backend: 'js' | 'native', layers: () => Layer[], seed = 7): Sequential {
-  return new Sequential({ seed, backend, layers: layers() })
+  return new Sequential({ seed, backend, layers: layers() }).build()
 }
 
 const networks: Record<string, () => Layer[]> = {

@@ -46,8 +46,8 @@ export interface CheckpointPosition {
 }
 
 export function modelToBytes(model: Sequential, checkpoint?: CheckpointPosition): Uint8Array {
-  const state = model.network.readState()
   const plan = model.build().plan
+  const state = model.network.readState()
   const tensors = new Map<string, Tensor>()
   for (const spec of model.weightSpecs()) {
     const [rows, cols] = spec.shape

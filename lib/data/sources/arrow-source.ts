@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs'
 import type { RecordBatch } from 'apache-arrow'
 import { DataFileError } from '../../errors.js'
 import { DataSource, DEFAULT_BLOCK_ROWS, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
-import { blocksOffThread, decodesOffThread } from './off-thread.js'
+import { blocksInFlight, blocksOffThread, decodesOffThread } from './off-thread.js'
 import { blockOf, checkColumnar, reopenOptions, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
 
 export class ArrowSource extends DataSource {
@@ -26,7 +26,8 @@ export class ArrowSource extends DataSource {
 
   async memoryEstimate(): Promise<number> {
     const { shape, largestBatch } = await this.open()
-    return Math.max(largestBatch, DEFAULT_BLOCK_ROWS) * (shape.xColumns + 1) * 4
+    // A batch as read, and the blocks of rows made from batches.
+    return (1 + blocksInFlight()) * Math.max(largestBatch, DEFAULT_BLOCK_ROWS) * (shape.xColumns + 1) * 4
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {

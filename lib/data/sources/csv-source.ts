@@ -13,7 +13,7 @@ import { TASKS, sortedLabelNames } from '../dataset.js'
 import { canonicalLabel, checkDelimiter, checkStrings, csvRecords, fail, findColumn, readFeatures, readTarget, type CsvRecord } from '../csv.js'
 import { checkOneOf, checkOptions, checkString, describe, optional } from '../../validate.js'
 import { DataSource, DEFAULT_BLOCK_ROWS, headOf, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
-import { blocksOffThread, decodesOffThread } from './off-thread.js'
+import { blocksInFlight, blocksOffThread, decodesOffThread } from './off-thread.js'
 
 export interface CsvSourceOptions {
   /** The label column: its header name or 0-based index (default: the last column). */
@@ -66,7 +66,7 @@ export class CsvSource extends DataSource {
 
   async memoryEstimate(): Promise<number> {
     const { xColumns, yColumns } = await this.shape()
-    return DEFAULT_BLOCK_ROWS * (xColumns + yColumns) * 4
+    return blocksInFlight() * DEFAULT_BLOCK_ROWS * (xColumns + yColumns) * 4
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {

@@ -36,6 +36,13 @@ export interface DecoderError {
 /** Decoded blocks the worker may keep waiting: two is enough to hide a block's decoding. */
 export const DECODE_AHEAD = 2
 
+/**
+ * Decoded blocks alive at once when decoding off-thread: the ones waiting, the one being handed
+ * to the consumer and the one the consumer holds. (In-thread, one.) The sources' memory
+ * estimates count this many blocks, plus what decoding one takes.
+ */
+export const blocksInFlight = (): number => (decodesOffThread() ? DECODE_AHEAD + 2 : 1)
+
 /** Whether a file source iterated here should hand its decoding to a worker. */
 export const decodesOffThread = (): boolean => isMainThread
 

@@ -5,13 +5,13 @@
  * unless `labelNames` gives them. A damaged file is a DataFileError naming the file and the row
  * group.
  */
-import type { AsyncBuffer, FileMetaData } from 'hyparquet'
+import type { AsyncBuffer, FileMetaData, RowGroup } from 'hyparquet'
 import { open, stat } from 'node:fs/promises'
 import { DataFileError } from '../../errors.js'
 import { DataSource, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
 import { compressors } from './snappy.js'
 import { chunkRange, isPlainNumberColumn, readNumberColumn } from './parquet-pages.js'
-import { blocksOffThread, decodesOffThread } from './off-thread.js'
+import { blocksInFlight, blocksOffThread, decodesOffThread } from './off-thread.js'
 import { blockOf, checkColumnar, reopenOptions, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
 
 type File = AsyncBuffer
@@ -33,8 +33,10 @@ export class ParquetSource extends DataSource {
 
   async memoryEstimate(): Promise<number> {
     const { metadata, shape } = await this.open()
-    // A row group's compressed bytes, its decoded columns and the block of rows made from them.
-    return Math.max(...metadata.row_groups.map((g) => Number(g.total_compressed_size ?? g.total_byte_size) + 2 * Number(g.num_rows) * (shape.xColumns + 1) * 4))
+    // Decoding a row group holds its compressed bytes and its columns; then its block of rows.
+    const block = (g: RowGroup) => Number(g.num_rows) * (shape.xColumns + 1) * 4
+    const decoding = Math.max(...metadata.row_groups.map((g) => Number(g.total_compressed_size ?? g.total_byte_size) + block(g)))
+    return decoding + blocksInFlight() * Math.max(...metadata.row_groups.map(block))
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
