@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { Worker } from 'node:worker_threads'
 import * as addon from '../native/index.js'
-import type { Network as RawNetwork, NativeDataset } from '../native/index.js'
+import type { Network as RawNetwork, NativeTrainingData } from '../native/index.js'
 import { encodePlan } from '../lib/engine/native/plan-code.js'
 import { Adam, BatchNormalization, Dense, Dropout, Sequential } from '../lib/index.js'
 
@@ -278,12 +278,12 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
   expectError('a negative sample weight', () => net.createTrainingData(X, Y, rows, new Float32Array(rows).fill(-1)), RangeError, /sample weight -1/)
   expectError('class index out of range', () => net.createTrainingData(f32(1, 2, 3), f32(4), 1), RangeError, /class index 4/)
   expectError('class index NaN', () => net.createTrainingData(f32(1, 2, 3), f32(NaN), 1), RangeError, /class index NaN/)
-  fuzzArguments('refreshDataset', () => [ds, X, Y], (...a) => net.refreshDataset(...(a as [NativeDataset, Float32Array, Float32Array])))
+  fuzzArguments('refreshTrainingData', () => [ds, X, Y], (...a) => net.refreshTrainingData(...(a as [NativeTrainingData, Float32Array, Float32Array])))
   fuzzArguments('trainBatch', () => [X.subarray(0, 30), Y.subarray(0, 10), 10, 0.01], (...a) => net.trainBatch(...(a as [Float32Array, Float32Array, number, number])))
   fuzzArguments('trainBatch with weights', () => [X.subarray(0, 30), Y.subarray(0, 10), 10, 0.01, new Float32Array(10).fill(2)], (...a) => net.trainBatch(...(a as [Float32Array, Float32Array, number, number, Float32Array])))
   expectError('trainBatch with a bad label', () => net.trainBatch(f32(1, 2, 3), f32(-1), 1, 0.1), RangeError, /class index -1/)
-  fuzzArguments('trainEpoch', () => [ds, 8, true, 0.01, undefined], (...a) => net.trainEpoch(...(a as [NativeDataset, number, boolean, number])))
-  fuzzArguments('evaluate', () => [ds, 8], (...a) => net.evaluate(...(a as [NativeDataset, number])))
+  fuzzArguments('trainEpoch', () => [ds, 8, true, 0.01, undefined], (...a) => net.trainEpoch(...(a as [NativeTrainingData, number, boolean, number])))
+  fuzzArguments('evaluate', () => [ds, 8], (...a) => net.evaluate(...(a as [NativeTrainingData, number])))
   fuzzArguments('predict', () => [X, rows, 8], (...a) => net.predict(...(a as [Float32Array, number, number])))
   fuzzArguments('computeGradients', () => [X, Y, rows], (...a) => net.computeGradients(...(a as [Float32Array, Float32Array, number])))
   fuzzArguments('setThreads', () => [1], (...a) => net.setThreads(...(a as [number])))
@@ -331,7 +331,7 @@ async function asyncAbuse(): Promise<void> {
   const net = newNetwork()
   const x = Float32Array.from(X)
   const y = Float32Array.from(Y)
-  let ds: NativeDataset | null = net.createTrainingData(x, y, rows)
+  let ds: NativeTrainingData | null = net.createTrainingData(x, y, rows)
   const promise = net.trainEpochAsync(ds, 4, true, 0.01)
   structuredClone(x, { transfer: [x.buffer] })
   y.fill(1e30)

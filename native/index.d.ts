@@ -82,7 +82,7 @@ export function info(): NativeInfo
 export function planRoundTrip(planCode: Float64Array): Float64Array
 
 /** An opaque, checked copy of training data, bound to the network that created it. */
-export interface NativeDataset {
+export interface NativeTrainingData {
   readonly rows: number
 }
 
@@ -127,14 +127,14 @@ export class Network {
   /** Replaces the given parts of the state; every part is checked before any is written. */
   writeState(state: Partial<NativeState>): void
   /** A private copy of rows × inputs `x` and rows × target-columns `y`, checked against the plan. */
-  createTrainingData(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): NativeDataset
+  createTrainingData(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): NativeTrainingData
   /** Updates the copy from arrays of the same size (compared first); returns whether it changed. */
-  refreshDataset(dataset: NativeDataset, x: Float32Array, y: Float32Array, sampleWeight?: Float32Array | null): boolean
+  refreshTrainingData(data: NativeTrainingData, x: Float32Array, y: Float32Array, sampleWeight?: Float32Array | null): boolean
   /** One forward/backward/update on these rows, in order. */
   trainBatch(x: Float32Array, y: Float32Array, rows: number, learningRate: number, sampleWeight?: Float32Array | null): NativeBatchResult
   /** One epoch on this thread; `onBatch` runs after each batch (it may use the network) and returning true stops. */
   trainEpoch(
-    dataset: NativeDataset,
+    data: NativeTrainingData,
     batchSize: number,
     shuffle: boolean,
     /** One rate, or one per batch (batches past its end keep its last value). */
@@ -149,7 +149,7 @@ export class Network {
    * stops the epoch and rejects the promise with what was thrown.
    */
   trainEpochAsync(
-    dataset: NativeDataset,
+    data: NativeTrainingData,
     batchSize: number,
     shuffle: boolean,
     learningRate: number | Float64Array,
@@ -166,7 +166,7 @@ export class Network {
    */
   setDistributed(enabled: boolean): void
   /** Loss and metrics in inference mode. */
-  evaluate(dataset: NativeDataset, batchSize: number): NativeEvaluation
+  evaluate(data: NativeTrainingData, batchSize: number): NativeEvaluation
   /** Outputs (rows × outputSize) in inference mode. */
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array
   /** The same on the thread pool, over a copy of `x`. */

@@ -63,7 +63,7 @@ pub struct Shared {
     net: Mutex<Option<Network>>,
     /// The plan (immutable), for checking arguments without the lock.
     plan: Plan,
-    /// Unique per network, so a dataset is only used with the network that checked it.
+    /// Unique per network, so training data is only used with the network that checked it.
     id: u64,
     /// Set by cancel(); checked after every batch; cleared when an epoch starts.
     pub cancel: AtomicBool,
@@ -219,8 +219,8 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
     }
     js_function!(read_state_js => read_state);
     js_function!(write_state_js => write_state);
-    js_function!(create_training_data_js => create_dataset);
-    js_function!(refresh_dataset_js => refresh_dataset);
+    js_function!(create_training_data_js => create_training_data);
+    js_function!(refresh_training_data_js => refresh_training_data);
     js_function!(train_batch_js => train_batch);
     js_function!(train_epoch_js => train_epoch);
     js_function!(train_epoch_async_js => train_epoch_async);
@@ -238,7 +238,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
         method!(c"readState", read_state_js),
         method!(c"writeState", write_state_js),
         method!(c"createTrainingData", create_training_data_js),
-        method!(c"refreshDataset", refresh_dataset_js),
+        method!(c"refreshTrainingData", refresh_training_data_js),
         method!(c"trainBatch", train_batch_js),
         method!(c"trainEpoch", train_epoch_js),
         method!(c"trainEpochAsync", train_epoch_async_js),
@@ -373,7 +373,7 @@ fn weights_of(env: Env, value: napi_value, rows: usize) -> JsResult<Option<View<
 }
 
 /// createTrainingData(x, y, rows, sampleWeight?) → an opaque TrainingData holding a checked copy.
-fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
+fn create_training_data(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     if shared.disposed.load(Ordering::Acquire) {
         return Err(JsError::error("the network was disposed; build a new one"));
@@ -386,16 +386,16 @@ fn create_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
     unsafe { training_data::create(env, &shared.plan, shared.id, &x, &y, w.as_ref(), rows) }
 }
 
-/// refreshDataset(dataset, x, y, sampleWeight?) → whether the copy changed: brings a dataset
+/// refreshTrainingData(data, x, y, sampleWeight?) → whether the copy changed: brings training data
 /// up to date with the arrays it was created from (which JavaScript may have changed since).
-fn refresh_dataset(env: Env, args: &Args) -> JsResult<napi_value> {
+fn refresh_training_data(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     shared.check_available(false)?;
-    let data = training_data::unwrap(env, args.get(0), "dataset", shared.id)?;
+    let data = training_data::unwrap(env, args.get(0), "data", shared.id)?;
     let rows = data.data.rows;
     let (x, y) = rows_of(env, &shared.plan, args.get(1), args.get(2), rows)?;
     let w = weights_of(env, args.get(3), rows)?;
-    // SAFETY: all arguments are read; the dataset's copy never aliases JavaScript memory.
+    // SAFETY: all arguments are read; the training data's copy never aliases JavaScript memory.
     let changed = unsafe { training_data::refresh(data, &shared.plan, &x, &y, w.as_ref())? };
     env.boolean(changed)
 }
@@ -423,7 +423,7 @@ fn train_batch(env: Env, args: &Args) -> JsResult<napi_value> {
     results::batch(env, &stats, shared.metric_count(), diverged.as_deref())
 }
 
-/// The arguments both epoch forms take: (dataset, batchSize, shuffle, learningRate, callback?).
+/// The arguments both epoch forms take: (data, batchSize, shuffle, learningRate, callback?).
 struct EpochArgs {
     data: Arc<TrainingData>,
     batch_size: usize,
@@ -436,7 +436,7 @@ struct EpochArgs {
 
 fn epoch_args(env: Env, args: &Args, shared: &Shared) -> JsResult<EpochArgs> {
     require_training(&shared.plan)?;
-    let data: &TrainingDataBox = training_data::unwrap(env, args.get(0), "dataset", shared.id)?;
+    let data: &TrainingDataBox = training_data::unwrap(env, args.get(0), "data", shared.id)?;
     let data = Arc::clone(&data.data);
     let batch_size = env.size(args.get(1), "batchSize", 1)?;
     let shuffle = env.boolean_arg(args.get(2), "shuffle")?;
@@ -457,7 +457,7 @@ fn epoch_args(env: Env, args: &Args, shared: &Shared) -> JsResult<EpochArgs> {
     Ok(EpochArgs { data, batch_size, shuffle, lr, rates, callback })
 }
 
-/// trainEpoch(dataset, batchSize, shuffle, learningRate, onBatch?) → EpochResult, on this
+/// trainEpoch(data, batchSize, shuffle, learningRate, onBatch?) → EpochResult, on this
 /// thread. `onBatch(batch, loss, metrics)` runs after each batch, with the network unlocked
 /// (it may use it, as in the JS engine); returning true (or calling cancel()) stops.
 fn train_epoch(env: Env, args: &Args) -> JsResult<napi_value> {
@@ -569,7 +569,7 @@ impl Task for TrainJob {
     }
 }
 
-/// trainEpochAsync(dataset, batchSize, shuffle, learningRate, onBatch?, lockstep?) → Promise
+/// trainEpochAsync(data, batchSize, shuffle, learningRate, onBatch?, lockstep?) → Promise
 /// of the EpochResult. The epoch runs on the libuv pool. `onBatch(batch, loss, metrics)` runs on
 /// the JavaScript thread after each batch: as a notification while training goes on, or, with
 /// `lockstep` true, between batches while the pool thread waits (as trainEpoch's callback).
@@ -618,11 +618,11 @@ fn set_distributed(env: Env, args: &Args) -> JsResult<napi_value> {
     env.undefined()
 }
 
-/// evaluate(dataset, batchSize) → { loss, metrics } in inference mode.
+/// evaluate(data, batchSize) → { loss, metrics } in inference mode.
 fn evaluate(env: Env, args: &Args) -> JsResult<napi_value> {
     let shared = this(env, args)?;
     require_loss(&shared.plan)?;
-    let data: &TrainingDataBox = training_data::unwrap(env, args.get(0), "dataset", shared.id)?;
+    let data: &TrainingDataBox = training_data::unwrap(env, args.get(0), "data", shared.id)?;
     let data = Arc::clone(&data.data);
     let batch_size = env.size(args.get(1), "batchSize", 1)?;
     check_batch_memory(&shared.plan, batch_size.min(data.rows))?;

@@ -52,55 +52,55 @@ pub unsafe fn create(env: Env, plan: &Plan, owner: u64, x: &View<f32>, y: &View<
     Ok(object)
 }
 
-/// The dataset in `value`, which must belong to network `owner`.
+/// The training data in `value`, which must belong to network `owner`.
 pub fn unwrap<'a>(env: Env, value: napi_value, name: &str, owner: u64) -> JsResult<&'a mut TrainingDataBox> {
     let raw = wrapped::unwrap::<TrainingDataBox>(env, value, name)?;
     // SAFETY: the object is an argument of the current call, so it (and its box) is alive;
-    // each call unwraps at most one dataset, so this is the only reference.
-    let dataset = unsafe { &mut *raw };
-    if dataset.owner != owner {
+    // each call unwraps at most one training data object, so this is the only reference.
+    let td = unsafe { &mut *raw };
+    if td.owner != owner {
         return Err(JsError::type_error(format!("{name} was created by another network; create it with this network's createTrainingData")));
     }
-    Ok(dataset)
+    Ok(td)
 }
 
 /// Brings the private copy up to date with `x`, `y` and the weights (the arrays it was made
 /// from, possibly changed since): compares first and copies only when something differs, so an
-/// unchanged dataset costs one read. Returns whether anything changed.
+/// unchanged copy costs one read. Returns whether anything changed.
 ///
 /// # Safety
 /// As `View::slice`.
-pub unsafe fn refresh(dataset: &mut TrainingDataBox, plan: &Plan, x: &View<f32>, y: &View<f32>, w: Option<&View<f32>>) -> JsResult<bool> {
+pub unsafe fn refresh(td: &mut TrainingDataBox, plan: &Plan, x: &View<f32>, y: &View<f32>, w: Option<&View<f32>>) -> JsResult<bool> {
     let (xs, ys) = unsafe { (x.slice(), y.slice()) };
     let ws = w.map_or(&[][..], |w| unsafe { w.slice() });
-    let rows = dataset.data.rows;
-    if ws.len() != dataset.data.w.len() {
+    let rows = td.data.rows;
+    if ws.len() != td.data.w.len() {
         return Err(JsError::range_error(format!(
-            "refreshDataset needs {} sample weights as the dataset was created with, got {}; create a new dataset instead",
-            dataset.data.w.len(),
+            "refreshTrainingData needs {} sample weights as the training data was created with, got {}; create new training data instead",
+            td.data.w.len(),
             ws.len()
         )));
     }
-    if xs.len() != dataset.data.x.len() || ys.len() != dataset.data.y.len() {
+    if xs.len() != td.data.x.len() || ys.len() != td.data.y.len() {
         return Err(JsError::range_error(format!(
-            "refreshDataset needs arrays of the dataset's size ({} and {} values), got {} and {}; create a new dataset instead",
-            dataset.data.x.len(),
-            dataset.data.y.len(),
+            "refreshTrainingData needs arrays of the training data's size ({} and {} values), got {} and {}; create new training data instead",
+            td.data.x.len(),
+            td.data.y.len(),
             xs.len(),
             ys.len()
         )));
     }
     // Bitwise comparison: NaN payloads and -0 count as changes, as they would for training.
     let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
-    let (x_same, y_same, w_same) = (same(xs, &dataset.data.x), same(ys, &dataset.data.y), same(ws, &dataset.data.w));
+    let (x_same, y_same, w_same) = (same(xs, &td.data.x), same(ys, &td.data.y), same(ws, &td.data.w));
     if x_same && y_same && w_same {
         return Ok(false);
     }
     if !(y_same && w_same) {
         check_data(plan, xs, ys, ws, rows).map_err(invalid)?;
     }
-    let data = Arc::get_mut(&mut dataset.data)
-        .ok_or_else(|| JsError::Busy("busy: training is running with this dataset; await it before refreshing the dataset".into()))?;
+    let data = Arc::get_mut(&mut td.data)
+        .ok_or_else(|| JsError::Busy("busy: training is running with this training data; await it before refreshing it".into()))?;
     data.x.copy_from_slice(xs);
     data.y.copy_from_slice(ys);
     data.w.copy_from_slice(ws);

@@ -1,5 +1,5 @@
 import { yieldToEventLoop } from '../../yield-to-event-loop.js'
-import type { Network as RawNetwork, NativeDataset } from '../../../native/index.js'
+import type { Network as RawNetwork, NativeTrainingData } from '../../../native/index.js'
 import { targetColumns, type Plan } from '../../plan.js'
 import type {
   BatchResult,
@@ -15,7 +15,6 @@ import type {
 import type { NativeBinding } from './binding.js'
 import { encodePlan } from './plan-code.js'
 
-/** A native copy of a JS TrainingData and the arrays it was copied from. */
 /** See runEpochsInCallingThread. */
 let epochsInCallingThread = false
 
@@ -30,8 +29,9 @@ export function runEpochsInCallingThread(enabled: boolean): void {
   epochsInCallingThread = enabled
 }
 
-interface CachedDataset {
-  native: NativeDataset
+/** A native copy of a JS TrainingData and the arrays it was copied from. */
+interface CachedTrainingData {
+  native: NativeTrainingData
   x: Float32Array
   y: Float32Array
   w: Float32Array | undefined
@@ -59,7 +59,7 @@ export class NativeNetwork implements Network {
   readonly engine = 'native'
   readonly plan: Plan
   private readonly native: RawNetwork
-  private readonly datasets = new WeakMap<TrainingData, CachedDataset>()
+  private readonly datasets = new WeakMap<TrainingData, CachedTrainingData>()
   private readonly targetCols: number
 
   constructor(binding: NativeBinding, plan: Plan, state: NetworkState, options: NetworkOptions = {}) {
@@ -163,11 +163,11 @@ export class NativeNetwork implements Network {
    * The native copy of `data`, made on first use (fit passes the same TrainingData every epoch, so
    * its data is copied once) and brought up to date on later uses.
    */
-  private nativeTrainingData(data: TrainingData): NativeDataset {
+  private nativeTrainingData(data: TrainingData): NativeTrainingData {
     const { x, y, w } = this.rowsOf(data)
     const cached = this.datasets.get(data)
     if (cached && cached.x === data.x && cached.y === data.y && cached.w === data.w && cached.rows === data.rows) {
-      this.native.refreshDataset(cached.native, x, y, w)
+      this.native.refreshTrainingData(cached.native, x, y, w)
       return cached.native
     }
     const native = this.native.createTrainingData(x, y, data.rows, w)
