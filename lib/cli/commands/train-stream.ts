@@ -132,6 +132,9 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
     log.say(`${flags.data} is larger than ${AUTO_STREAM_BYTES / 2 ** 30} GiB: streaming it rather than loading it (as --stream does)`)
   }
   const all = await sourceOf(flags, model?.preprocessing?.labelNames ?? null)
+  // A CSV or Arrow file is read once before training to count its rows (and find its classes):
+  // say so, since on a large file that takes minutes.
+  if (!flags.data.endsWith('.npy') && !flags.data.endsWith('.parquet') && (await stat(flags.data)).isFile()) log.say(`reading ${flags.data} once to count its rows and classes …`)
   const shape = await all.shape()
   const rows = shape.rows!
   const trainRows = Math.floor(rows * (1 - flags.validationSplit))
