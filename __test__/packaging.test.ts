@@ -156,6 +156,12 @@ describe.skipIf(skipReason !== '')(`the installed package${skipReason ? ` (skipp
     const wrong = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' })
     expect(wrong.status).not.toBe(0)
     expect(wrong.stdout).toMatch(/consumer\.ts\(2,.*Type 'string' is not assignable to type 'number'/)
+    // A streamed CSV file decodes on a worker thread started from the installed files.
+    writeFileSync(join(dir, 'd.csv'), 'a,b,y\n' + Array.from({ length: 5000 }, (_, i) => `${i % 7},${i / 3},${i % 2 ? 'odd' : 'even'}`).join('\n') + '\n')
+    const streamScript = "const { data } = await import('backprop-nn'); let rows = 0, sum = 0; for await (const b of data.csv('d.csv', { label: 'y' }).blocks({ epoch: 0 })) { rows += b.rows; for (const v of b.y) sum += v } console.log(JSON.stringify({ rows, sum }))"
+    const streamed = spawnSync(process.execPath, ['--input-type=module', '-e', streamScript], { cwd: dir, env: childEnv(), encoding: 'utf8', timeout: 60_000 })
+    expect(streamed.status, streamed.stderr).toBe(0)
+    expect(JSON.parse(streamed.stdout)).toEqual({ rows: 5000, sum: 2500 })
   }, 180_000)
 
   it('installs without the chart packages (optional peers); --report then says what to install, before training', () => {

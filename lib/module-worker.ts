@@ -7,6 +7,9 @@ import { Worker, type WorkerOptions } from 'node:worker_threads'
  * execArgv does not reach the worker's own entry module.
  */
 export function moduleWorker(base: string, name: string, options: WorkerOptions = {}): Worker {
+  // A worker inherits the process's Node flags, but one that only applies to the main script
+  // (`node --input-type=module -e …`) keeps it from starting.
+  options = { execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')), ...options }
   const fromSource = base.endsWith('.ts')
   const url = new URL(`./${name}${fromSource ? '.ts' : '.js'}`, base)
   if (!fromSource) return new Worker(url, options)
