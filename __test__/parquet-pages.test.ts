@@ -1,13 +1,13 @@
 /**
  * The Parquet source's fast path for plain number columns (lib/data/sources/parquet-pages.ts)
  * against hyparquet's general reader, which stays the reference: OPTIONAL and REQUIRED columns,
- * FLOAT, DOUBLE and INT32, dictionary pages, several pages per chunk, SNAPPY or not, and version 1
+ * FLOAT, DOUBLE, INT32, INT64 and pyarrow's annotated int8, dictionary pages, several pages per chunk, SNAPPY or not, and version 1
  * data pages (pyarrow's default, made here from a written file by helpers/parquet-v1.ts). A
  * null sends the chunk back to the general reader, which names the row.
  */
 import fs from 'node:fs'
-import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet'
-import { parquetWriteBuffer } from 'hyparquet-writer'
+import { parquetMetadata, parquetReadObjects, parquetSchema, type SchemaTree } from 'hyparquet'
+import { parquetWriteBuffer, schemaFromColumnData } from 'hyparquet-writer'
 import { describe, expect, it } from 'vitest'
 import { DataFileError, data } from '../lib/index.js'
 import { chunkRange, isPlainNumberColumn, readNumberColumn } from '../lib/data/sources/parquet-pages.js'
@@ -17,27 +17,35 @@ import { useTempDir } from './helpers/temp-dir.js'
 
 const temp = useTempDir('backprop-parquet-pages-')
 const N = 3000
-const FEATURES = ['optional', 'required', 'double', 'int', 'dictionary'] as const
+const FEATURES = ['optional', 'required', 'double', 'int', 'long', 'small', 'dictionary'] as const
 const columns = {
   optional: Array.from({ length: N }, (_, i) => Math.fround(Math.sin(i) * 5)),
   required: Array.from({ length: N }, (_, i) => Math.fround(Math.cos(i) / 3)),
   double: Array.from({ length: N }, (_, i) => i / 7),
   int: Array.from({ length: N }, (_, i) => ((i * 37) % 1001) - 500),
+  long: Array.from({ length: N }, (_, i) => (i % 2 ? -1 : 1) * i * 1_000_003),
+  small: Array.from({ length: N }, (_, i) => (i % 256) - 128),
   dictionary: Array.from({ length: N }, (_, i) => [0.5, -1.25, 3][i % 3]!),
 }
 const labels = Array.from({ length: N }, (_, i) => i % 4)
 
 function write(name: string, codec: 'SNAPPY' | 'UNCOMPRESSED', nullAt?: number): Uint8Array {
   const optional = columns.optional.map((v, i) => (i === nullAt ? null : v))
+  const columnData = [
+    { name: 'optional', data: optional, type: 'FLOAT' as const },
+    { name: 'required', data: columns.required, type: 'FLOAT' as const, nullable: false },
+    { name: 'double', data: columns.double, type: 'DOUBLE' as const },
+    { name: 'int', data: columns.int, type: 'INT32' as const },
+    { name: 'long', data: columns.long.map(BigInt), type: 'INT64' as const },
+    { name: 'small', data: columns.small },
+    { name: 'dictionary', data: columns.dictionary, type: 'FLOAT' as const },
+    { name: 'label', data: labels, type: 'INT32' as const },
+  ]
+  // pyarrow's int8: INT32 annotated with its width.
+  const schema = schemaFromColumnData({ columnData, schemaOverrides: { small: { name: 'small', type: 'INT32', repetition_type: 'OPTIONAL', converted_type: 'INT_8', logical_type: { type: 'INTEGER', bitWidth: 8, isSigned: true } } } })
   const bytes = new Uint8Array(parquetWriteBuffer({
-    columnData: [
-      { name: 'optional', data: optional, type: 'FLOAT' },
-      { name: 'required', data: columns.required, type: 'FLOAT', nullable: false },
-      { name: 'double', data: columns.double, type: 'DOUBLE' },
-      { name: 'int', data: columns.int, type: 'INT32' },
-      { name: 'dictionary', data: columns.dictionary, type: 'FLOAT' },
-      { name: 'label', data: labels, type: 'INT32' },
-    ],
+    columnData: columnData.map(({ type: _, nullable: __, ...c }) => c),
+    schema,
     rowGroupSize: 1000,
     pageSize: 1024, // several pages per column chunk
     codec,
@@ -82,13 +90,14 @@ describe.each(FILES)('%s', (_name, pageType, file) => {
     for (const { name, parts, metadata } of await fastColumns(bytes)) {
       expect(parts.every((p) => p !== null)).toBe(true)
       const values = parts.flatMap((p) => Array.from(p!))
-      expect(values).toEqual(reference.map((row) => row[name]))
+      expect(values).toEqual(reference.map((row) => Number(row[name])))
       expect(values).toEqual(columns[name])
-      expect(parts[0]).toBeInstanceOf(name === 'double' ? Float64Array : name === 'int' ? Int32Array : Float32Array)
+      expect(parts[0]).toBeInstanceOf(name === 'double' || name === 'long' ? Float64Array : name === 'int' || name === 'small' ? Int32Array : Float32Array)
       // The file holds what this test means to cover: several data pages, and a dictionary.
       const meta = metadata.row_groups[0]!.columns.find((c) => c.meta_data!.path_in_schema[0] === name)!.meta_data!
       expect(meta.encoding_stats!.find((s) => s.page_type === pageType)!.count).toBeGreaterThan(1)
       if (name === 'dictionary') expect(meta.encodings).toContain('RLE_DICTIONARY')
+      if (name === 'small') expect(parquetSchema(metadata).children.find((c) => c.element.name === 'small')!.element).toMatchObject({ converted_type: 'INT_8', logical_type: { type: 'INTEGER', bitWidth: 8, isSigned: true } })
     }
     const got = await collect(data.parquet(path, { label: 'label' }))
     expect(got.x).toEqual(Array.from({ length: N }, (_, i) => FEATURES.map((f) => Math.fround(columns[f][i]!))).flat())
@@ -115,4 +124,16 @@ it('a page running past its column chunk is an error, not a read beyond it', asy
   const { start, end } = chunkRange(meta)
   const cut = bytes.subarray(start, end - 10)
   await expect(readNumberColumn(cut, meta, [schema, schema.children[0]!], 1000)).rejects.toThrow(/runs past the column chunk|ends after/)
+})
+
+it('unsigned, dated and repeated columns take the general reader', () => {
+  const column = (element: object) => [{ element: { name: 'root' }, children: [] }, { element: { name: 'c', ...element }, children: [] }] as unknown as SchemaTree[]
+  expect(isPlainNumberColumn(column({ type: 'INT64', converted_type: 'INT_64' }))).toBe(true)
+  expect(isPlainNumberColumn(column({ type: 'INT32', logical_type: { type: 'INTEGER', bitWidth: 16, isSigned: true } }))).toBe(true)
+  expect(isPlainNumberColumn(column({ type: 'INT32', converted_type: 'UINT_32' }))).toBe(false)
+  expect(isPlainNumberColumn(column({ type: 'INT64', logical_type: { type: 'INTEGER', bitWidth: 64, isSigned: false } }))).toBe(false)
+  expect(isPlainNumberColumn(column({ type: 'INT32', converted_type: 'DATE' }))).toBe(false)
+  expect(isPlainNumberColumn(column({ type: 'INT64', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' } }))).toBe(false)
+  expect(isPlainNumberColumn(column({ type: 'FLOAT', repetition_type: 'REPEATED' }))).toBe(false)
+  expect(isPlainNumberColumn(column({ type: 'BYTE_ARRAY' }))).toBe(false)
 })

@@ -1,6 +1,7 @@
 /**
- * The fast path of the Parquet source: a flat column of plain numbers (FLOAT, DOUBLE, or INT32
- * with no logical type) decoded page by page straight into one typed array.
+ * The fast path of the Parquet source: a flat column of plain numbers — FLOAT, DOUBLE, or a signed
+ * INT32 or INT64 (what pandas and pyarrow write for floats and integers) — decoded page by page
+ * straight into one typed array.
  *
  * hyparquet's reader passes every page of an OPTIONAL column — what pyarrow and Spark write even
  * when nothing is null — through its nested-list assembly, one JavaScript array push per value;
@@ -27,14 +28,19 @@ const load = async () => {
   return { ...column, ...datapage, ...convert, ...plain }
 }
 
-const ARRAY_OF = { FLOAT: Float32Array, DOUBLE: Float64Array, INT32: Int32Array } as const
+/** The array each physical type is decoded into (INT64 as float64: features become float32). */
+const ARRAY_OF = { FLOAT: Float32Array, DOUBLE: Float64Array, INT32: Int32Array, INT64: Float64Array } as const
 
 /** Whether the fast path can decode this column: flat, not repeated, plain numbers. */
 export function isPlainNumberColumn(schemaPath: SchemaTree[]): boolean {
   const leaf = schemaPath.at(-1)
   if (schemaPath.length !== 2 || !leaf || leaf.children.length > 0) return false
   const { type, repetition_type, converted_type, logical_type } = leaf.element
-  return type !== undefined && type in ARRAY_OF && repetition_type !== 'REPEATED' && converted_type === undefined && logical_type === undefined
+  if (type === undefined || !(type in ARRAY_OF) || repetition_type === 'REPEATED') return false
+  if (converted_type === undefined && logical_type === undefined) return true
+  // Signed integers annotated with their width stay plain integers (unsigned ones do not fit).
+  const signed = logical_type?.type === 'INTEGER' ? logical_type.isSigned : converted_type !== undefined && ['INT_8', 'INT_16', 'INT_32', 'INT_64'].includes(converted_type)
+  return (type === 'INT32' || type === 'INT64') && signed && (logical_type === undefined || logical_type.type === 'INTEGER')
 }
 
 /**
@@ -91,7 +97,9 @@ export async function readNumberColumn(bytes: Uint8Array, meta: ColumnMetaData, 
       continue // an index page: not data
     }
     if (filled + values.length > rows) throw new Error(`column '${meta.path_in_schema.join('.')}' holds more values than the row group's ${rows} rows`)
-    out.set(p.convertWithDictionary(values, dictionary, encoding as never, decoder) as ArrayLike<number>, filled)
+    const decoded = p.convertWithDictionary(values, dictionary, encoding as never, decoder)
+    if (meta.type === 'INT64') for (let i = 0; i < decoded.length; i++) out[filled + i] = Number(decoded[i])
+    else out.set(decoded as ArrayLike<number>, filled)
     filled += values.length
   }
   return out
