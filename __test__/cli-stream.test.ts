@@ -125,6 +125,27 @@ describe('backprop train on .npy data', () => {
     expect(model.preprocessing!.featureNames).toEqual(['u', 'v'])
   })
 
+  it('--progress-every: lines within the epoch, from the engine\'s chunks, with the share done, the speed and the ETA', () => {
+    // 80k rows of 200 features through 512-512: chunks of ~5k rows, and 2 MFLOP per row, so the
+    // epoch takes ≥ 0.65 s even at a core's full FMA peak (245 GFLOP/s measured here): room for
+    // lines every 0.1 s.
+    const wide = join(dir, 'wide-x.npy')
+    const labels = join(dir, 'wide-y.npy')
+    writeNpy(wide, Float32Array.from({ length: 80_000 * 200 }, (_, i) => Math.sin(i)), [80_000, 200])
+    writeNpy(labels, Int32Array.from({ length: 80_000 }, (_, i) => i % 3), [80_000], '<i4')
+    const run = cli(['train', '--data', wide, '--labels', labels, '--backend', 'native', '--layers', '512,512', '--batch-size', '32', '--epochs', '1', '--validation-split', '0', '--threads', '1', '--progress-every', '0.1'])
+    expect(run.status, run.stderr).toBe(0)
+    const lines = [...run.stderr.matchAll(/^epoch 1\/1 {2}(\d+)% \((\d+) of 80000 rows\) {2}(\d+) samples\/s {2}epoch ETA (\d+) s$/gm)]
+    expect(lines.length, run.stderr).toBeGreaterThanOrEqual(1)
+    const rows = lines.map((m) => Number(m[2]))
+    expect(rows).toEqual([...rows].sort((a, b) => a - b))
+    for (const m of lines) {
+      expect(Number(m[1])).toBe(Math.round((100 * Number(m[2])) / 80_000))
+      expect(Number(m[3])).toBeGreaterThan(0)
+    }
+    expect(cli(['train', '--data', wide, '--labels', labels, '--progress-every', '0']).stderr).toMatch(/--progress-every <seconds>' argument '0' is invalid/)
+  })
+
   it('checkpoint flags without streamed data are a usage error', () => {
     const run = cli(['train', '--data', 'iris', '--checkpoint', join(dir, 'nope')])
     expect(run.status).toBe(2)

@@ -43,6 +43,7 @@ export interface StreamFlags extends NetworkFlags {
   resume?: string
   logFormat: 'text' | 'json'
   logEvery?: number
+  progressEvery: number
   out?: string
   progress: boolean
   distributed?: 'mpi'
@@ -150,9 +151,13 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   if (!model) {
     scaler = flags.scale === 'standard' ? new StandardScaler() : flags.scale === 'minmax' ? new MinMaxScaler() : null
     let maxLabel = -1
-    for await (const b of train.blocks({ epoch: 0 })) {
-      scaler?.partialFit(new Matrix(b.rows, shape.xColumns, b.x))
-      if (task === 'classification') for (let i = 0; i < b.y.length; i++) maxLabel = Math.max(maxLabel, b.y[i]!)
+    // A pass over the data only when it tells something the shape does not: the scaler's
+    // statistics, or the number of classes in a label file (a CSV file's first pass named them).
+    if (scaler || (task === 'classification' && !shape.labelNames)) {
+      for await (const b of train.blocks({ epoch: 0 })) {
+        scaler?.partialFit(new Matrix(b.rows, shape.xColumns, b.x))
+        if (task === 'classification') for (let i = 0; i < b.y.length; i++) maxLabel = Math.max(maxLabel, b.y[i]!)
+      }
     }
     // Class names from the file (CSV), else the indices the label file holds.
     classes = task === 'classification' ? (shape.labelNames?.length ?? maxLabel + 1) : 0
@@ -196,9 +201,17 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   if (checkpoints) callbacks.push(checkpoints)
   const started = performance.now()
   let epochStarted = started
-  const batchesPerEpoch = Math.ceil(trainRows / batchSize)
+  const batchesPerEpoch = Math.ceil(trainRows / (batchSize * (mpi?.size ?? 1)))
+  /** Rows of this epoch trained so far, for the progress lines. */
+  let trained = 0
   callbacks.push({
-    onEpochBegin: () => void (epochStarted = performance.now()),
+    onEpochBegin: () => {
+      epochStarted = performance.now()
+      trained = 0
+    },
+    // Between the engine's chunks of batches: a per-batch callback would cost the native engine
+    // a thread round trip per batch.
+    onBatchesEnd: (_, batchesDone) => void (trained = Math.min(trainRows, batchesDone * batchSize * (mpi?.size ?? 1))),
     onEpochEnd: (_, logs) => {
       const seconds = (performance.now() - epochStarted) / 1000
       const done = model!.epochsTrained
@@ -231,6 +244,16 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
     log.say(`the run in ${flags.resume} has already trained its ${epochs} epochs`)
     return EXIT.ok
   }
+  // Within a long epoch, a line every --progress-every seconds: how far, how fast, how long still.
+  const ticker = flags.progress
+    ? setInterval(() => {
+        const done = trained
+        const seconds = (performance.now() - epochStarted) / 1000
+        if (done === 0 || seconds <= 0) return
+        const rate = done / seconds
+        log.say(`epoch ${model!.epochsTrained + 1}/${epochs}  ${((100 * done) / trainRows).toFixed(0)}% (${done} of ${trainRows} rows)  ${Math.round(rate)} samples/s  epoch ETA ${((trainRows - done) / rate).toFixed(0)} s`)
+      }, flags.progressEvery * 1000).unref()
+    : null
   let history
   try {
     history = await model.fitDataset(pipeline, {
@@ -241,6 +264,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
       ...(mpi && { distributed: 'mpi' as const }),
     })
   } finally {
+    if (ticker) clearInterval(ticker)
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
   }

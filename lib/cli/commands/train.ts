@@ -100,6 +100,7 @@ export function trainCommand(program: Command): void {
     .option('--resume <dir>', 'streamed training: continue the run whose checkpoints are in this directory, with its settings')
     .addOption(new Option('--log-format <format>', 'streamed training: json prints one JSON object per epoch on stdout, human text on stderr').choices(['text', 'json']).default('text'))
     .option('--log-every <batches>', 'streamed training, --log-format json: also a JSON line every this many batches', integer(1))
+    .option('--progress-every <seconds>', 'streamed training: a progress line (share of the epoch, samples/s, ETA) every this many seconds', number(0.1, Infinity), 30)
     .addHelpText('after', `
 On a terminal a progress bar shows each epoch; otherwise one line is printed per epoch.
 The last lines give the test scores, e.g. "test accuracy: 0.9722" (classification) or
