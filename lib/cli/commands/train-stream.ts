@@ -204,10 +204,12 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   const batchesPerEpoch = Math.ceil(trainRows / (batchSize * (mpi?.size ?? 1)))
   /** Rows of this epoch trained so far, for the progress lines. */
   let trained = 0
+  let validatingSaid = false
   callbacks.push({
     onEpochBegin: () => {
       epochStarted = performance.now()
       trained = 0
+      validatingSaid = false
     },
     // Between the engine's chunks of batches: a per-batch callback would cost the native engine
     // a thread round trip per batch.
@@ -250,6 +252,12 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
         const done = trained
         const seconds = (performance.now() - epochStarted) / 1000
         if (done === 0 || seconds <= 0) return
+        if (done >= trainRows) {
+          // The epoch's rows are trained; the validation rows are being read and scored.
+          if (!validatingSaid && validation) log.say(`epoch ${model!.epochsTrained + 1}/${epochs}  trained in ${seconds.toFixed(0)} s; validating on ${rows - trainRows} rows …`)
+          validatingSaid = true
+          return
+        }
         const rate = done / seconds
         log.say(`epoch ${model!.epochsTrained + 1}/${epochs}  ${((100 * done) / trainRows).toFixed(0)}% (${done} of ${trainRows} rows)  ${Math.round(rate)} samples/s  epoch ETA ${((trainRows - done) / rate).toFixed(0)} s`)
       }, flags.progressEvery * 1000).unref()
