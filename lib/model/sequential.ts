@@ -136,7 +136,7 @@ export class Sequential implements FitModel {
     }
     // Checked here, not only in build, so the bad layer is refused and the model stays buildable.
     if (layer.inputSize !== undefined && this.layerList.length > 0) {
-      const width = this.layerList.reduce((w, l) => l.outputSize(w), this.layerList[0]!.inputSize!)
+      const width = this.outputWidth()
       if (layer.inputSize !== width) {
         throw new ShapeError(`layer ${this.layerList.length} (${layer.className}) declares inputSize ${layer.inputSize} but receives ${width} values from the layer before`)
       }
@@ -228,9 +228,12 @@ export class Sequential implements FitModel {
   set preprocessing(value: Preprocessing | null) {
     // The sizes come from the layers: setting this does not build the model.
     if (this.layerList.length === 0) throw new ModelStateError('preprocessing: the model has no layers; add them first')
-    const inputSize = this.layerList[0]!.inputSize!
-    const outputSize = this.layerList.reduce((w, l) => l.outputSize(w), inputSize)
-    this.preprocessingInfo = value === null ? null : checkPreprocessing(value, inputSize, outputSize)
+    this.preprocessingInfo = value === null ? null : checkPreprocessing(value, this.layerList[0]!.inputSize!, this.outputWidth())
+  }
+
+  /** The width the layers added so far output (the first one has its inputSize). */
+  private outputWidth(): number {
+    return this.layerList.reduce((w, l) => l.outputSize(w), this.layerList[0]!.inputSize!)
   }
 
   /** The compiled optimizer. */

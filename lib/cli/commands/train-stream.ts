@@ -180,7 +180,8 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   const epochs = (flags.epochs ??= large ? 20 : 60)
   const batchSize = (flags.batchSize ??= large ? 128 : 32)
   // Data-parallel, --batch-size is per process: each batch of the stream is split over them.
-  const pipeline = train.shuffle(flags.shuffleBuffer, { seed: flags.seed }).batch(batchSize * (mpi?.size ?? 1))
+  const globalBatch = batchSize * (mpi?.size ?? 1)
+  const pipeline = train.shuffle(flags.shuffleBuffer, { seed: flags.seed }).batch(globalBatch)
   const memory = await pipeline.memoryEstimate()
 
   const engine = backendInfo()
@@ -201,7 +202,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   if (checkpoints) callbacks.push(checkpoints)
   const started = performance.now()
   let epochStarted = started
-  const batchesPerEpoch = Math.ceil(trainRows / (batchSize * (mpi?.size ?? 1)))
+  const batchesPerEpoch = Math.ceil(trainRows / globalBatch)
   /** Rows of this epoch trained so far, for the progress lines. */
   let trained = 0
   let validatingSaid = false
@@ -213,7 +214,7 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
     },
     // Between the engine's chunks of batches: a per-batch callback would cost the native engine
     // a thread round trip per batch.
-    onBatchesEnd: (_, batchesDone) => void (trained = Math.min(trainRows, batchesDone * batchSize * (mpi?.size ?? 1))),
+    onBatchesEnd: (_, batchesDone) => void (trained = Math.min(trainRows, batchesDone * globalBatch)),
     onEpochEnd: (_, logs) => {
       const seconds = (performance.now() - epochStarted) / 1000
       const done = model!.epochsTrained
@@ -249,17 +250,16 @@ export async function trainStream(flags: StreamFlags, explicit: ReadonlySet<stri
   // Within a long epoch, a line every --progress-every seconds: how far, how fast, how long still.
   const ticker = flags.progress
     ? setInterval(() => {
-        const done = trained
         const seconds = (performance.now() - epochStarted) / 1000
-        if (done === 0 || seconds <= 0) return
-        if (done >= trainRows) {
+        if (trained === 0 || seconds <= 0) return
+        if (trained >= trainRows) {
           // The epoch's rows are trained; the validation rows are being read and scored.
           if (!validatingSaid && validation) log.say(`epoch ${model!.epochsTrained + 1}/${epochs}  trained in ${seconds.toFixed(0)} s; validating on ${rows - trainRows} rows …`)
           validatingSaid = true
           return
         }
-        const rate = done / seconds
-        log.say(`epoch ${model!.epochsTrained + 1}/${epochs}  ${((100 * done) / trainRows).toFixed(0)}% (${done} of ${trainRows} rows)  ${Math.round(rate)} samples/s  epoch ETA ${((trainRows - done) / rate).toFixed(0)} s`)
+        const rate = trained / seconds
+        log.say(`epoch ${model!.epochsTrained + 1}/${epochs}  ${((100 * trained) / trainRows).toFixed(0)}% (${trained} of ${trainRows} rows)  ${Math.round(rate)} samples/s  epoch ETA ${((trainRows - trained) / rate).toFixed(0)} s`)
       }, flags.progressEvery * 1000).unref()
     : null
   let history

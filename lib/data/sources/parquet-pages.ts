@@ -43,8 +43,7 @@ export function isPlainNumberColumn(schemaPath: SchemaTree[]): boolean {
   return (type === 'INT32' || type === 'INT64') && signed && (logical_type === undefined || logical_type.type === 'INTEGER')
 }
 
-/**
- * Where a column chunk's bytes lie in the file: its dictionary page, if any, comes first. */
+/** Where a column chunk's bytes lie in the file: its dictionary page, if any, comes first. */
 export function chunkRange(meta: ColumnMetaData): { start: number; end: number } {
   const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset)
   return { start, end: start + Number(meta.total_compressed_size) }

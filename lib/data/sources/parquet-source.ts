@@ -5,7 +5,7 @@
  * unless `labelNames` gives them. A damaged file is a DataFileError naming the file and the row
  * group.
  */
-import type { AsyncBuffer, FileMetaData, RowGroup } from 'hyparquet'
+import type { AsyncBuffer, FileMetaData, RowGroup, SchemaTree } from 'hyparquet'
 import { open, stat } from 'node:fs/promises'
 import { DataFileError } from '../../errors.js'
 import { DataSource, type EpochContext, type RowBlock, type SourceShape } from './data-source.js'
@@ -15,12 +15,19 @@ import { blocksInFlight, blocksOffThread, decodesOffThread } from './off-thread.
 import { blockOf, checkColumnar, reopenOptions, classesOf, labelText, layoutOf, type CheckedColumnar, type ColumnarOptions, type ColumnLayout, type ColumnValues } from './columnar.js'
 
 type File = AsyncBuffer
+
+/** A feature the fast path reads: its schema path, and its chunk's index in a row group's columns. */
+interface PlainColumn {
+  name: string
+  schemaPath: SchemaTree[]
+  index: number
+}
 /** Loaded on first use: importing backprop-nn does not load hyparquet. */
 const hyparquet = () => import('hyparquet')
 
 export class ParquetSource extends DataSource {
   private readonly options: CheckedColumnar
-  private opened: Promise<{ file: File; metadata: FileMetaData; layout: ColumnLayout; shape: SourceShape }> | null = null
+  private opened: Promise<{ file: File; metadata: FileMetaData; layout: ColumnLayout; plain: PlainColumn[]; shape: SourceShape }> | null = null
 
   constructor(private readonly path: string, options: ColumnarOptions = {}) {
     super()
@@ -40,7 +47,7 @@ export class ParquetSource extends DataSource {
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
-    const { file, metadata, layout, shape } = await this.open()
+    const { file, metadata, layout, plain, shape } = await this.open()
     if (decodesOffThread()) {
       yield* blocksOffThread({ kind: 'parquet', path: this.path, options: reopenOptions(this.options, layout, shape.labelNames) }, context)
       return
@@ -49,7 +56,7 @@ export class ParquetSource extends DataSource {
     for (const [g, group] of metadata.row_groups.entries()) {
       context.signal?.throwIfAborted()
       const rows = Number(group.num_rows)
-      const columns = await this.readGroup(file, metadata, layout, g, start, rows)
+      const columns = await this.readGroup(file, metadata, layout, plain, g, start, rows)
       yield blockOf(this.path, layout, (name) => columns.get(name)!, rows, start)
       start += rows
     }
@@ -59,27 +66,27 @@ export class ParquetSource extends DataSource {
    * One row group's columns, each as an array of its values: plain number columns by the fast
    * path (parquet-pages.ts), the rest — and any column a null sends back — by hyparquet's reader.
    */
-  private async readGroup(file: File, metadata: FileMetaData, layout: ColumnLayout, group: number, start: number, rows: number): Promise<Map<string, ColumnValues>> {
+  private async readGroup(file: File, metadata: FileMetaData, layout: ColumnLayout, plain: PlainColumn[], group: number, start: number, rows: number): Promise<Map<string, ColumnValues>> {
     const columns = new Map<string, ColumnValues>()
-    const general: string[] = []
-    const { parquetRead, parquetSchema } = await hyparquet()
-    const schema = parquetSchema(metadata)
+    const { parquetRead } = await hyparquet()
+    const chunks = metadata.row_groups[group]!.columns
+    // Each plain column's chunk, where this group has it at the index the first group had.
+    const fast = plain.flatMap((c) => {
+      const meta = chunks[c.index]?.meta_data
+      return meta?.path_in_schema.join('.') === c.name ? [{ ...c, meta, ...chunkRange(meta) }] : []
+    })
     try {
-      const fast = layout.features.flatMap((name) => {
-        const schemaPath = [schema, ...schema.children.filter((c) => c.element.name === name)]
-        const meta = metadata.row_groups[group]!.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data
-        if (meta && isPlainNumberColumn(schemaPath)) return [{ name, meta, schemaPath, ...chunkRange(meta) }]
-        general.push(name)
-        return []
-      })
-      // One read for the group's fast columns: they usually lie side by side.
-      const from = Math.min(...fast.map((c) => c.start))
-      const span = fast.length > 0 ? new Uint8Array(await file.slice(from, Math.max(...fast.map((c) => c.end)))) : new Uint8Array(0)
-      for (const { name, meta, schemaPath, start: s, end: e } of fast) {
-        const values = await readNumberColumn(span.subarray(s - from, e - from), meta, schemaPath, rows)
-        if (values) columns.set(name, values)
-        else general.push(name)
+      if (fast.length > 0) {
+        // One read for the group's plain columns: they usually lie side by side.
+        const from = Math.min(...fast.map((c) => c.start))
+        const span = new Uint8Array(await file.slice(from, Math.max(...fast.map((c) => c.end))))
+        for (const { name, meta, schemaPath, start: s, end: e } of fast) {
+          const values = await readNumberColumn(span.subarray(s - from, e - from), meta, schemaPath, rows)
+          if (values) columns.set(name, values)
+        }
       }
+      // The rest, and any plain column a null sent back.
+      const general = layout.features.filter((name) => !columns.has(name))
       await parquetRead({
         file,
         metadata,
@@ -120,15 +127,22 @@ export class ParquetSource extends DataSource {
         const code = (error as NodeJS.ErrnoException).code
         throw new DataFileError(code === 'ENOENT' ? `${this.path}: no such file` : `${this.path}: not a readable Parquet file: ${(error as Error).message}`, this.path)
       }
-      const names = parquetSchema(metadata).children.map((c) => c.element.name)
-      const layout = layoutOf('Parquet schema', this.path, names, this.options)
+      const schema = parquetSchema(metadata)
+      const layout = layoutOf('Parquet schema', this.path, schema.children.map((c) => c.element.name), this.options)
+      // Found once, not per row group: which features the fast path reads, and where.
+      const chunkIndex = new Map(metadata.row_groups[0]?.columns.map((c, i) => [c.meta_data?.path_in_schema.join('.'), i]))
+      const plain: PlainColumn[] = layout.features.flatMap((name) => {
+        const schemaPath = [schema, ...schema.children.filter((c) => c.element.name === name)]
+        const index = chunkIndex.get(name)
+        return index !== undefined && isPlainNumberColumn(schemaPath) ? [{ name, schemaPath, index }] : []
+      })
       let labelNames = this.options.labelNames
       if (this.options.task === 'classification' && layout.classes === null) {
         const seen = new Set<string>()
         let start = 0
         for (const [g, group] of metadata.row_groups.entries()) {
           const rows = Number(group.num_rows)
-          const values = (await this.readGroup(file, metadata, { ...layout, features: [] }, g, start, rows)).get(layout.label)!
+          const values = (await this.readGroup(file, metadata, { ...layout, features: [] }, [], g, start, rows)).get(layout.label)!
           for (let r = 0; r < rows; r++) {
             const v = values[r]
             if (v === null || v === undefined) throw new DataFileError(`${this.path}: row ${start + r + 1}, column '${layout.label}': the label is missing`, this.path)
@@ -141,7 +155,7 @@ export class ParquetSource extends DataSource {
         labelNames = found.labelNames
       }
       const shape: SourceShape = { xColumns: layout.features.length, yColumns: 1, rows: Number(metadata.num_rows), featureNames: layout.features, labelNames }
-      return { file, metadata, layout, shape }
+      return { file, metadata, layout, plain, shape }
     })()
     this.opened.catch(() => (this.opened = null))
     return this.opened
