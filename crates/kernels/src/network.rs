@@ -133,7 +133,8 @@ pub struct Network {
     /// it on the calling thread, e.g. when several networks train side by side.
     pub max_threads: usize,
     /// An upper bound on |params| and |slots| (∞ = unknown, measure again): while the next
-    /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy.
+    /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy. Each update
+    /// reports the exact maximum it wrote, so it is measured again only after outside writes.
     value_bound: f64,
     /// Set for data-parallel training: gradients, losses and metrics are summed over processes.
     collective: Option<std::sync::Arc<dyn Collective>>,
@@ -425,22 +426,23 @@ impl Network {
             bound = optimizers::bound_after_step(&opt, self.value_bound, g, lr, step);
         }
         if bound < SAFE_BOUND {
-            let finite = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads);
-            debug_assert!(finite, "the bound proved this update finite");
-            self.value_bound = bound;
+            let top = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads);
+            debug_assert!(top <= bound, "the bound proved this update finite");
+            self.value_bound = top;
         } else {
             // The update might overflow: keep what is needed to undo it, as the JS engine does.
             self.backup.clear();
             self.backup.extend_from_slice(&self.params);
             self.backup.extend_from_slice(&self.slots);
-            if !optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads) {
+            let top = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads);
+            if !top.is_finite() {
                 let (params, slots) = self.backup.split_at(self.params.len());
                 self.params.copy_from_slice(params);
                 self.slots.copy_from_slice(slots);
                 self.stats.copy_from_slice(&self.stats_backup);
                 return (stats, Some(OVERFLOW.into()));
             }
-            self.value_bound = f64::INFINITY;
+            self.value_bound = top;
         }
         self.step = step;
         (stats, None)

@@ -8,7 +8,7 @@
 //! gradient's norm and the hyper-parameters that an update cannot overflow, and only when it
 //! cannot prove that does the executor take the copy (see network.rs, `train_loaded`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::isa::vectorized;
 use crate::pool;
@@ -149,10 +149,12 @@ pub fn bound_after_step(opt: &Optimizer, bound: f64, g: f64, lr: f64, step: u64)
 /// costs more to wake than it saves.
 const PARALLEL_CHUNK: usize = 1 << 15;
 
-/// One update. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns whether
-/// every new parameter and slot value is finite. Large updates are split across the pool: each
-/// task owns one contiguous range of the parameters and the same range of every slot.
-pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64, max_threads: usize) -> bool {
+/// One update. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns the largest
+/// |value| among the new parameters and slots, ∞ if any is not finite: the exact bound the next
+/// update's overflow check starts from, found in the pass that writes them (a separate pass over
+/// the state to measure it was a tenth of an mnist batch). Large updates are split across the
+/// pool: each task owns one contiguous range of the parameters and the same range of every slot.
+pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64, max_threads: usize) -> f64 {
     let n = params.len();
     assert_eq!(grads.len(), n, "one gradient per parameter");
     let slot_count = opt.slot_count();
@@ -162,9 +164,9 @@ pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32
     if tasks == 1 {
         let (first, rest) = slots.split_at_mut(n.min(slots.len()));
         let (second, third) = rest.split_at_mut(n.min(rest.len()));
-        return update.apply(params, grads, [first, second, third]);
+        return largest(update.apply(params, grads, [first, second, third]));
     }
-    let finite = AtomicBool::new(true);
+    let top = AtomicU32::new(0);
     let (params_ptr, slots_ptr) = (SendPtr(params.as_mut_ptr()), SendPtr(slots.as_mut_ptr()));
     pool::parallel_for_max(tasks, tasks, |task| {
         let (a, b) = (n * task / tasks, n * (task + 1) / tasks);
@@ -175,11 +177,26 @@ pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32
             let slot = |s: usize| if s < slot_count { std::slice::from_raw_parts_mut(slots_ptr.0.add(s * n + a), b - a) } else { &mut [][..] };
             (std::slice::from_raw_parts_mut(params_ptr.0.add(a), b - a), [slot(0), slot(1), slot(2)])
         };
-        if !update.apply(w, &grads[a..b], chunk) {
-            finite.store(false, Ordering::Relaxed);
-        }
+        top.fetch_max(update.apply(w, &grads[a..b], chunk), Ordering::Relaxed);
     });
-    finite.load(Ordering::Relaxed)
+    largest(top.load(Ordering::Relaxed))
+}
+
+/// |x| as bits that order as the magnitudes do: for non-negative floats the bit patterns are
+/// ordered like the values, and every NaN's lie above infinity's, so one integer maximum (which
+/// vectorises) finds both the largest magnitude and any value that is not finite.
+#[inline(always)]
+fn magnitude(x: f32) -> u32 {
+    x.to_bits() & 0x7fff_ffff
+}
+
+/// The largest |value| from the maximum of `magnitude`s: ∞ for a NaN or an infinity.
+fn largest(bits: u32) -> f64 {
+    if bits >= f32::INFINITY.to_bits() {
+        f64::INFINITY
+    } else {
+        f32::from_bits(bits) as f64
+    }
 }
 
 /// A raw pointer the pool's tasks may share; each task touches only its own range.
@@ -224,8 +241,8 @@ impl Update {
     }
 
     /// Updates `w` from `g` with the optimizer's slots for the same range, in slot order
-    /// (unused ones empty).
-    fn apply(&self, w: &mut [f32], g: &[f32], slots: [&mut [f32]; 3]) -> bool {
+    /// (unused ones empty); returns the largest `magnitude` written.
+    fn apply(&self, w: &mut [f32], g: &[f32], slots: [&mut [f32]; 3]) -> u32 {
         let [s0, s1, s2] = slots;
         match *self {
             Update::Sgd { lr } => vectorized(#[inline(always)] || sgd(w, g, lr)),
@@ -244,16 +261,16 @@ impl Update {
 }
 
 // The kernels: plain loops over equal-length slices, inlined into `vectorized`. Each returns
-// whether every value it wrote is finite (an and-reduction the vector units do for free).
+// the largest `magnitude` it wrote (a max-reduction the vector units do for free).
 
 #[inline(always)]
-fn sgd(w: &mut [f32], g: &[f32], lr: f32) -> bool {
-    let mut finite = true;
+fn sgd(w: &mut [f32], g: &[f32], lr: f32) -> u32 {
+    let mut top = 0;
     for (w, &g) in w.iter_mut().zip(g) {
         *w -= lr * g;
-        finite &= w.is_finite();
+        top = top.max(magnitude(*w));
     }
-    finite
+    top
 }
 
 /// An optimizer moment smaller than this becomes 0 (see `flush`).
@@ -277,27 +294,27 @@ fn flush(x: f32) -> f32 {
 
 /// v ← μv − lr·g; w ← w + v (Nesterov: w ← w + μv − lr·g).
 #[inline(always)]
-fn sgd_momentum(w: &mut [f32], g: &[f32], v: &mut [f32], lr: f32, mu: f32, nesterov: bool) -> bool {
-    let mut finite = true;
+fn sgd_momentum(w: &mut [f32], g: &[f32], v: &mut [f32], lr: f32, mu: f32, nesterov: bool) -> u32 {
+    let mut top = 0;
     for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
         let nv = flush(mu * *v - lr * g);
         *v = nv;
         *w += if nesterov { mu * nv - lr * g } else { nv };
-        finite &= w.is_finite() & nv.is_finite();
+        top = top.max(magnitude(*w)).max(magnitude(nv));
     }
-    finite
+    top
 }
 
 /// acc ← acc + g²; w ← w − lr·g/(√acc + ε).
 #[inline(always)]
-fn adagrad(w: &mut [f32], g: &[f32], acc: &mut [f32], lr: f32, eps: f32) -> bool {
-    let mut finite = true;
+fn adagrad(w: &mut [f32], g: &[f32], acc: &mut [f32], lr: f32, eps: f32) -> u32 {
+    let mut top = 0;
     for ((w, &g), acc) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
         *acc += g * g;
         *w -= lr * g / (acc.sqrt() + eps);
-        finite &= w.is_finite() & acc.is_finite();
+        top = top.max(magnitude(*w)).max(magnitude(*acc));
     }
-    finite
+    top
 }
 
 struct RmsConstants {
@@ -311,21 +328,21 @@ struct RmsConstants {
 /// v ← ρv + (1−ρ)g²; centred: ḡ ← ρḡ + (1−ρ)g and the denominator is √(v − ḡ²) + ε;
 /// step = lr·g/denominator; with momentum m ← μm + step, w ← w − m; otherwise w ← w − step.
 #[inline(always)]
-fn rmsprop<const MOMENTUM: bool, const CENTERED: bool>(w: &mut [f32], g: &[f32], v: &mut [f32], m: &mut [f32], mg: &mut [f32], k: &RmsConstants) -> bool {
+fn rmsprop<const MOMENTUM: bool, const CENTERED: bool>(w: &mut [f32], g: &[f32], v: &mut [f32], m: &mut [f32], mg: &mut [f32], k: &RmsConstants) -> u32 {
     let n = w.len();
     let (g, v) = (&g[..n], &mut v[..n]);
     let m = if MOMENTUM { &mut m[..n] } else { m };
     let mg = if CENTERED { &mut mg[..n] } else { mg };
-    let mut finite = true;
+    let mut top = 0;
     for i in 0..n {
         let gi = g[i];
         let vi = flush(k.rho * v[i] + k.one_minus_rho * gi * gi);
         v[i] = vi;
-        finite &= vi.is_finite();
+        top = top.max(magnitude(vi));
         let denom = if CENTERED {
             let a = flush(k.rho * mg[i] + k.one_minus_rho * gi);
             mg[i] = a;
-            finite &= a.is_finite();
+            top = top.max(magnitude(a));
             (vi - a * a).max(0.0).sqrt() + k.eps
         } else {
             vi.sqrt() + k.eps
@@ -334,14 +351,14 @@ fn rmsprop<const MOMENTUM: bool, const CENTERED: bool>(w: &mut [f32], g: &[f32],
         if MOMENTUM {
             let mi = flush(k.mu * m[i] + delta);
             m[i] = mi;
-            finite &= mi.is_finite();
+            top = top.max(magnitude(mi));
             w[i] -= mi;
         } else {
             w[i] -= delta;
         }
-        finite &= w[i].is_finite();
+        top = top.max(magnitude(w[i]));
     }
-    finite
+    top
 }
 
 struct AdamConstants {
@@ -356,10 +373,10 @@ struct AdamConstants {
 
 /// m ← β1m + (1−β1)g; v ← β2v + (1−β2)g²; w ← w·decay − α_t·m/(√v + ε).
 #[inline(always)]
-fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamConstants) -> bool {
+fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamConstants) -> u32 {
     let n = w.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    let mut finite = true;
+    let mut top = 0;
     for i in 0..n {
         let gi = g[i];
         let mi = flush(k.b1 * m[i] + k.one_minus_b1 * gi);
@@ -367,9 +384,9 @@ fn adam(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamConstant
         m[i] = mi;
         v[i] = vi;
         w[i] = w[i] * k.decay - k.alpha * mi / (vi.sqrt() + k.eps);
-        finite &= w[i].is_finite() & mi.is_finite() & vi.is_finite();
+        top = top.max(magnitude(w[i])).max(magnitude(mi)).max(magnitude(vi));
     }
-    finite
+    top
 }
 
 #[cfg(test)]
@@ -419,10 +436,12 @@ mod tests {
                     let before = max_abs(&params).max(max_abs(&slots));
                     let g = sum_squares(&grads).sqrt();
                     let bound = bound_after_step(&opt, before, g, lr, step_no);
-                    let finite = step(&opt, &mut params, &grads, &mut slots, step_no, lr, usize::MAX);
+                    let reported = step(&opt, &mut params, &grads, &mut slots, step_no, lr, usize::MAX);
                     let after = max_abs(&params).max(max_abs(&slots));
+                    // The update's own maximum is the separate pass's, to the bit (∞ for NaN too).
+                    assert_eq!(reported.to_bits(), after.to_bits(), "{opt:?} trial {trial} step {step_no}");
                     if bound < SAFE_BOUND {
-                        assert!(finite, "{opt:?} trial {trial}: a bounded update overflowed");
+                        assert!(reported.is_finite(), "{opt:?} trial {trial}: a bounded update overflowed");
                         assert!(after <= bound, "{opt:?} trial {trial} step {step_no}: {after} > bound {bound}");
                     }
                 }
@@ -440,12 +459,14 @@ mod tests {
             let grads: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 - 0.5).collect();
             let slots: Vec<f32> = (0..opt.slot_count() * n).map(|_| rng.next_f64() as f32).collect();
             let (mut p1, mut s1) = (params.clone(), slots.clone());
-            assert!(step(&opt, &mut p1, &grads, &mut s1, 3, 0.01, usize::MAX));
+            let top = step(&opt, &mut p1, &grads, &mut s1, 3, 0.01, usize::MAX);
             // The serial reference: the same rule applied to the whole range at once.
             let (mut p2, mut s2) = (params.clone(), slots.clone());
             let (a, rest) = s2.split_at_mut(n.min(opt.slot_count() * n));
             let (b, c) = rest.split_at_mut(n.min(rest.len()));
-            assert!(Update::new(&opt, 3, 0.01).apply(&mut p2, &grads, [a, b, c]));
+            let serial_top = largest(Update::new(&opt, 3, 0.01).apply(&mut p2, &grads, [a, b, c]));
+            assert_eq!(top, serial_top, "{opt:?}");
+            assert_eq!(top, max_abs(&p2).max(max_abs(&s2)), "{opt:?}");
             assert_eq!(p1, p2, "{opt:?}");
             assert_eq!(s1, s2, "{opt:?}");
             assert_ne!(p1, params, "{opt:?} moved nothing");

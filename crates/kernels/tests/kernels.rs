@@ -297,7 +297,8 @@ fn every_optimizer_takes_the_documented_step() {
             let slots = opt.slot_count();
             let mut w = w0.clone();
             let mut s = s0[..slots * n].to_vec();
-            assert!(optimizers::step(&opt, &mut w, &g, &mut s, t, lr, usize::MAX));
+            let top = optimizers::step(&opt, &mut w, &g, &mut s, t, lr, usize::MAX);
+            assert_eq!(top, optimizers::max_abs(&w).max(optimizers::max_abs(&s)), "{opt:?}: the largest value written");
             for i in 0..n {
                 let (wi, gi) = (w0[i] as f64, g[i] as f64);
                 let si = |k: usize| s0[k * n + i] as f64;
