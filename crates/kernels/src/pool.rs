@@ -90,6 +90,26 @@ pub fn parallel_for_max<F: Fn(usize) + Sync>(n_tasks: usize, max_threads: usize,
     pool.shared.run(n_tasks, seats, &f);
 }
 
+/// Runs `f(i, chunk)` on each `chunk_len`-long piece of `data` (the last one shorter), on up to
+/// `max_threads` threads: the safe way to hand disjoint parts of one buffer to a region's tasks.
+pub fn for_each_chunk_mut<T: Send, F: Fn(usize, &mut [T]) + Sync>(data: &mut [T], chunk_len: usize, max_threads: usize, f: F) {
+    let chunk_len = chunk_len.max(1);
+    let (len, base) = (data.len(), SharedMut(data.as_mut_ptr()));
+    parallel_for_max(len.div_ceil(chunk_len), max_threads, |i| {
+        let start = i * chunk_len;
+        let base = &base;
+        // SAFETY: task i alone takes [start, start + chunk_len) ∩ [0, len), inside `data`, which
+        // stays mutably borrowed until every task has returned.
+        let chunk = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), chunk_len.min(len - start)) };
+        f(i, chunk);
+    });
+}
+
+/// A buffer's base pointer shared by tasks that each touch only their own part of it.
+struct SharedMut<T>(*mut T);
+// SAFETY: see `for_each_chunk_mut`: the tasks' parts are disjoint and T is Send.
+unsafe impl<T: Send> Sync for SharedMut<T> {}
+
 struct Config {
     threads: usize,
     ignored: Option<String>,

@@ -1,6 +1,15 @@
 //! The PRNG both engines share: xoshiro128** seeded by splitmix32 (see lib/rng.ts). Every
 //! operation is on 32-bit integers, and the two float conversions below are exact or correctly
 //! rounded in float64, so Rust and JavaScript draw identical streams.
+//!
+//! One stream is serial by nature, but its state transition is linear over GF(2) (xors, shifts
+//! and rotations), so jumping `RUN` draws ahead is a fixed 128 × 128 bit matrix. `fill` uses it to
+//! start `LANES` copies of the stream `RUN` draws apart and step them side by side in vector
+//! registers: the same draws in the same places, many times faster than one after another.
+
+use std::sync::OnceLock;
+
+use crate::isa::vectorized;
 
 const TWO_POW_32: f64 = 4_294_967_296.0;
 
@@ -53,9 +62,34 @@ impl Rng {
     }
 
     /// Advances the stream by `n` draws (what drawing and discarding them would do).
-    pub fn skip(&mut self, n: usize) {
+    pub fn skip(&mut self, mut n: usize) {
+        while n >= RUN {
+            self.state = jump(self.state);
+            n -= RUN;
+        }
         for _ in 0..n {
             self.next_u32();
+        }
+    }
+
+    /// Writes the next `out.len()` draws to `out`, in order: exactly what as many `next_u32`
+    /// calls would return, and the stream ends where they would leave it.
+    pub fn fill(&mut self, out: &mut [u32]) {
+        let mut groups = out.chunks_exact_mut(LANES * RUN);
+        for group in &mut groups {
+            // Lane l starts l·RUN draws in; after RUN steps the last lane stands where the next
+            // group begins.
+            let mut lanes = [[0u32; LANES]; 4];
+            let mut state = self.state;
+            for l in 0..LANES {
+                (0..4).for_each(|w| lanes[w][l] = state[w]);
+                state = jump(state);
+            }
+            vectorized(#[inline(always)] || step_lanes(&mut lanes, group));
+            self.state = [0, 1, 2, 3].map(|w| lanes[w][LANES - 1]);
+        }
+        for v in groups.into_remainder() {
+            *v = self.next_u32();
         }
     }
 
@@ -82,9 +116,89 @@ impl Rng {
     }
 }
 
+/// Copies of the stream `fill` steps side by side (one 512-bit register per state word).
+const LANES: usize = 16;
+
+/// Draws between neighbouring lanes: a jump costs about as much as 200 draws, so a run this
+/// long keeps jumping below a fifth of the work.
+const RUN: usize = 1024;
+
+/// Steps every lane RUN times; lane l's draw i goes to `out[l·RUN + i]`.
+#[inline(always)]
+fn step_lanes(s: &mut [[u32; LANES]; 4], out: &mut [u32]) {
+    // Draws land in blocks of BLOCK steps × LANES (whole vector stores), then each lane's column
+    // of the block is copied to its place: a scattered store per draw kept the lanes scalar.
+    const BLOCK: usize = 64;
+    let mut block = [[0u32; LANES]; BLOCK];
+    for b in (0..RUN).step_by(BLOCK) {
+        for drawn in block.iter_mut() {
+            for l in 0..LANES {
+                drawn[l] = s[1][l].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+                let t = s[1][l] << 9;
+                s[2][l] ^= s[0][l];
+                s[3][l] ^= s[1][l];
+                s[1][l] ^= s[2][l];
+                s[0][l] ^= s[3][l];
+                s[2][l] ^= t;
+                s[3][l] = s[3][l].rotate_left(11);
+            }
+        }
+        for (l, lane) in out.chunks_exact_mut(RUN).enumerate() {
+            for (o, drawn) in lane[b..b + BLOCK].iter_mut().zip(&block) {
+                *o = drawn[l];
+            }
+        }
+    }
+}
+
+/// The state RUN draws after `state`: the xor of the jump matrix's columns for its set bits.
+fn jump(state: [u32; 4]) -> [u32; 4] {
+    let columns = jump_columns();
+    let mut out = [0u32; 4];
+    for (bit, column) in columns.iter().enumerate() {
+        let on = 0u32.wrapping_sub((state[bit / 32] >> (bit % 32)) & 1);
+        (0..4).for_each(|w| out[w] ^= column[w] & on);
+    }
+    out
+}
+
+/// Column `bit` of the RUN-draw jump matrix: where the state with only that bit set goes in RUN
+/// draws (the transition is linear, so any state's image is the xor of its bits' images).
+fn jump_columns() -> &'static [[u32; 4]; 128] {
+    static COLUMNS: OnceLock<[[u32; 4]; 128]> = OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        std::array::from_fn(|bit| {
+            let mut basis = [0u32; 4];
+            basis[bit / 32] = 1 << (bit % 32);
+            let mut rng = Rng::new(basis);
+            (0..RUN).for_each(|_| {
+                rng.next_u32();
+            });
+            rng.state
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `fill` and `skip` give exactly the serial stream, around and across lane groups.
+    #[test]
+    fn filling_and_skipping_match_drawing_one_by_one() {
+        for n in [0, 5, LANES * RUN - 1, LANES * RUN, 2 * LANES * RUN + 777] {
+            let mut serial = Rng::new(seed_state(99, 1));
+            let want: Vec<u32> = (0..n).map(|_| serial.next_u32()).collect();
+            let mut filled = Rng::new(seed_state(99, 1));
+            let mut got = vec![0; n];
+            filled.fill(&mut got);
+            assert!(got == want, "fill of {n} draws differs");
+            assert_eq!(filled, serial, "fill of {n} draws leaves the stream elsewhere");
+            let mut skipped = Rng::new(seed_state(99, 1));
+            skipped.skip(n);
+            assert_eq!(skipped, serial, "skip of {n} draws");
+        }
+    }
 
     #[test]
     fn reference_stream_from_1234() {

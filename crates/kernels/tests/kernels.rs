@@ -337,18 +337,18 @@ fn every_optimizer_takes_the_documented_step() {
 #[test]
 fn clipping_by_norm_then_by_value() {
     let mut g = vec![3.0f32, 4.0, 0.0, -12.0];
-    let sum_squares = optimizers::clip(Clip { norm: None, global_norm: Some(6.5), value: Some(2.0) }, &mut g, &[0..4]);
+    let sum_squares = optimizers::clip(Clip { norm: None, global_norm: Some(6.5), value: Some(2.0) }, &mut g, &[0..4], 1);
     assert_eq!(sum_squares, 169.0);
     // ‖g‖ = 13 → scaled by 0.5 to [1.5, 2, 0, −6], then clamped to ±2.
     assert_eq!(g, [1.5, 2.0, 0.0, -2.0]);
     let mut bad = vec![1.0f32, f32::NAN];
-    assert!(optimizers::clip(Clip { norm: None, global_norm: Some(1.0), value: None }, &mut bad, &[0..2]).is_nan());
+    assert!(optimizers::clip(Clip { norm: None, global_norm: Some(1.0), value: None }, &mut bad, &[0..2], 1).is_nan());
 }
 
 #[test]
 fn clipping_each_variable_by_its_own_norm() {
     // Two variables: [3, 4] (norm 5 → scaled by 0.5) and [0.6, 0.8] (norm 1, kept).
     let mut g = vec![3.0f32, 4.0, 0.6, 0.8];
-    optimizers::clip(Clip { norm: Some(2.5), global_norm: None, value: None }, &mut g, &[0..2, 2..4]);
+    optimizers::clip(Clip { norm: Some(2.5), global_norm: None, value: None }, &mut g, &[0..2, 2..4], 1);
     assert_eq!(g, [1.5, 2.0, 0.6, 0.8]);
 }
