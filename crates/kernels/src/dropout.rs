@@ -28,7 +28,9 @@ fn mask_as_draws(mask: &mut [f32]) -> &mut [u32] {
 }
 
 pub fn backward(dy: &[f32], dx: &mut [f32], mask: &[f32]) {
-    for ((d, &g), &m) in dx.iter_mut().zip(dy).zip(mask) {
-        *d = g * m;
-    }
+    vectorized(#[inline(always)] || {
+        for ((d, &g), &m) in dx.iter_mut().zip(dy).zip(mask) {
+            *d = g * m;
+        }
+    })
 }

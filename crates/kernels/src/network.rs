@@ -10,7 +10,7 @@ use crate::batch_norm::{self, Cache};
 use crate::collective::{rank_rows, Collective};
 use crate::dropout;
 use crate::gemm::{gemm_with, Epilogue, MatMut, MatRef};
-use crate::isa::active_isa;
+use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
 use crate::pool;
@@ -733,9 +733,12 @@ impl Network {
                     if let Some(b) = bias {
                         let db = &mut self.grads[b..b + units];
                         db.fill(0.0);
-                        for row in delta.chunks_exact(units) {
-                            db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-                        }
+                        // Column sums, each in row order: vectorised across columns.
+                        vectorized(#[inline(always)] || {
+                            for row in delta.chunks_exact(units) {
+                                db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+                            }
+                        });
                     }
                     if l > 0 {
                         let dx = &mut lower[l - 1][..rows * inputs];
