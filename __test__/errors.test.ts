@@ -266,6 +266,10 @@ describe('fit options', () => {
     check(await expectUnchanged(model, () => model.predict(X, { batchSize: -1 })), RangeError, ['predict batchSize must be an integer ≥ 1, got -1'])
     check(await expectUnchanged(model, () => model.predict(X.map((r) => r.slice(0, 2)))), ShapeError, ["x must have 3 columns (the model's input size), got 6 × 2"])
     check(await expectUnchanged(model, () => model.predict(withCell(X, 0, 0, NaN))), RangeError, ['x[0][0] is NaN'])
+    // The engine checks each batch as it reads it: a bad value in a later batch is found and
+    // named exactly, whichever the engine (the native one fuses the check into its copy).
+    check(await expectUnchanged(model, () => model.predict(withCell(X, 5, 2, -Infinity), { batchSize: 2 })), RangeError, ['x[5][2] is -Infinity; data must be finite numbers'])
+    check(await expectUnchanged(model, () => model.predict(withCell(X, 3, 1, Infinity), { batchSize: 4 })), RangeError, ['x[3][1] is Infinity; data must be finite numbers'])
     check(await expectUnchanged(model, () => model.getWeights({ trainable: true } as object)), TypeError, ["getWeights options has an unknown option 'trainable'; valid options are: trainableOnly"])
   })
 })

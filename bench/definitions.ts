@@ -36,15 +36,25 @@ export function workload(name: string): Workload {
   return w
 }
 
-/** Multiply-adds × 2 per sample: forward only for inference, ~3× forward for training. */
-export function flopsPerSample(w: Pick<Workload, 'sizes' | 'kind'>): number {
+/**
+ * Floating-point operations per sample: 2 per multiply-add of the forward pass, for training also
+ * of the backward (the weight gradient of every layer, the input gradient of all but the first),
+ * plus the optimizer's update spread over the batch (`UPDATE_FLOPS` per parameter).
+ */
+export function flopsPerSample(w: Pick<Workload, 'sizes' | 'kind' | 'optimizer' | 'batch'>): number {
   let forward = 0
   for (let l = 0; l + 1 < w.sizes.length; l++) forward += 2 * w.sizes[l]! * w.sizes[l + 1]!
   if (w.kind === 'infer') return forward
-  // Backward: the weight gradient of every layer and the input gradient of all but the first.
   const firstLayer = 2 * w.sizes[0]! * w.sizes[1]!
-  return forward + forward + (forward - firstLayer)
+  const update = w.optimizer ? (UPDATE_FLOPS[w.optimizer.name] * parameterCount(w.sizes)) / w.batch : 0
+  return forward + forward + (forward - firstLayer) + update
 }
+
+/**
+ * Flops per parameter of one update, counted from the rule: SGD w − lr·g is 2; Adam is 12
+ * (m: 3, v: 4, then √v + ε, the division, the step's product and the subtraction: 5).
+ */
+export const UPDATE_FLOPS = { sgd: 2, adam: 12 } as const
 
 export function parameterCount(sizes: readonly number[]): number {
   let n = 0

@@ -3,8 +3,9 @@
  * section) and the Vega-Lite charts rendered to SVG by lib/report's renderer.
  */
 import type { TopLevelSpec } from 'vega-lite'
-import { LIBRARIES, type LibraryId } from './definitions.js'
+import { LIBRARIES, flopsPerSample, library, type LibraryId } from './definitions.js'
 import type { KernelRow } from './kernels.bench.js'
+import { describePeak, type Peak } from './peak.js'
 import { fmt, type LibraryRun, type Sweep, type TrainResults } from './train.bench.js'
 
 export interface Machine {
@@ -15,6 +16,8 @@ export interface Machine {
   os: string
   memoryGB: number
   loadAverage: { before: number[]; after: number[] | null }
+  /** What the machine can do (bench/peak.ts); absent in results saved before it was measured. */
+  peak?: Peak | { unavailable: string } | null
 }
 
 export interface BenchResults {
@@ -64,6 +67,7 @@ export function machineLines(r: BenchResults): string[] {
     : ''
   return [
     `- Machine: ${m.cpu}, ${m.cores} cores, native ISA ${m.isa ?? 'n/a'}, ${m.memoryGB.toFixed(0)} GB; ${m.os}; Node ${m.node}`,
+    `- Measured peak: ${describePeak(m.peak, m.cores)}`,
     `- Run: ${r.date}${r.durationSeconds ? `, ${(r.durationSeconds / 60).toFixed(1)} min` : ''}; ${load}${during}`,
     `- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${k === 'BLAS' ? blasName(v) : v}`).join(', ')}`,
     `- Command: \`${r.command}\``,
@@ -75,7 +79,7 @@ function runOf(t: TrainResults, w: string, id: LibraryId): LibraryRun | undefine
 }
 
 /** The comparison tables: samples/s, ratios, targets, peak memory, and the notes they need. */
-export function trainTables(t: TrainResults, options: { linkCharts?: string } = {}): string[] {
+export function trainTables(t: TrainResults, options: { linkCharts?: string; peak?: Machine['peak'] } = {}): string[] {
   const libs = LIBRARIES.map((l) => l.id).filter((id) => t.runs.some((r) => r.library === id))
   const names = t.workloads.map((w) => w.name)
   const out: string[] = []
@@ -108,6 +112,8 @@ export function trainTables(t: TrainResults, options: { linkCharts?: string } = 
   const failed = t.runs.filter((r) => r.median === null && r.error && t.libraries.find((l) => l.id === r.library)?.available)
   for (const r of failed) out.push(`Failed: ${short[r.library]} on ${r.workload} — ${r.error}.`)
   out.push('')
+
+  out.push(...shareTable(t, libs, options.peak))
 
   const peers = libs
   const ours = (['native-1t', 'native-2t', 'js'] as LibraryId[]).filter((id) => libs.includes(id))
@@ -143,6 +149,33 @@ export function trainTables(t: TrainResults, options: { linkCharts?: string } = 
   const details = t.libraries.filter((l) => l.details).map((l) => `${short[l.id]}: ${l.version ?? ''} ${Object.entries(l.details!).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ')}`)
   if (details.length) out.push(`How each ran — ${details.join('; ')}.`, '')
   if (options.linkCharts) out.push(`![Training throughput](${options.linkCharts}comparison.svg)`, '')
+  return out
+}
+
+/**
+ * GFLOP/s of every run (the flops of `flopsPerSample`) and its share of the measured peak of the
+ * cores it ran on: one core's for one thread, all cores' for more.
+ */
+function shareTable(t: TrainResults, libs: LibraryId[], peak: Machine['peak']): string[] {
+  const measured = peak && !('unavailable' in peak) ? peak : null
+  const out: string[] = []
+  out.push(
+    measured
+      ? `GFLOP/s (share of the measured FMA peak: ${measured.oneCore.toFixed(0)} GFLOP/s for one thread, ${measured.allCores.toFixed(0)} for more), counting 2 flops per multiply-add of the forward pass, the weight gradients and the input gradients but the first layer's, and the update (SGD 2, Adam 12 flops per parameter):`
+      : 'GFLOP/s (the share of peak needs the peak probe, which did not run), counting 2 flops per multiply-add of the forward pass, the weight gradients and the input gradients but the first layer\'s, and the update (SGD 2, Adam 12 flops per parameter):',
+  )
+  out.push('')
+  out.push(header(['workload', ...libs.map((id) => short[id])]))
+  for (const w of t.workloads) {
+    out.push(row([w.name, ...libs.map((id) => {
+      const r = runOf(t, w.name, id)
+      if (!r || r.median === null) return '—'
+      const gflops = (r.median * flopsPerSample(w)) / 1e9
+      const of = measured ? (library(id).threads > 1 ? measured.allCores : measured.oneCore) : null
+      return of ? `${gflops.toFixed(1)} (${((100 * gflops) / of).toFixed(0)}%)` : gflops.toFixed(1)
+    })]))
+  }
+  out.push('')
   return out
 }
 
@@ -242,7 +275,7 @@ export function kernelTables(rows: KernelRow[]): string[] {
 
 export function resultsMarkdown(r: BenchResults): string {
   const out: string[] = ['# backprop benchmarks', '', ...machineLines(r), '']
-  if (r.train && r.train.runs.length) out.push('## Training and inference throughput', '', ...trainTables(r.train, { linkCharts: '' }))
+  if (r.train && r.train.runs.length) out.push('## Training and inference throughput', '', ...trainTables(r.train, { linkCharts: '', peak: r.machine.peak }))
   if (r.train && r.train.sweeps.length) out.push('## Scaling', '', ...scalingTables(r.train))
   if (r.kernels) out.push('## Kernels: native against the JS engine', '', ...kernelTables(r.kernels))
   return out.join('\n')
@@ -251,7 +284,7 @@ export function resultsMarkdown(r: BenchResults): string {
 /** The README's section: machine, command, the comparison tables; details in bench/results/. */
 export function readmeSection(r: BenchResults): string {
   const lines = ['**Latest results** (`bench/results/results.md` has the kernel and scaling tables and charts; `results.json` every number):', '', ...machineLines(r), '']
-  if (r.train) lines.push(...trainTables(r.train, { linkCharts: 'bench/results/' }))
+  if (r.train) lines.push(...trainTables(r.train, { linkCharts: 'bench/results/', peak: r.machine.peak }))
   return lines.join('\n')
 }
 

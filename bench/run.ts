@@ -19,6 +19,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { backendInfo } from '../lib/index.js'
 import { renderSvg } from '../lib/report/render-svg.js'
 import { runKernelBench } from './kernels.bench.js'
+import { describePeak, measurePeak } from './peak.js'
 import { chartSpecs, readmeSection, resultsMarkdown, type BenchResults, type Machine } from './report.js'
 import { runTrainBench, selectLibraries, selectWorkloads, type Sweep } from './train.bench.js'
 
@@ -131,6 +132,10 @@ export async function main(argv: string[], invocation = `npm run bench${argv.len
   }
   log(`backprop benchmarks — ${results.machine.cpu}, ${results.machine.cores} cores, ISA ${results.machine.isa}, Node ${process.version}; load average ${before.map((l) => l.toFixed(2)).join(' ')}`)
   if (before[0]! > results.machine.cores * 0.5) log(`  note: the machine is busy (load ${before[0]!.toFixed(2)} on ${results.machine.cores} cores); results will be noisier`)
+
+  log('Measuring the machine\'s peak (cargo run --example peak) and a BLAS sgemm for reference …')
+  results.machine.peak = measurePeak()
+  log(`  ${describePeak(results.machine.peak, results.machine.cores)}`)
 
   if (suites.has('kernels')) {
     log('Kernels')

@@ -14,11 +14,20 @@ export type Targets = Matrix | readonly (readonly number[])[] | readonly number[
 
 /** Converts features to a Matrix with `cols` columns, rejecting NaN and infinities. */
 export function toFeatures(name: string, x: unknown, cols: number): Matrix {
+  const m = featureMatrix(name, x, cols)
+  checkFinite(name, m.data, cols)
+  return m
+}
+
+/**
+ * Converts features to a Matrix with `cols` columns, leaving the check of its values to the
+ * caller: an engine's predict checks them as it reads them (see Network.predict).
+ */
+export function featureMatrix(name: string, x: unknown, cols: number): Matrix {
   const m = asMatrix(name, x)
   if (m.cols !== cols) {
     throw new ShapeError(`${name} must have ${cols} columns (the model's input size), got ${m.rows} × ${m.cols}`)
   }
-  checkFinite(name, m)
   return m
 }
 
@@ -33,13 +42,13 @@ export function asMatrix(name: string, x: unknown): Matrix {
   throw new TypeError(`${name} must be a Matrix or an array of rows (number[][]), got ${describe(x)}`)
 }
 
-function checkFinite(name: string, m: Matrix): void {
-  const d = m.data
+/** Throws a RangeError naming `name[row][column]` of the first value of `d` (rows of `cols`) that is not finite. */
+export function checkFinite(name: string, d: Float32Array, cols: number): void {
   if (allFinite(d)) return
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i]!)) {
-      const r = Math.floor(i / m.cols)
-      throw new RangeError(`${name}[${r}][${i - r * m.cols}] is ${d[i]}; data must be finite numbers`)
+      const r = Math.floor(i / cols)
+      throw new RangeError(`${name}[${r}][${i - r * cols}] is ${d[i]}; data must be finite numbers`)
     }
   }
 }
@@ -92,7 +101,7 @@ export function toTargets(name: string, y: unknown, loss: LossName, outputs: num
   if (m.cols !== outputs) {
     throw new ShapeError(`${name} must have ${outputs} columns (the model's output size), got ${m.rows} × ${m.cols}`)
   }
-  checkFinite(name, m)
+  checkFinite(name, m.data, m.cols)
   if (loss === 'binaryCrossEntropy' || loss === 'categoricalCrossEntropy') {
     const d = m.data
     for (let i = 0; i < d.length; i++) {

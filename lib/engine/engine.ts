@@ -103,7 +103,10 @@ export interface Network {
   trainEpochAsync(data: TrainingData, options: EpochOptions): Promise<EpochResult>
   /** Loss and metrics in inference mode (running statistics, no dropout). */
   evaluate(data: TrainingData, batchSize: number): Evaluation
-  /** Outputs (rows × plan.outputSize) in inference mode. */
+  /**
+   * Outputs (rows × plan.outputSize) in inference mode. Throws a RangeError naming the first
+   * value of x that is not finite (`x[row][column] is NaN; …`), checked as the rows are read.
+   */
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array
   /**
    * The same written into `out` (rows × plan.outputSize, not overlapping `x`), as one batch,

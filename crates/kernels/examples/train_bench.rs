@@ -1,7 +1,8 @@
 //! Times the Plan executor on the benchmark networks without Node, for profiling:
 //!   cargo run --release --offline -p backprop-kernels --example train_bench -- mnist [peak GFLOP/s]
 //! Workloads: small, mnist, wide, big (3072-1024-512-10, AdamW), bn (256-512³-10 with BatchNorm
-//! and Dropout) and bn-plain (the same without them). BACKPROP_THREADS caps the threads; the
+//! and Dropout), bn-plain (the same without them) and infer (the mnist network's predictions in
+//! batches of 1024, as the bench's inference row). BACKPROP_THREADS caps the threads; the
 //! first epoch is a warm-up. With the one-core peak of the `peak` example, it prints the share.
 
 use kernels::network::{Network, TrainingData};
@@ -17,19 +18,22 @@ struct Workload {
     rows: usize,
     /// BatchNorm and Dropout (rate 0.1) after each hidden Dense.
     normalised: bool,
+    /// Predictions only (forward passes), no training.
+    infer: bool,
 }
 
 fn workload(name: &str) -> Workload {
     let clip = Clip::NONE;
     let adam = |weight_decay| Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay, clip };
     let sgd = Optimizer::Sgd { lr: 0.01, momentum: 0.0, nesterov: false, clip };
-    let w = |sizes: &[usize], act, optimizer, batch, rows, normalised| Workload { sizes: sizes.to_vec(), act, optimizer, batch, rows, normalised };
+    let w = |sizes: &[usize], act, optimizer, batch, rows, normalised| Workload { sizes: sizes.to_vec(), act, optimizer, batch, rows, normalised, infer: false };
     match name {
         "small" => w(&[2, 16, 16, 2], Activation::Tanh, adam(0.0), 32, 8192, false),
         "wide" => w(&[1024, 1024, 1024, 10], Activation::Relu, sgd, 256, 8192, false),
         "big" => w(&[3072, 1024, 512, 10], Activation::Relu, adam(0.01), 256, 4096, false),
         "bn" => w(&[256, 512, 512, 512, 10], Activation::Relu, adam(0.0), 256, 16384, true),
         "bn-plain" => w(&[256, 512, 512, 512, 10], Activation::Relu, adam(0.0), 256, 16384, false),
+        "infer" => Workload { infer: true, ..w(&[784, 256, 128, 10], Activation::Relu, adam(0.0), 1024, 16384, false) },
         _ => w(&[784, 256, 128, 10], Activation::Relu, adam(0.0), 128, 16384, false),
     }
 }
@@ -57,10 +61,13 @@ fn plan(wl: &Workload) -> Plan {
     Plan { input_size, output_size, param_count: offset, stat_count: stats, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(wl.optimizer.clone()), layers }
 }
 
-/// Flops of one training sample: forward, dW, and dX for every layer but the first (2 per MAC).
-fn flops_per_sample(sizes: &[usize]) -> f64 {
-    let macs: Vec<f64> = sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
-    2.0 * (3.0 * macs.iter().sum::<f64>() - macs[0])
+/// Flops of one training sample as bench/definitions.ts counts them: forward, dW, and dX for
+/// every layer but the first (2 per multiply-add), and the update spread over the batch (2 per
+/// parameter for SGD, 12 for Adam).
+fn flops_per_sample(wl: &Workload, params: usize) -> f64 {
+    let macs: Vec<f64> = wl.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
+    let update = if matches!(wl.optimizer, Optimizer::Sgd { .. }) { 2.0 } else { 12.0 };
+    2.0 * (3.0 * macs.iter().sum::<f64>() - macs[0]) + update * params as f64 / wl.batch as f64
 }
 
 fn main() {
@@ -82,7 +89,22 @@ fn main() {
         w: Vec::new(),
     };
     let lr = if matches!(wl.optimizer, Optimizer::Sgd { .. }) { 0.01 } else { 1e-3 };
-    let flops = flops_per_sample(&wl.sizes);
+    let flops = flops_per_sample(&wl, params);
+    if wl.infer {
+        let forward = 2.0 * wl.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();
+        let mut out = vec![0.0; wl.rows * wl.sizes.last().unwrap()];
+        for round in 0..std::env::var("EPOCHS").ok().and_then(|e| e.parse().ok()).unwrap_or(6) {
+            let t = Instant::now();
+            net.predict(&data.x, wl.rows, wl.batch, &mut out).expect("finite inputs");
+            let s = t.elapsed().as_secs_f64();
+            if round > 0 {
+                let (rate, gflops) = (wl.rows as f64 / s, wl.rows as f64 / s * forward / 1e9);
+                let share = peak.map(|p| format!(", {:.0}% of peak", 100.0 * gflops / p)).unwrap_or_default();
+                println!("{which}: {rate:.0} samples/s, {gflops:.1} GFLOP/s{share}");
+            }
+        }
+        return;
+    }
     for epoch in 0..std::env::var("EPOCHS").ok().and_then(|e| e.parse().ok()).unwrap_or(6) {
         let t = Instant::now();
         let r = net.train_epoch(&data, wl.batch, true, lr, &mut |_, _| false);

@@ -17,6 +17,7 @@ use crate::pool;
 use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan};
 use crate::rng::Rng;
 use crate::skinny;
+use crate::vmath;
 
 /// Training or evaluation data, owned (so asynchronous work never reads memory JS can free).
 #[derive(Clone, Debug, Default)]
@@ -336,20 +337,25 @@ impl Network {
         BatchLogs { loss: loss_sum / n + self.regularization_loss(), metrics: self.metric_sums.map(|s| s / n) }
     }
 
-    /// Outputs (rows × output_size) in inference mode, written to `out`.
-    pub fn predict(&mut self, x: &[f32], rows: usize, batch_size: usize, out: &mut [f32]) {
+    /// Outputs (rows × output_size) in inference mode, written to `out`. Checks that the inputs
+    /// are finite as it copies each batch in: Err(i) when x[i] is not (`out` then holds the
+    /// batches before it).
+    pub fn predict(&mut self, x: &[f32], rows: usize, batch_size: usize, out: &mut [f32]) -> Result<(), usize> {
         let batch_size = batch_size.max(1);
         self.ensure_workspace(batch_size.min(rows).max(1));
         let (inputs, cols) = (self.plan.input_size, self.plan.output_size);
         let mut start = 0;
         while start < rows {
             let n = batch_size.min(rows - start);
-            self.ws.x[..n * inputs].copy_from_slice(&x[start * inputs..(start + n) * inputs]);
+            if let Some(i) = vmath::copy_finite(&mut self.ws.x[..n * inputs], &x[start * inputs..(start + n) * inputs]) {
+                return Err(start * inputs + i);
+            }
             self.forward(n, false, false, &mut self.rng.clone());
             let result = self.output_buffer(self.plan.layers.len());
             out[start * cols..(start + n) * cols].copy_from_slice(&result[..n * cols]);
             start += n;
         }
+        Ok(())
     }
 
     /// Gradient of the mean loss over all rows as one batch in training mode, changing nothing:

@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::isa::vectorized;
+use crate::vmath::magnitude;
 use crate::pool;
 use crate::plan::{Clip, Optimizer};
 
@@ -197,14 +198,6 @@ pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32
         top.fetch_max(update.apply(w, &grads[a..b], chunk), Ordering::Relaxed);
     });
     largest(top.load(Ordering::Relaxed))
-}
-
-/// |x| as bits that order as the magnitudes do: for non-negative floats the bit patterns are
-/// ordered like the values, and every NaN's lie above infinity's, so one integer maximum (which
-/// vectorises) finds both the largest magnitude and any value that is not finite.
-#[inline(always)]
-fn magnitude(x: f32) -> u32 {
-    x.to_bits() & 0x7fff_ffff
 }
 
 /// The largest |value| from the maximum of `magnitude`s: ∞ for a NaN or an infinity.

@@ -8,6 +8,32 @@
 
 use crate::isa::vectorized;
 
+/// |x| as bits that order as the magnitudes do: for non-negative floats the bit patterns are
+/// ordered like the values, and every NaN's lie above infinity's, so one integer maximum (which
+/// vectorises) finds both the largest magnitude and any value that is not finite.
+#[inline(always)]
+pub(crate) fn magnitude(x: f32) -> u32 {
+    x.to_bits() & 0x7fff_ffff
+}
+
+/// Copies `src` into `dst` (equal lengths) and returns the index of the first value that is not
+/// finite, if any: the check rides on the copy, which reads the values anyway.
+pub fn copy_finite(dst: &mut [f32], src: &[f32]) -> Option<usize> {
+    let top = vectorized(#[inline(always)] || {
+        let mut top = 0;
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+            top = top.max(magnitude(s));
+        }
+        top
+    });
+    if top < f32::INFINITY.to_bits() {
+        None
+    } else {
+        src.iter().position(|v| !v.is_finite())
+    }
+}
+
 const LANES: usize = 16;
 const LN2_HI: f32 = 0.693_145_75;
 const LN2_LO: f32 = 1.428_606_8e-6;
@@ -102,6 +128,26 @@ pub fn tanh(v: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The copy is exact, extreme finite values pass, and the first NaN or infinity anywhere is
+    /// found (after others of its kind, in the vector body and in the tail).
+    #[test]
+    fn copy_finite_copies_and_finds_the_first_value_that_is_not() {
+        let mut src: Vec<f32> = (0..1037).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
+        src[3] = f32::MAX;
+        src[4] = -f32::MAX;
+        src[5] = f32::MIN_POSITIVE / 8.0;
+        src[6] = -0.0;
+        let mut dst = vec![0.0; src.len()];
+        assert_eq!(copy_finite(&mut dst, &src), None);
+        assert!(dst.iter().zip(&src).all(|(a, b)| a.to_bits() == b.to_bits()));
+        for (at, bad) in [(0, f32::NAN), (500, f32::INFINITY), (1036, f32::NEG_INFINITY), (17, -f32::NAN)] {
+            let mut with_bad = src.clone();
+            with_bad[at] = bad;
+            with_bad[at + (1036 - at).min(3)] = f32::NAN;
+            assert_eq!(copy_finite(&mut dst, &with_bad), Some(at), "{bad} at {at}");
+        }
+    }
 
     fn samples() -> Vec<f32> {
         let mut v: Vec<f32> = (-20000..=20000).map(|i| i as f32 * 0.005).collect();

@@ -654,8 +654,16 @@ fn predict(env: Env, args: &Args) -> JsResult<napi_value> {
     let mut guard = shared.lock()?;
     // SAFETY: all arguments are read and `out` is a fresh array, so it aliases nothing.
     guard.net().reserve_workspace(batch_size.min(rows)).map_err(JsError::range_error)?;
-    unsafe { guard.net().predict(x.slice(), rows, batch_size, out.slice_mut()) };
+    let (inputs, result) = (plan.input_size, unsafe { guard.net().predict(x.slice(), rows, batch_size, out.slice_mut()) });
+    // SAFETY: as above; x is still borrowed.
+    result.map_err(|i| not_finite(inputs, i, unsafe { x.slice() }[i]))?;
     Ok(out.value)
+}
+
+/// The error for x[i] not finite, worded as the TypeScript checks word it: `x[row][column] is NaN`.
+fn not_finite(inputs: usize, i: usize, value: f32) -> JsError {
+    let shown = if value.is_nan() { "NaN" } else if value > 0.0 { "Infinity" } else { "-Infinity" };
+    JsError::range_error(format!("x[{}][{}] is {shown}; data must be finite numbers", i / inputs, i % inputs))
 }
 
 /// predictInto(x, rows, out): outputs (rows × outputSize) in inference mode written into `out`,
@@ -674,7 +682,9 @@ fn predict_into(env: Env, args: &Args) -> JsResult<napi_value> {
     }
     let mut guard = shared.lock()?;
     // SAFETY: all arguments are read, and x and out do not overlap.
-    unsafe { guard.net().predict(x.slice(), rows, rows.max(1), out.slice_mut()) };
+    let result = unsafe { guard.net().predict(x.slice(), rows, rows.max(1), out.slice_mut()) };
+    // SAFETY: as above.
+    result.map_err(|i| not_finite(plan.input_size, i, unsafe { x.slice() }[i]))?;
     env.undefined()
 }
 
@@ -699,10 +709,11 @@ impl Task for PredictJob {
             .map_err(|_| JsError::range_error("not enough memory for the prediction"))?;
         out.resize(self.rows * self.shared.plan.output_size, 0.0);
         net.reserve_workspace(self.batch_size.min(self.rows)).map_err(JsError::range_error)?;
-        net.predict(&self.x, self.rows, self.batch_size, &mut out);
+        let result = net.predict(&self.x, self.rows, self.batch_size, &mut out);
         if self.shared.disposed.load(Ordering::Acquire) {
             *guard = None;
         }
+        result.map_err(|i| not_finite(self.shared.plan.input_size, i, self.x[i]))?;
         Ok(out)
     }
 

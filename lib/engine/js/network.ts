@@ -1,4 +1,5 @@
 import { yieldToEventLoop } from '../../yield-to-event-loop.js'
+import { checkFinite } from '../../inputs.js'
 import {
   accuracyKind,
   fusedOutput,
@@ -178,6 +179,7 @@ export class JsNetwork implements Network {
   }
 
   predict(x: Float32Array, rows: number, batchSize: number): Float32Array {
+    checkFinite('x', x.subarray(0, rows * this.plan.inputSize), this.plan.inputSize)
     const cols = this.plan.outputSize
     const out = new Float32Array(rows * cols)
     const mode: PassMode = { training: false, rng: this.rng }
