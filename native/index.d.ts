@@ -62,6 +62,12 @@ export function activationBackward(name: ActivationName, a: Float32Array, grad: 
 export interface NativeInfo {
   /** The SIMD tier in use: 'avx512', 'avx2' or 'scalar' (capped by BACKPROP_ISA). */
   isa: 'avx512' | 'avx2' | 'scalar'
+  /**
+   * The tier the matrix products run on: `isa`, except that on an AVX-512 CPU whose AVX2 kernel
+   * measures clearly faster (a core with half-rate 512-bit FMAs) the products run on AVX2, with
+   * bit-identical results.
+   */
+  gemmIsa: 'avx512' | 'avx2' | 'scalar'
   /** Threads the kernels may use (capped by BACKPROP_THREADS). */
   threads: number
   /** Version of the native core. */

@@ -19,7 +19,7 @@ export function backpropAdapter(backend: 'native' | 'js'): Adapter {
     details: (): Record<string, string | number | null> => {
       if (backend === 'js') return { engine: 'js', threads: 1 }
       const info = backendInfo()
-      return { engine: 'native', isa: info.isa, threads: info.threads }
+      return { engine: 'native', isa: info.isa, 'products on': info.gemmIsa, threads: info.threads }
     },
     create: async (w, x, y) => createTrainer(backend, w, x, y),
   }

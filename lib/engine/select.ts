@@ -17,6 +17,11 @@ export interface BackendInfo {
   fallbackReason: string | null
   /** The native core's SIMD tier ('avx512', 'avx2', 'scalar'; capped by BACKPROP_ISA), when it loaded. */
   isa: string | null
+  /**
+   * The tier the native matrix products run on: `isa`, or 'avx2' on an AVX-512 CPU where the
+   * AVX2 kernel measured faster at start-up (half-rate 512-bit FMAs); results are the same bits.
+   */
+  gemmIsa: string | null
   /** Threads the native kernels use (capped by BACKPROP_THREADS), when it loaded. */
   threads: number | null
 }
@@ -90,6 +95,7 @@ export function backendInfo(): BackendInfo {
     nativeAvailable: engine !== null,
     fallbackReason: chosen.name === 'native' ? null : error ? error.message : 'BACKPROP_BACKEND=js',
     isa: info?.isa ?? null,
+    gemmIsa: info?.gemmIsa ?? null,
     threads: info?.threads ?? null,
   }
 }

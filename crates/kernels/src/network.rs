@@ -9,7 +9,7 @@ use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::collective::{rank_rows, Collective};
 use crate::dropout;
-use crate::gemm::{gemm_with, Epilogue, MatMut, MatRef};
+use crate::gemm::{gemm_isa, gemm_with, Epilogue, MatMut, MatRef};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
@@ -671,7 +671,7 @@ impl Network {
                             activations::forward(activation, target, units);
                         }
                     } else {
-                        gemm_with(active_isa(), threads, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                        gemm_with(gemm_isa(active_isa()), threads, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
                     }
                     if !fuse_here && activation == Activation::Softmax {
                         activations::forward(activation, out, units);
@@ -734,7 +734,7 @@ impl Network {
                     };
                     let x = MatRef::new(&input[..rows * inputs], rows, inputs);
                     let dz = MatRef::new(delta, rows, units);
-                    gemm_with(active_isa(), threads, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
+                    gemm_with(gemm_isa(active_isa()), threads, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
                         .expect("dense shapes are checked by the plan");
                     if let Some(b) = bias {
                         let db = &mut self.grads[b..b + units];
@@ -749,7 +749,7 @@ impl Network {
                     if l > 0 {
                         let dx = &mut lower[l - 1][..rows * inputs];
                         let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
-                        gemm_with(active_isa(), threads, dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
+                        gemm_with(gemm_isa(active_isa()), threads, dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
                     }
                 }
                 Layer::Dropout { rate, .. } => {

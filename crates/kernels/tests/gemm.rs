@@ -461,3 +461,26 @@ fn panicking_hook_reaches_caller() {
     .unwrap();
     assert!(c.iter().all(|&x| x == k as f32));
 }
+
+/// The AVX2 and AVX-512 kernels give the same bits (same block sizes, the same FMAs in the same
+/// order), which is what lets `gemm_isa` pick the faster of them per machine.
+#[test]
+fn avx2_and_avx512_products_are_bit_identical() {
+    if !Isa::Avx512.is_supported() {
+        return;
+    }
+    let shapes = [(128, 256, 784), (784, 256, 128), (37, 10, 1100), (13, 33, 257), (1000, 3, 2), (5, 200, 1)];
+    for &(m, n, k) in &shapes {
+        for form in FORMS {
+            let case = Case::new(m, n, k, form, 1, 7);
+            for (accumulate, bias, hook) in [(false, false, false), (true, true, true)] {
+                let a = case.check(Isa::Avx2, 1, accumulate, bias, hook);
+                let b = case.check(Isa::Avx512, 2, accumulate, bias, hook);
+                assert!(bits(&a) == bits(&b), "{form:?} {m}x{n}x{k}: the tiers differ");
+            }
+        }
+    }
+    assert!(matches!(kernels::gemm::gemm_isa(Isa::Avx512), Isa::Avx512 | Isa::Avx2));
+    assert_eq!(kernels::gemm::gemm_isa(Isa::Avx2), Isa::Avx2);
+    assert_eq!(kernels::gemm::gemm_isa(Isa::Scalar), Isa::Scalar);
+}

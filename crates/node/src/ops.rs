@@ -217,10 +217,11 @@ pub fn activation_backward(env: Env, args: &Args) -> JsResult<napi_value> {
     Ok(grad.value)
 }
 
-/// info() → { isa, threads, version, isaProblem?, threadsProblem? }.
+/// info() → { isa, gemmIsa, threads, version, isaProblem?, threadsProblem? }.
 pub fn info(env: Env, _args: &Args) -> JsResult<napi_value> {
     let result = env.object()?;
     env.set(result, c"isa", env.string(kernels::isa::active_isa().name())?)?;
+    env.set(result, c"gemmIsa", env.string(kernels::gemm::gemm_isa(kernels::isa::active_isa()).name())?)?;
     env.set(result, c"threads", env.double(kernels::pool::max_threads() as f64)?)?;
     env.set(result, c"version", env.string(env!("CARGO_PKG_VERSION"))?)?;
     if let Some(problem) = kernels::isa::isa_env_problem() {

@@ -22,6 +22,7 @@ mod pack;
 mod scalar;
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::isa::{active_isa, Isa};
 use crate::pool;
@@ -217,7 +218,7 @@ pub fn gemm(
     accumulate: bool,
     epilogue: Epilogue,
 ) -> Result<(), GemmError> {
-    gemm_with(active_isa(), usize::MAX, a, b, c, accumulate, epilogue)
+    gemm_with(gemm_isa(active_isa()), usize::MAX, a, b, c, accumulate, epilogue)
 }
 
 /// [`gemm`] on an explicit ISA tier (lowered to what the CPU supports) and at most
@@ -320,6 +321,43 @@ pub fn gemm_with(
         }
     }
     Ok(())
+}
+
+/// The tier the GEMM runs on when `isa` is asked for: AVX-512 unless this CPU runs the AVX2
+/// kernel faster, as a core with half-rate 512-bit FMAs can, measured once per process on a
+/// product that fits in L1. The two tiers give bit-identical products (the same block sizes and
+/// the same FMAs in the same order), so the choice changes the speed and nothing else.
+pub fn gemm_isa(isa: Isa) -> Isa {
+    let isa = isa.capped();
+    if isa == Isa::Avx512 && avx2_is_faster() {
+        Isa::Avx2
+    } else {
+        isa
+    }
+}
+
+/// Times both tiers on a 96×64×256 product (a few microseconds each), interleaved, best of
+/// several: AVX2 counts as faster only by a clear margin, so noise does not flip the choice.
+fn avx2_is_faster() -> bool {
+    static FASTER: OnceLock<bool> = OnceLock::new();
+    *FASTER.get_or_init(|| {
+        let (m, n, k) = (96, 64, 256);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.25 - 0.5).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.25 - 0.5).collect();
+        let mut c = vec![0.0f32; m * n];
+        let mut best = [f64::INFINITY; 2];
+        for round in 0..9 {
+            for (t, isa) in [Isa::Avx512, Isa::Avx2].into_iter().enumerate() {
+                let start = std::time::Instant::now();
+                let done = gemm_with(isa, 1, MatRef::new(&a, m, k), MatRef::new(&b, k, n), MatMut::new(&mut c, m, n), false, Epilogue::None);
+                let elapsed = start.elapsed().as_secs_f64();
+                if done.is_ok() && round >= 2 {
+                    best[t] = best[t].min(elapsed);
+                }
+            }
+        }
+        best[1] < 0.9 * best[0]
+    })
 }
 
 /// Splits C into one chunk per thread and computes the chunks on the pool.
