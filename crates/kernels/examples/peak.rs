@@ -2,7 +2,8 @@
 //!   cargo run --release --offline -p backprop-kernels --example peak
 //! Prints one JSON object: GFLOP/s of one core and of every core for each ISA tier the CPU has
 //! (independent FMA chains on registers, no memory traffic), and the data-cache sizes from CPUID
-//! leaf 4. Some cores run 512-bit FMAs at half rate: there the avx512 and avx2 peaks are close.
+//! (`kernels::caches`, which the GEMM sizes its blocks from). Some cores run 512-bit FMAs at
+//! half rate: there the avx512 and avx2 peaks are close.
 
 use std::arch::x86_64::*;
 use std::hint::black_box;
@@ -72,32 +73,6 @@ fn measure(tier: &str, threads: usize) -> f64 {
     flops / best / 1e9
 }
 
-/// Data and unified caches from CPUID leaf 4: (level, bytes, shared by how many logical CPUs).
-fn caches() -> Vec<(u32, u64, u32)> {
-    let mut out = Vec::new();
-    for i in 0.. {
-        // SAFETY: CPUID is available on every x86-64 CPU. (Newer Rust declares the intrinsic
-        // safe; the block keeps older toolchains building.)
-        #[allow(unused_unsafe)]
-        let r = unsafe { __cpuid_count(4, i) };
-        let kind = r.eax & 0x1f;
-        if kind == 0 {
-            break;
-        }
-        if kind == 2 {
-            continue; // instruction cache
-        }
-        let level = (r.eax >> 5) & 0x7;
-        let ways = ((r.ebx >> 22) & 0x3ff) as u64 + 1;
-        let partitions = ((r.ebx >> 12) & 0x3ff) as u64 + 1;
-        let line = (r.ebx & 0xfff) as u64 + 1;
-        let sets = r.ecx as u64 + 1;
-        let sharing = ((r.eax >> 14) & 0xfff) + 1;
-        out.push((level, ways * partitions * line * sets, sharing));
-    }
-    out
-}
-
 fn main() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut tiers = Vec::new();
@@ -111,6 +86,6 @@ fn main() {
         .iter()
         .map(|tier| format!("\"{tier}\": {{\"oneCore\": {:.1}, \"allCores\": {:.1}}}", measure(tier, 1), measure(tier, cores)))
         .collect();
-    let caches: Vec<String> = caches().iter().map(|(l, b, s)| format!("{{\"level\": {l}, \"bytes\": {b}, \"sharedBy\": {s}}}")).collect();
+    let caches: Vec<String> = kernels::caches::data_caches().iter().map(|c| format!("{{\"level\": {}, \"bytes\": {}, \"sharedBy\": {}}}", c.level, c.bytes, c.shared_by)).collect();
     println!("{{\"cores\": {cores}, \"gflops\": {{{}}}, \"caches\": [{}]}}", peaks.join(", "), caches.join(", "));
 }

@@ -5,6 +5,7 @@
 pub mod activations;
 pub mod alloc;
 pub mod batch_norm;
+pub mod caches;
 pub mod collective;
 pub mod dropout;
 pub mod gemm;

@@ -150,6 +150,18 @@ pub(crate) struct Problem<'a> {
 // `split`); the public entry point holds the borrows for the whole call.
 unsafe impl Sync for Problem<'_> {}
 
+/// The row and column blocks (MC, NC) for kernel `K` on this machine: a packed A block (MC × KC)
+/// in half of a core's L2, a packed B block (KC × NC) in half of its share of the L3, and the
+/// kernel's constants where CPUID gives no sizes. They decide which parts of A and B are packed
+/// together, never the order of a sum, so they change speed and not results. (KC, which does
+/// set the order of the k sums, stays the kernel's constant: the same bits on every machine.)
+pub(crate) fn blocks<K: Kernel>() -> (usize, usize) {
+    let fit = |bytes: u64, unit: usize, floor: usize, cap: usize| ((bytes as usize / 2 / (K::KC * 4)) / unit * unit).clamp(floor, cap);
+    let mc = crate::caches::per_core(2).map_or(K::MC, |b| fit(b, K::MR, 2 * K::MR, 8 * K::MC));
+    let nc = crate::caches::per_core(3).map_or(K::NC, |b| fit(b, K::NR, 4 * K::NR, K::NC));
+    (mc, nc)
+}
+
 /// The k blocks: `count` blocks of `size`, the last one shorter. Splitting k evenly (rather than
 /// KC, KC, …, remainder) avoids a thin last block; it depends only on k, keeping results
 /// identical for every thread count.
@@ -171,16 +183,17 @@ pub(crate) unsafe fn chunk<K: Kernel>(
     ws: &mut Workspace,
 ) {
     let (kb_count, kb_size) = k_blocks(p.k, K::KC);
+    let (mc_block, nc_block) = blocks::<K>();
     // Packing writes whole micro-panels, so round the blocks up to MR / NR.
-    let mc_max = K::MC.min(rows.len()).div_ceil(K::MR) * K::MR;
-    let nc_max = K::NC.min(cols.len()).div_ceil(K::NR) * K::NR;
+    let mc_max = mc_block.min(rows.len()).div_ceil(K::MR) * K::MR;
+    let nc_max = nc_block.min(cols.len()).div_ceil(K::NR) * K::NR;
     let (wa, wb) = ws.buffers(mc_max * kb_size, nc_max * kb_size);
     // Destination for tiles that stick out of C; the epilogue then copies the valid part.
     let mut edge = EdgeTile::default();
 
     let mut jc = cols.start;
     while jc < cols.end {
-        let nc = K::NC.min(cols.end - jc);
+        let nc = nc_block.min(cols.end - jc);
         for kb in 0..kb_count {
             let pc = kb * kb_size;
             let kc = kb_size.min(p.k - pc);
@@ -190,7 +203,7 @@ pub(crate) unsafe fn chunk<K: Kernel>(
             unsafe { K::pack_b(wb, p.b.at(jc, pc), nc, kc) };
             let mut ic = rows.start;
             while ic < rows.end {
-                let mc = K::MC.min(rows.end - ic);
+                let mc = mc_block.min(rows.end - ic);
                 // SAFETY: as for B.
                 unsafe { K::pack_a(wa, p.a.at(ic, pc), mc, kc) };
                 for jr in (0..nc).step_by(K::NR) {
