@@ -92,7 +92,7 @@ function fuzzArguments(name: string, valid: () => unknown[], f: (...args: unknow
 
 // ─── the export list ────────────────────────────────────────────────────────────────────────
 
-assert.deepEqual(Object.keys(addon.info()).sort().filter((k) => !k.endsWith('Problem')), ['isa', 'threads', 'version'])
+assert.deepEqual(Object.keys(addon.info()).sort().filter((k) => !k.endsWith('Problem')), ['gemmIsa', 'isa', 'threads', 'version'])
 
 // ─── kernels ────────────────────────────────────────────────────────────────────────────────
 
