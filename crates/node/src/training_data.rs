@@ -90,9 +90,7 @@ pub unsafe fn refresh(td: &mut TrainingDataBox, plan: &Plan, x: &View<f32>, y: &
             ys.len()
         )));
     }
-    // Bitwise comparison: NaN payloads and -0 count as changes, as they would for training.
-    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
-    let (x_same, y_same, w_same) = (same(xs, &td.data.x), same(ys, &td.data.y), same(ws, &td.data.w));
+    let (x_same, y_same, w_same) = (same_bits(xs, &td.data.x), same_bits(ys, &td.data.y), same_bits(ws, &td.data.w));
     if x_same && y_same && w_same {
         return Ok(false);
     }
@@ -105,4 +103,19 @@ pub unsafe fn refresh(td: &mut TrainingDataBox, plan: &Plan, x: &View<f32>, y: &
     data.y.copy_from_slice(ys);
     data.w.copy_from_slice(ws);
     Ok(true)
+}
+
+/// Whether two equal-length arrays hold the same bits (NaN payloads and -0 count as changes, as
+/// they would for training). Compared a block at a time with an or of xors, which vectorises,
+/// stopping at the first block that differs: an element-by-element early exit ran at a value
+/// per cycle, 7% of an mnist epoch that refreshes its 51 MB of inputs.
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    const BLOCK: usize = 4096;
+    a.len() == b.len()
+        && a.chunks(BLOCK).zip(b.chunks(BLOCK)).all(|(p, q)| {
+            kernels::isa::vectorized(
+                #[inline(always)]
+                || p.iter().zip(q).fold(0u32, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits())),
+            ) == 0
+        })
 }
