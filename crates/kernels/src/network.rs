@@ -337,9 +337,9 @@ impl Network {
         BatchLogs { loss: loss_sum / n + self.regularization_loss(), metrics: self.metric_sums.map(|s| s / n) }
     }
 
-    /// Outputs (rows × output_size) in inference mode, written to `out`. Checks that the inputs
-    /// are finite as it copies each batch in: Err(i) when x[i] is not (`out` then holds the
-    /// batches before it).
+    /// Outputs (rows × output_size) in inference mode, written to `out`. The layers read the
+    /// caller's rows in place, each batch checked finite first (on the pool when large): Err(i)
+    /// when x[i] is not (`out` then holds the batches before it).
     pub fn predict(&mut self, x: &[f32], rows: usize, batch_size: usize, out: &mut [f32]) -> Result<(), usize> {
         let batch_size = batch_size.max(1);
         self.ensure_workspace(batch_size.min(rows).max(1));
@@ -347,11 +347,15 @@ impl Network {
         let mut start = 0;
         while start < rows {
             let n = batch_size.min(rows - start);
-            if let Some(i) = vmath::copy_finite(&mut self.ws.x[..n * inputs], &x[start * inputs..(start + n) * inputs]) {
+            let batch = &x[start * inputs..(start + n) * inputs];
+            if let Some(i) = vmath::first_non_finite(batch, self.max_threads) {
                 return Err(start * inputs + i);
             }
-            self.forward(n, false, false, &mut self.rng.clone());
-            let result = self.output_buffer(self.plan.layers.len());
+            self.forward_on(Some(batch), n, false, false, &mut self.rng.clone());
+            let result = match self.ws.sources[self.plan.layers.len()] {
+                Source::Input => batch,
+                Source::Output(j) => &self.ws.outputs[j][..n * cols],
+            };
             out[start * cols..(start + n) * cols].copy_from_slice(&result[..n * cols]);
             start += n;
         }
@@ -624,17 +628,15 @@ impl Network {
         total
     }
 
-    /// The buffer holding layer `l`'s input (`l` = layer count gives the network output).
-    fn output_buffer(&self, l: usize) -> &[f32] {
-        match self.ws.sources[l] {
-            Source::Input => &self.ws.x,
-            Source::Output(j) => &self.ws.outputs[j],
-        }
-    }
-
     /// Runs every layer on the loaded batch. With `keep_logits`, the last layer leaves its
     /// pre-activation values in `logits` and skips the activation (the fused loss applies it).
     fn forward(&mut self, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
+        self.forward_on(None, rows, training, keep_logits, rng)
+    }
+
+    /// `forward` on `input` (rows × inputs) where given, instead of the loaded batch: predict
+    /// reads the caller's rows in place rather than copying each batch in first.
+    fn forward_on(&mut self, input: Option<&[f32]>, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
         let threads = self.max_threads;
         let layers = self.plan.layers.len();
         let ws = &mut self.ws;
@@ -646,7 +648,7 @@ impl Network {
             let (before, rest) = ws.outputs.split_at_mut(l);
             let out = &mut rest[0][..rows * units];
             let input: &[f32] = match source {
-                Source::Input => &ws.x,
+                Source::Input => input.unwrap_or(&ws.x),
                 Source::Output(j) => &before[j],
             };
             let fuse_here = keep_logits && l == layers - 1;

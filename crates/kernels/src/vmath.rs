@@ -16,21 +16,24 @@ pub(crate) fn magnitude(x: f32) -> u32 {
     x.to_bits() & 0x7fff_ffff
 }
 
-/// Copies `src` into `dst` (equal lengths) and returns the index of the first value that is not
-/// finite, if any: the check rides on the copy, which reads the values anyway.
-pub fn copy_finite(dst: &mut [f32], src: &[f32]) -> Option<usize> {
-    let top = vectorized(#[inline(always)] || {
-        let mut top = 0;
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
-            top = top.max(magnitude(s));
+/// The index of the first value that is not finite, if any: one vectorised pass (an integer max
+/// of magnitudes), split across up to `max_threads` threads for large inputs.
+pub fn first_non_finite(values: &[f32], max_threads: usize) -> Option<usize> {
+    const CHUNK: usize = 1 << 16;
+    let chunks = values.len().div_ceil(CHUNK);
+    let threads = if chunks > 1 { max_threads } else { 1 };
+    let bad = std::sync::atomic::AtomicBool::new(false);
+    crate::pool::parallel_for_max(chunks, threads, |c| {
+        let part = &values[c * CHUNK..((c + 1) * CHUNK).min(values.len())];
+        let top = vectorized(#[inline(always)] || part.iter().fold(0, |top, &v| top.max(magnitude(v))));
+        if top >= f32::INFINITY.to_bits() {
+            bad.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        top
     });
-    if top < f32::INFINITY.to_bits() {
-        None
+    if bad.into_inner() {
+        values.iter().position(|v| !v.is_finite())
     } else {
-        src.iter().position(|v| !v.is_finite())
+        None
     }
 }
 
@@ -129,24 +132,29 @@ pub fn tanh(v: &mut [f32]) {
 mod tests {
     use super::*;
 
-    /// The copy is exact, extreme finite values pass, and the first NaN or infinity anywhere is
-    /// found (after others of its kind, in the vector body and in the tail).
+    /// Extreme finite values pass, and the first NaN or infinity anywhere is found (after others
+    /// of its kind, in the vector body and in the tail, on one thread and on several).
     #[test]
-    fn copy_finite_copies_and_finds_the_first_value_that_is_not() {
+    fn first_non_finite_finds_the_first_value_that_is_not() {
         let mut src: Vec<f32> = (0..1037).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
         src[3] = f32::MAX;
         src[4] = -f32::MAX;
         src[5] = f32::MIN_POSITIVE / 8.0;
         src[6] = -0.0;
-        let mut dst = vec![0.0; src.len()];
-        assert_eq!(copy_finite(&mut dst, &src), None);
-        assert!(dst.iter().zip(&src).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_eq!(first_non_finite(&src, 1), None);
         for (at, bad) in [(0, f32::NAN), (500, f32::INFINITY), (1036, f32::NEG_INFINITY), (17, -f32::NAN)] {
             let mut with_bad = src.clone();
             with_bad[at] = bad;
             with_bad[at + (1036 - at).min(3)] = f32::NAN;
-            assert_eq!(copy_finite(&mut dst, &with_bad), Some(at), "{bad} at {at}");
+            assert_eq!(first_non_finite(&with_bad, 1), Some(at), "{bad} at {at}");
         }
+        // Large enough to be split: the first bad value wins whatever chunk finishes first.
+        let mut big: Vec<f32> = (0..300_000).map(|i| (i as f32).sin()).collect();
+        assert_eq!(first_non_finite(&big, 8), None);
+        big[250_000] = f32::NAN;
+        big[70_000] = f32::INFINITY;
+        assert_eq!(first_non_finite(&big, 8), Some(70_000));
+        assert_eq!(first_non_finite(&big, 1), Some(70_000));
     }
 
     fn samples() -> Vec<f32> {
