@@ -395,8 +395,9 @@ fn refresh_training_data(env: Env, args: &Args) -> JsResult<napi_value> {
     let rows = data.data.rows;
     let (x, y) = rows_of(env, &shared.plan, args.get(1), args.get(2), rows)?;
     let w = weights_of(env, args.get(3), rows)?;
+    let threads = shared.lock()?.net().max_threads;
     // SAFETY: all arguments are read; the training data's copy never aliases JavaScript memory.
-    let changed = unsafe { training_data::refresh(data, &shared.plan, &x, &y, w.as_ref())? };
+    let changed = unsafe { training_data::refresh(data, &shared.plan, &x, &y, w.as_ref(), threads)? };
     env.boolean(changed)
 }
 
