@@ -2,7 +2,8 @@
 //! shuffling, evaluation and prediction. It follows lib/engine/js/network.ts step for step (the
 //! JS engine is the readable spec); here the matrix products run on the packed SIMD GEMM with
 //! bias and activation fused into its epilogue, and every buffer is allocated once per batch
-//! capacity, so an epoch allocates nothing.
+//! capacity: an epoch allocates nothing of the batch's or the model's size (only the few partial
+//! sums of a parallel reduction).
 
 use crate::alloc;
 use crate::activations;

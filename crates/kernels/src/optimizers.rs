@@ -8,7 +8,7 @@
 //! gradient's norm and the hyper-parameters that an update cannot overflow, and only when it
 //! cannot prove that does the executor take the copy (see network.rs, `train_loaded`).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::isa::vectorized;
 use crate::vmath::magnitude;
@@ -38,17 +38,10 @@ pub fn sum_squares(grads: &[f32]) -> f64 {
 /// fixed `PARALLEL_CHUNK`s added in order, so it has the same bits for every thread count. (The
 /// serial pass over the gradient was a twentieth of a 2-thread mnist batch.)
 pub fn sum_squares_parallel(grads: &[f32], max_threads: usize) -> f64 {
-    let chunks = grads.len().div_ceil(PARALLEL_CHUNK).max(1);
-    if chunks == 1 {
+    if grads.len() <= PARALLEL_CHUNK {
         return sum_squares(grads);
     }
-    let sums: Vec<AtomicU64> = (0..chunks).map(|_| AtomicU64::new(0)).collect();
-    let threads = pool::max_threads().min(max_threads.max(1));
-    pool::parallel_for_max(chunks, threads, |c| {
-        let part = &grads[c * PARALLEL_CHUNK..((c + 1) * PARALLEL_CHUNK).min(grads.len())];
-        sums[c].store(sum_squares(part).to_bits(), Ordering::Relaxed);
-    });
-    sums.iter().map(|s| f64::from_bits(s.load(Ordering::Relaxed))).sum()
+    pool::map_ranges(grads.len(), PARALLEL_CHUNK, max_threads, |r| sum_squares(&grads[r])).into_iter().sum()
 }
 
 /// Clips as Keras orders it: each variable (`variables`, from `Plan::variables`) by its own norm,
@@ -116,16 +109,7 @@ pub fn max_abs(values: &[f32]) -> f64 {
 /// in, so the result is the same for any thread count. (The serial pass over parameters and
 /// optimizer state was a few percent of a 2-thread mnist batch.)
 pub fn max_abs_parallel(values: &[f32], max_threads: usize) -> f64 {
-    let tasks = (values.len() / PARALLEL_CHUNK).clamp(1, pool::max_threads().min(max_threads.max(1)));
-    if tasks == 1 {
-        return max_abs(values);
-    }
-    let maxima: Vec<std::sync::atomic::AtomicU64> = (0..tasks).map(|_| std::sync::atomic::AtomicU64::new(0)).collect();
-    pool::parallel_for_max(tasks, tasks, |task| {
-        let (a, b) = (values.len() * task / tasks, values.len() * (task + 1) / tasks);
-        maxima[task].store(max_abs(&values[a..b]).to_bits(), Ordering::Relaxed);
-    });
-    maxima.iter().map(|m| f64::from_bits(m.load(Ordering::Relaxed))).fold(0.0, f64::max)
+    pool::map_ranges(values.len(), PARALLEL_CHUNK, max_threads, |r| max_abs(&values[r])).into_iter().fold(0.0, f64::max)
 }
 
 /// Adam's step size at update `step` (from 1): α_t = lr·√(1−β2^t)/(1−β1^t). powf as

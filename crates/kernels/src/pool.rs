@@ -105,6 +105,16 @@ pub fn for_each_chunk_mut<T: Send, F: Fn(usize, &mut [T]) + Sync>(data: &mut [T]
     });
 }
 
+/// `f` of each `chunk_len`-long range of `0..len` (the last one shorter), computed on up to
+/// `max_threads` threads and returned in range order: the parts of a reduction whose result must
+/// not depend on the thread count, combined by the caller in that order.
+pub fn map_ranges<R: Copy + Default + Send, F: Fn(std::ops::Range<usize>) -> R + Sync>(len: usize, chunk_len: usize, max_threads: usize, f: F) -> Vec<R> {
+    let chunk_len = chunk_len.max(1);
+    let mut out = vec![R::default(); len.div_ceil(chunk_len)];
+    for_each_chunk_mut(&mut out, 1, max_threads, |i, slot| slot[0] = f(i * chunk_len..((i + 1) * chunk_len).min(len)));
+    out
+}
+
 /// A buffer's base pointer shared by tasks that each touch only their own part of it.
 struct SharedMut<T>(*mut T);
 // SAFETY: see `for_each_chunk_mut`: the tasks' parts are disjoint and T is Send.

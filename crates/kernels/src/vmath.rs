@@ -19,18 +19,8 @@ pub(crate) fn magnitude(x: f32) -> u32 {
 /// The index of the first value that is not finite, if any: one vectorised pass (an integer max
 /// of magnitudes), split across up to `max_threads` threads for large inputs.
 pub fn first_non_finite(values: &[f32], max_threads: usize) -> Option<usize> {
-    const CHUNK: usize = 1 << 16;
-    let chunks = values.len().div_ceil(CHUNK);
-    let threads = if chunks > 1 { max_threads } else { 1 };
-    let bad = std::sync::atomic::AtomicBool::new(false);
-    crate::pool::parallel_for_max(chunks, threads, |c| {
-        let part = &values[c * CHUNK..((c + 1) * CHUNK).min(values.len())];
-        let top = vectorized(#[inline(always)] || part.iter().fold(0, |top, &v| top.max(magnitude(v))));
-        if top >= f32::INFINITY.to_bits() {
-            bad.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    if bad.into_inner() {
+    let tops = crate::pool::map_ranges(values.len(), 1 << 16, max_threads, |r| vectorized(#[inline(always)] || values[r].iter().fold(0, |top, &v| top.max(magnitude(v)))));
+    if tops.into_iter().any(|top| top >= f32::INFINITY.to_bits()) {
         values.iter().position(|v| !v.is_finite())
     } else {
         None
