@@ -2,8 +2,11 @@
 //!   cargo run --release --offline -p backprop-kernels --example train_bench -- mnist [peak GFLOP/s]
 //! Workloads: small, mnist, wide, big (3072-1024-512-10, AdamW), bn (256-512³-10 with BatchNorm
 //! and Dropout), bn-plain (the same without them) and infer (the mnist network's predictions in
-//! batches of 1024, as the bench's inference row). BACKPROP_THREADS caps the threads; the
-//! first epoch is a warm-up. With the one-core peak of the `peak` example, it prints the share.
+//! batches of 1024, as the bench's inference row). Any other network is given as
+//! `sizes/activation/optimizer/batch[/bn]`, e.g. `784-300-100-10/tanh/momentum/32`, with
+//! optimizers sgd, momentum, nesterov, adagrad, rmsprop, adam and adamw, to measure shapes the
+//! bench does not. BACKPROP_THREADS caps the threads; the first epoch is a warm-up. With the
+//! one-core peak of the `peak` example, it prints the share.
 
 use kernels::network::{Network, TrainingData};
 use kernels::plan::{Activation, Clip, Layer, Loss, Optimizer, Plan};
@@ -34,8 +37,42 @@ fn workload(name: &str) -> Workload {
         "bn" => w(&[256, 512, 512, 512, 10], Activation::Relu, adam(0.0), 256, 16384, true),
         "bn-plain" => w(&[256, 512, 512, 512, 10], Activation::Relu, adam(0.0), 256, 16384, false),
         "infer" => Workload { infer: true, ..w(&[784, 256, 128, 10], Activation::Relu, adam(0.0), 1024, 16384, false) },
-        _ => w(&[784, 256, 128, 10], Activation::Relu, adam(0.0), 128, 16384, false),
+        "mnist" => w(&[784, 256, 128, 10], Activation::Relu, adam(0.0), 128, 16384, false),
+        spec => custom(spec),
     }
+}
+
+/// A network given as `sizes/activation/optimizer/batch[/bn]`, with about 25 GFLOP per epoch.
+fn custom(spec: &str) -> Workload {
+    let usage = "expected a workload name or sizes/activation/optimizer/batch[/bn], e.g. 784-300-100-10/tanh/momentum/32";
+    let parts: Vec<&str> = spec.split('/').collect();
+    let [sizes, act, opt, batch, rest @ ..] = parts.as_slice() else { panic!("{usage}, got {spec:?}") };
+    let sizes: Vec<usize> = sizes.split('-').map(|s| s.parse().unwrap_or_else(|_| panic!("{usage}: size {s:?}"))).collect();
+    let act = match *act {
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "relu" => Activation::Relu,
+        "leaky" => Activation::LeakyRelu(0.01),
+        "linear" => Activation::Linear,
+        a => panic!("{usage}: activation {a:?}"),
+    };
+    let clip = Clip::NONE;
+    let sgd = |momentum, nesterov| Optimizer::Sgd { lr: 0.01, momentum, nesterov, clip };
+    let adam = |weight_decay| Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay, clip };
+    let optimizer = match *opt {
+        "sgd" => sgd(0.0, false),
+        "momentum" => sgd(0.9, false),
+        "nesterov" => sgd(0.9, true),
+        "adagrad" => Optimizer::AdaGrad { lr: 0.01, initial_accumulator: 0.1, epsilon: 1e-7, clip },
+        "rmsprop" => Optimizer::RmsProp { lr: 1e-3, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false, clip },
+        "adam" => adam(0.0),
+        "adamw" => adam(0.004),
+        o => panic!("{usage}: optimizer {o:?}"),
+    };
+    let batch: usize = batch.parse().unwrap_or_else(|_| panic!("{usage}: batch {batch:?}"));
+    let macs: usize = sizes.windows(2).map(|w| w[0] * w[1]).sum();
+    let rows = (25e9 / (6.0 * macs as f64)).clamp(batch as f64, 1e6) as usize / batch * batch;
+    Workload { sizes, act, optimizer, batch, rows, normalised: rest == ["bn"], infer: false }
 }
 
 /// Dense layers with `act` hidden and softmax output, sparse cross-entropy.
@@ -63,10 +100,15 @@ fn plan(wl: &Workload) -> Plan {
 
 /// Flops of one training sample as bench/definitions.ts counts them: forward, dW, and dX for
 /// every layer but the first (2 per multiply-add), and the update spread over the batch (2 per
-/// parameter for SGD, 12 for Adam).
+/// parameter for SGD, 12 for Adam; the others counted the same way from their rules).
 fn flops_per_sample(wl: &Workload, params: usize) -> f64 {
     let macs: Vec<f64> = wl.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
-    let update = if matches!(wl.optimizer, Optimizer::Sgd { .. }) { 2.0 } else { 12.0 };
+    let update = match wl.optimizer {
+        Optimizer::Sgd { momentum, nesterov, .. } => if nesterov { 6.0 } else if momentum > 0.0 { 4.0 } else { 2.0 },
+        Optimizer::AdaGrad { .. } => 7.0,
+        Optimizer::RmsProp { .. } => 9.0,
+        Optimizer::Adam { .. } => 12.0,
+    };
     2.0 * (3.0 * macs.iter().sum::<f64>() - macs[0]) + update * params as f64 / wl.batch as f64
 }
 
@@ -88,7 +130,7 @@ fn main() {
         rows: wl.rows,
         w: Vec::new(),
     };
-    let lr = if matches!(wl.optimizer, Optimizer::Sgd { .. }) { 0.01 } else { 1e-3 };
+    let lr = wl.optimizer.learning_rate();
     let flops = flops_per_sample(&wl, params);
     if wl.infer {
         let forward = 2.0 * wl.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();

@@ -19,18 +19,23 @@ use crate::plan::{Clip, Optimizer};
 /// so rounding in the bound's own arithmetic cannot matter.
 pub const SAFE_BOUND: f64 = 1e30;
 
-/// ‖g‖² accumulated in f64 (NaN or ∞ when the gradient is not finite).
+/// ‖g‖² accumulated in f64 (NaN or ∞ when the gradient is not finite), in 32 running sums
+/// added pairwise at the end: with 8, each add waited for the previous one and the pass took
+/// 34 µs of a 985 µs mnist batch (now 21).
 pub fn sum_squares(grads: &[f32]) -> f64 {
     vectorized(#[inline(always)] || {
-        let mut acc = [0.0f64; 8];
-        let mut chunks = grads.chunks_exact(8);
+        let mut acc = [0.0f64; 32];
+        let mut chunks = grads.chunks_exact(32);
         for c in &mut chunks {
             for (a, &g) in acc.iter_mut().zip(c) {
                 *a += g as f64 * g as f64;
             }
         }
         let tail: f64 = chunks.remainder().iter().map(|&g| g as f64 * g as f64).sum();
-        acc.iter().sum::<f64>() + tail
+        let (low, high) = acc.split_at(16);
+        let acc: [f64; 16] = std::array::from_fn(|i| low[i] + high[i]);
+        let (low, high) = acc.split_at(8);
+        (0..8).map(|i| low[i] + high[i]).sum::<f64>() + tail
     })
 }
 
