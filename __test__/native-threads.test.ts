@@ -1,11 +1,12 @@
 /**
  * A model's `threads` option caps the native engine's threads for that model alone (search
  * trials run side by side on one thread each). The work is split so that results never depend
- * on the thread count: the GEMM never splits a sum across threads, and the optimizer's ranges
- * are disjoint.
+ * on the thread count: the GEMM never splits a sum across threads, the optimizer's ranges are
+ * disjoint, and the chain of BatchNormalization, Activation and Dropout splits rows and dropout
+ * draws but keeps each unit's sums over the rows whole.
  */
 import { describe, expect, it } from 'vitest'
-import { Adam, Dense, Dropout, Sequential, backendInfo, spirals } from '../lib/index.js'
+import { Activation, Adam, BatchNormalization, Dense, Dropout, Sequential, backendInfo, spirals } from '../lib/index.js'
 
 const available = backendInfo().nativeAvailable
 
@@ -13,7 +14,10 @@ function model(threads?: number): Sequential {
   const m = new Sequential({ seed: 5, backend: 'native', ...(threads !== undefined && { threads }) })
     .add(new Dense({ inputSize: 2, units: 512, activation: 'relu' }))
     .add(new Dropout({ rate: 0.1 }))
-    .add(new Dense({ units: 512, activation: 'relu' }))
+    .add(new Dense({ units: 512 }))
+    .add(new BatchNormalization())
+    .add(new Activation({ activation: 'relu' }))
+    .add(new Dropout({ rate: 0.2 }))
     .add(new Dense({ units: 3, activation: 'softmax' }))
   m.compile({ loss: 'sparseCategoricalCrossEntropy', optimizer: new Adam() })
   return m
@@ -21,8 +25,8 @@ function model(threads?: number): Sequential {
 
 describe.skipIf(!available)('the threads option', () => {
   it('gives bit-identical training on one thread and on all of them', async () => {
-    // Big enough that both the GEMMs (512×512 per batch of 256) and the optimizer pass
-    // (~265k parameters) are split across threads when allowed.
+    // Big enough that the GEMMs (512×512 per batch of 256), the chains' passes (256×512) and
+    // the optimizer pass (~265k parameters) are split across threads when allowed.
     const data = spirals({ samples: 2048, classes: 3, seed: 1 })
     const one = model(1)
     const all = model()

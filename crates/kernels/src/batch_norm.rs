@@ -15,10 +15,10 @@ pub struct Cache {
     pub inv_std: Vec<f64>,
     pub mean: Vec<f64>,
     pub variance: Vec<f64>,
-    d_gamma: Vec<f64>,
-    d_beta: Vec<f64>,
+    pub d_gamma: Vec<f64>,
+    pub d_beta: Vec<f64>,
     /// γ·σ⁻¹/N per unit, for the backward pass.
-    scale: Vec<f64>,
+    pub scale: Vec<f64>,
 }
 
 impl Cache {
@@ -36,14 +36,16 @@ impl Cache {
     }
 }
 
-pub fn train_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], epsilon: f64, cache: &mut Cache) {
-    vectorized(#[inline(always)] || train_forward_loops(x, out, units, gamma, beta, epsilon, cache))
-}
+// Training runs these inside a chain (chain.rs), which splits the elementwise passes across
+// threads by rows. The sums over rows stay on one thread, each unit's in row order: split by
+// units, each thread read rows in pieces that the other core had mostly written, and the pass
+// took twice as long on two threads as on one.
 
+/// Each unit's batch mean, biased variance and 1/√(σ² + ε) over all rows of `x`. Two passes:
+/// the variance of centred values avoids cancellation.
 #[inline(always)]
-fn train_forward_loops(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], beta: &[f32], epsilon: f64, cache: &mut Cache) {
+pub fn statistics(x: &[f32], units: usize, epsilon: f64, mean: &mut [f64], variance: &mut [f64], inv_std: &mut [f64]) {
     let rows = x.len() / units;
-    let Cache { normalized, inv_std, mean, variance, .. } = cache;
     mean.fill(0.0);
     variance.fill(0.0);
     for row in x.chunks_exact(units) {
@@ -52,7 +54,6 @@ fn train_forward_loops(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], 
         }
     }
     mean.iter_mut().for_each(|m| *m /= rows as f64);
-    // Two passes: the variance of centred values avoids cancellation.
     for row in x.chunks_exact(units) {
         for ((s, &v), &m) in variance.iter_mut().zip(row).zip(mean.iter()) {
             let d = v as f64 - m;
@@ -63,6 +64,11 @@ fn train_forward_loops(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32], 
         *s /= rows as f64;
         *inv = 1.0 / (*s + epsilon).sqrt();
     }
+}
+
+/// x̂ = (x − μ)/√(σ² + ε) into `normalized` and γx̂ + β into `out`, for whole rows.
+#[inline(always)]
+pub fn normalize(x: &[f32], units: usize, mean: &[f64], inv_std: &[f64], gamma: &[f32], beta: &[f32], normalized: &mut [f32], out: &mut [f32]) {
     for ((xr, nr), or) in x.chunks_exact(units).zip(normalized.chunks_exact_mut(units)).zip(out.chunks_exact_mut(units)) {
         for j in 0..units {
             let n = ((xr[j] as f64 - mean[j]) * inv_std[j]) as f32;
@@ -95,37 +101,25 @@ pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32]
     })
 }
 
-/// dγ = Σ g·x̂, dβ = Σ g, dx = (γ/(N·σ)) (N·g − dβ − x̂·dγ); dγ and dβ go to
-/// `grads[gamma_at..]` and `grads[beta_at..]`.
-pub fn backward(dy: &[f32], dx: Option<&mut [f32]>, gamma: &[f32], grads: &mut [f32], gamma_at: usize, beta_at: usize, cache: &mut Cache) {
-    vectorized(#[inline(always)] || backward_loops(dy, dx, gamma, grads, gamma_at, beta_at, cache))
-}
-
+/// dγ = Σ g·x̂ and dβ = Σ g over all rows.
 #[inline(always)]
-fn backward_loops(dy: &[f32], dx: Option<&mut [f32]>, gamma: &[f32], grads: &mut [f32], gamma_at: usize, beta_at: usize, cache: &mut Cache) {
-    let units = gamma.len();
-    let rows = dy.len() / units;
-    let Cache { normalized, inv_std, d_gamma, d_beta, scale, .. } = cache;
+pub fn parameter_gradients(g: &[f32], normalized: &[f32], units: usize, d_gamma: &mut [f64], d_beta: &mut [f64]) {
     d_gamma.fill(0.0);
     d_beta.fill(0.0);
-    for (gr, nr) in dy.chunks_exact(units).zip(normalized.chunks_exact(units)) {
-        for j in 0..units {
-            d_gamma[j] += gr[j] as f64 * nr[j] as f64;
-            d_beta[j] += gr[j] as f64;
+    for (gr, nr) in g.chunks_exact(units).zip(normalized.chunks_exact(units)) {
+        for ((dg, db), (&g, &n)) in d_gamma.iter_mut().zip(d_beta.iter_mut()).zip(gr.iter().zip(nr)) {
+            *dg += g as f64 * n as f64;
+            *db += g as f64;
         }
     }
-    for j in 0..units {
-        grads[gamma_at + j] = d_gamma[j] as f32;
-        grads[beta_at + j] = d_beta[j] as f32;
-    }
-    let Some(dx) = dx else { return };
+}
+
+/// dx = (γ/(N·σ)) (N·g − dβ − x̂·dγ) for whole rows, with `scale` = γσ⁻¹/N per unit (taken once
+/// per unit: a division per element cost more than the rest of the backward pass).
+#[inline(always)]
+pub fn input_gradient(g: &[f32], normalized: &[f32], units: usize, rows: usize, scale: &[f64], d_gamma: &[f64], d_beta: &[f64], dx: &mut [f32]) {
     let n = rows as f64;
-    // γ·σ⁻¹/N once per unit (the same value the per-element expression gave; a division per
-    // element cost more than the rest of the backward pass).
-    for (k, (&g, &inv)) in scale.iter_mut().zip(gamma.iter().zip(inv_std.iter())) {
-        *k = g as f64 * inv / n;
-    }
-    for ((gr, nr), xr) in dy.chunks_exact(units).zip(normalized.chunks_exact(units)).zip(dx.chunks_exact_mut(units)) {
+    for ((gr, nr), xr) in g.chunks_exact(units).zip(normalized.chunks_exact(units)).zip(dx.chunks_exact_mut(units)) {
         for j in 0..units {
             xr[j] = (scale[j] * (n * gr[j] as f64 - d_beta[j] - nr[j] as f64 * d_gamma[j])) as f32;
         }

@@ -6,6 +6,7 @@ pub mod activations;
 pub mod alloc;
 pub mod batch_norm;
 pub mod caches;
+pub mod chain;
 pub mod collective;
 pub mod dropout;
 pub mod gemm;

@@ -8,8 +8,8 @@
 use crate::alloc;
 use crate::activations;
 use crate::batch_norm::{self, Cache};
+use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
-use crate::dropout;
 use crate::gemm::{gemm_isa, gemm_with, Epilogue, MatMut, MatRef};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
@@ -129,6 +129,9 @@ pub struct Network {
     pub step: u64,
     pub rng: Rng,
     fused: Option<Fused>,
+    /// The runs of elementwise layers that train as one (chain.rs), and each layer's chain.
+    chains: Vec<Chain>,
+    chain_of: Vec<Option<usize>>,
     /// The parameters' variables (per-variable clipping's unit).
     variables: Vec<std::ops::Range<usize>>,
     accuracy: AccuracyKind,
@@ -200,8 +203,16 @@ impl Network {
             return Err(format!("at most {MAX_METRICS} metrics are supported"));
         }
         let layers = plan.layers.len();
+        let fused_output = plan.fused().filter(|_| matches!(plan.layers.last(), Some(Layer::Activation { .. }))).map(|_| layers - 1);
+        let chains = chain::find(&plan.layers, fused_output);
+        let mut chain_of = vec![None; layers];
+        for (c, chain) in chains.iter().enumerate() {
+            chain_of[chain.layers.clone()].iter_mut().for_each(|of| *of = Some(c));
+        }
         Ok(Network {
             collective: None,
+            chains,
+            chain_of,
             global_rows: (0, 0),
             fused: plan.fused(),
             variables: plan.variables(),
@@ -642,8 +653,18 @@ impl Network {
         let layers = self.plan.layers.len();
         let ws = &mut self.ws;
         let mut source = Source::Input;
-        for l in 0..layers {
+        let mut l = 0;
+        while l < layers {
             ws.sources[l] = source;
+            if let Some(chain) = self.chain_of[l].map(|c| &self.chains[c]).filter(|_| training) {
+                chain_forward(chain, &self.plan.layers, &self.params, ws, source, rows, self.global_rows, rng, threads);
+                for k in chain.layers.clone().skip(1) {
+                    ws.sources[k] = Source::Output(k - 1);
+                }
+                source = Source::Output(chain.layers.end - 1);
+                l = chain.layers.end;
+                continue;
+            }
             let layer = &self.plan.layers[l];
             let units = layer.units();
             let (before, rest) = ws.outputs.split_at_mut(l);
@@ -681,24 +702,13 @@ impl Network {
                     }
                     source = Source::Output(l);
                 }
-                Layer::Dropout { rate, .. } => {
-                    if training && rate > 0.0 {
-                        // Data-parallel: the draws of the rows before and after this process's.
-                        let (first, global) = self.global_rows;
-                        rng.skip(first * units);
-                        dropout::forward(rate, &input[..rows * units], out, &mut ws.masks[l][..rows * units], rng);
-                        rng.skip(global.saturating_sub(first + rows) * units);
-                        source = Source::Output(l);
-                    }
-                }
+                // In training these run in chains (above), but for Dropout at rate 0: the
+                // identity, as in inference.
+                Layer::Dropout { .. } => {}
                 Layer::BatchNorm { gamma, beta, mean, variance, epsilon, .. } => {
                     let (g, b) = (&self.params[gamma..gamma + units], &self.params[beta..beta + units]);
-                    if training {
-                        batch_norm::train_forward(&input[..rows * units], out, units, g, b, epsilon, ws.batch_norm[l].as_mut().unwrap());
-                    } else {
-                        let (m, v) = (&self.stats[mean..mean + units], &self.stats[variance..variance + units]);
-                        batch_norm::inference_forward(&input[..rows * units], out, units, g, b, m, v, epsilon);
-                    }
+                    let (m, v) = (&self.stats[mean..mean + units], &self.stats[variance..variance + units]);
+                    batch_norm::inference_forward(&input[..rows * units], out, units, g, b, m, v, epsilon);
                     source = Source::Output(l);
                 }
                 Layer::Activation { activation, .. } => {
@@ -711,6 +721,7 @@ impl Network {
                     source = Source::Output(l);
                 }
             }
+            l += 1;
         }
         ws.sources[layers] = source;
     }
@@ -721,7 +732,15 @@ impl Network {
         let layers = &self.plan.layers;
         let last = layers.len() - 1;
         let ws = &mut self.ws;
-        for l in (0..=last).rev() {
+        let mut next = layers.len();
+        while next > 0 {
+            let l = next - 1;
+            next = l;
+            if let Some(chain) = self.chain_of[l].map(|c| &self.chains[c]) {
+                chain_backward(chain, layers, &self.params, ws, &mut self.grads, rows, threads);
+                next = chain.layers.start;
+                continue;
+            }
             let units = layers[l].units();
             let (lower, upper) = ws.deltas.split_at_mut(l);
             let delta = &mut upper[0][..rows * units];
@@ -755,21 +774,13 @@ impl Network {
                         gemm_with(gemm_isa(active_isa()), threads, dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
                     }
                 }
-                Layer::Dropout { rate, .. } => {
+                // Outside chains: Dropout at rate 0, the identity. (BatchNorm is always in one.)
+                Layer::Dropout { .. } => {
                     if l > 0 {
-                        let dx = &mut lower[l - 1][..rows * units];
-                        if rate > 0.0 {
-                            dropout::backward(delta, dx, &ws.masks[l][..rows * units]);
-                        } else {
-                            dx.copy_from_slice(delta);
-                        }
+                        lower[l - 1][..rows * units].copy_from_slice(delta);
                     }
                 }
-                Layer::BatchNorm { gamma, beta, .. } => {
-                    let dx = if l > 0 { Some(&mut lower[l - 1][..rows * units]) } else { None };
-                    let cache = ws.batch_norm[l].as_mut().unwrap();
-                    batch_norm::backward(delta, dx, &self.params[gamma..gamma + units], &mut self.grads, gamma, beta, cache);
-                }
+                Layer::BatchNorm { .. } => unreachable!("chain::find puts every BatchNorm layer in a chain"),
                 Layer::Activation { activation, .. } => {
                     if l > 0 {
                         let dx = &mut lower[l - 1][..rows * units];
@@ -849,6 +860,56 @@ impl Network {
     }
 }
 
+/// The forward pass of a chain in training (chain.rs), from the layer input `source`.
+/// Data-parallel, its Dropout skips the draws of the other processes' rows, before and after
+/// this process's (`first` of `global`).
+#[allow(clippy::too_many_arguments)]
+fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Workspace, source: Source, rows: usize, (first, global): (usize, usize), rng: &mut Rng, threads: usize) {
+    let start = chain.layers.start;
+    let units = layers[start].units();
+    let n = rows * units;
+    let (before, rest) = ws.outputs.split_at_mut(start);
+    let input: &[f32] = match source {
+        Source::Input => &ws.x[..n],
+        Source::Output(j) => &before[j][..n],
+    };
+    // The chain's value takes shape in the Activation's output (its backward pass reads it), or
+    // the last layer's; Dropout after an Activation writes its own.
+    let at = chain.act.map_or(chain.layers.end - 1, |(a, _)| a) - start;
+    let (value, after) = rest.split_at_mut(at + 1);
+    let norm = chain.norm.map(|b| match layers[b] {
+        Layer::BatchNorm { gamma, beta, epsilon, .. } => chain::Norm { gamma: &params[gamma..gamma + units], beta: &params[beta..beta + units], epsilon, cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer") },
+        _ => unreachable!("chain::find marks BatchNorm layers"),
+    });
+    let drop = chain.drop.map(|(d, rate)| chain::Drop { rate, mask: &mut ws.masks[d][..n], out: chain.act.map(|_| &mut after[d - start - at - 1][..n]) });
+    if chain.drop.is_some() {
+        rng.skip(first * units);
+    }
+    chain::forward(input, units, norm, chain.act.map(|(_, f)| f), &mut value[at][..n], drop, rng, threads);
+    if chain.drop.is_some() {
+        rng.skip(global.saturating_sub(first + rows) * units);
+    }
+}
+
+/// The backward pass of a chain (chain.rs), from the delta of its last layer to the layer
+/// before it, BatchNorm's parameter gradients into `grads`.
+fn chain_backward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Workspace, grads: &mut [f32], rows: usize, threads: usize) {
+    let (start, end) = (chain.layers.start, chain.layers.end);
+    let units = layers[start].units();
+    let n = rows * units;
+    let (lower, upper) = ws.deltas.split_at_mut(start);
+    let dx = lower.last_mut().map(|d| &mut d[..n]);
+    let (own, later) = upper.split_at_mut(1);
+    let (dy, delta): (&[f32], _) = if end - start == 1 { (&own[0][..n], None) } else { (&later[end - start - 2][..n], Some(&mut own[0][..n])) };
+    let norm = chain.norm.map(|b| match layers[b] {
+        Layer::BatchNorm { gamma, beta, .. } => chain::NormBackward { gamma: &params[gamma..gamma + units], cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer"), delta, grads, gamma_at: gamma, beta_at: beta },
+        _ => unreachable!("chain::find marks BatchNorm layers"),
+    });
+    let mask = chain.drop.map(|(d, _)| &ws.masks[d][..n]);
+    let act = chain.act.map(|(a, f)| (f, &ws.outputs[a][..n]));
+    chain::backward(dy, units, mask, act, norm, dx, threads);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -909,3 +970,4 @@ mod tests {
         assert_eq!((last.batches, last.stopped), (2, false));
     }
 }
+

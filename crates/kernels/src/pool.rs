@@ -94,14 +94,12 @@ pub fn parallel_for_max<F: Fn(usize) + Sync>(n_tasks: usize, max_threads: usize,
 /// `max_threads` threads: the safe way to hand disjoint parts of one buffer to a region's tasks.
 pub fn for_each_chunk_mut<T: Send, F: Fn(usize, &mut [T]) + Sync>(data: &mut [T], chunk_len: usize, max_threads: usize, f: F) {
     let chunk_len = chunk_len.max(1);
-    let (len, base) = (data.len(), SharedMut(data.as_mut_ptr()));
+    let len = data.len();
+    let parts = Parts::new(data);
     parallel_for_max(len.div_ceil(chunk_len), max_threads, |i| {
         let start = i * chunk_len;
-        let base = &base;
-        // SAFETY: task i alone takes [start, start + chunk_len) ∩ [0, len), inside `data`, which
-        // stays mutably borrowed until every task has returned.
-        let chunk = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), chunk_len.min(len - start)) };
-        f(i, chunk);
+        // SAFETY: task i alone takes [start, start + chunk_len) ∩ [0, len).
+        f(i, unsafe { parts.part(start..(start + chunk_len).min(len)) });
     });
 }
 
@@ -115,10 +113,35 @@ pub fn map_ranges<R: Copy + Default + Send, F: Fn(std::ops::Range<usize>) -> R +
     out
 }
 
-/// A buffer's base pointer shared by tasks that each touch only their own part of it.
-struct SharedMut<T>(*mut T);
-// SAFETY: see `for_each_chunk_mut`: the tasks' parts are disjoint and T is Send.
-unsafe impl<T: Send> Sync for SharedMut<T> {}
+/// A mutable buffer that a region's tasks write disjoint parts of, for work that cuts several
+/// buffers the same way (chain.rs splits a batch's rows across its buffers at once).
+pub struct Parts<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: tasks only reach the buffer through `part`, whose contract keeps their parts disjoint,
+// and T is Send, so each part may be written from any thread.
+unsafe impl<T: Send> Sync for Parts<'_, T> {}
+
+impl<'a, T> Parts<'a, T> {
+    /// Borrows `data` mutably for as long as the parts may live.
+    pub fn new(data: &'a mut [T]) -> Self {
+        Parts { ptr: data.as_mut_ptr(), len: data.len(), _borrow: std::marker::PhantomData }
+    }
+
+    /// `data[range]`.
+    ///
+    /// # Safety
+    /// No other part that overlaps `range` may be alive at the same time.
+    pub unsafe fn part(&self, range: std::ops::Range<usize>) -> &'a mut [T] {
+        assert!(range.start <= range.end && range.end <= self.len, "part {range:?} of a buffer of {}", self.len);
+        // SAFETY: in bounds (checked above) of a buffer borrowed mutably for 'a; disjointness is
+        // the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
+}
 
 struct Config {
     threads: usize,

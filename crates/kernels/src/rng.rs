@@ -63,6 +63,10 @@ impl Rng {
 
     /// Advances the stream by `n` draws (what drawing and discarding them would do).
     pub fn skip(&mut self, mut n: usize) {
+        while n >= GROUP {
+            self.state = jump_by(self.state, group_columns());
+            n -= GROUP;
+        }
         while n >= RUN {
             self.state = jump(self.state);
             n -= RUN;
@@ -151,9 +155,17 @@ fn step_lanes(s: &mut [[u32; LANES]; 4], out: &mut [u32]) {
     }
 }
 
-/// The state RUN draws after `state`: the xor of the jump matrix's columns for its set bits.
+/// Draws in one of `fill`'s groups, and the longer jump `skip` takes: a thread that fills the
+/// second half of a layer's draws gets there in a few jumps rather than dozens.
+pub const GROUP: usize = LANES * RUN;
+
+/// The state RUN draws after `state`.
 fn jump(state: [u32; 4]) -> [u32; 4] {
-    let columns = jump_columns();
+    jump_by(state, jump_columns())
+}
+
+/// The state a jump matrix takes `state` to: the xor of its columns for the state's set bits.
+fn jump_by(state: [u32; 4], columns: &[[u32; 4]; 128]) -> [u32; 4] {
     let mut out = [0u32; 4];
     for (bit, column) in columns.iter().enumerate() {
         let on = 0u32.wrapping_sub((state[bit / 32] >> (bit % 32)) & 1);
@@ -175,6 +187,18 @@ fn jump_columns() -> &'static [[u32; 4]; 128] {
                 rng.next_u32();
             });
             rng.state
+        })
+    })
+}
+
+/// The jump matrix for GROUP draws: LANES jumps of RUN applied to each basis state.
+fn group_columns() -> &'static [[u32; 4]; 128] {
+    static COLUMNS: OnceLock<[[u32; 4]; 128]> = OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        std::array::from_fn(|bit| {
+            let mut state = [0u32; 4];
+            state[bit / 32] = 1 << (bit % 32);
+            (0..LANES).fold(state, |s, _| jump(s))
         })
     })
 }

@@ -4,7 +4,7 @@
 
 use kernels::plan::{Activation, Clip, Fused, Loss, Optimizer};
 use kernels::rng::Rng;
-use kernels::{activations, batch_norm, dropout, losses, optimizers};
+use kernels::{activations, batch_norm, chain, losses, optimizers};
 
 const LENGTHS: [usize; 7] = [1, 2, 7, 16, 17, 33, 101];
 
@@ -215,7 +215,8 @@ fn batch_normalization_forward_and_backward_match_the_definition() {
         let c = random(&mut rng, rows * units, 1.0);
         let mut cache = batch_norm::Cache::new(units, rows).unwrap();
         let mut out = vec![0.0; rows * units];
-        batch_norm::train_forward(&x, &mut out, units, &gamma, &beta, eps, &mut cache);
+        let norm = chain::Norm { gamma: &gamma, beta: &beta, epsilon: eps, cache: &mut cache };
+        chain::forward(&x, units, Some(norm), None, &mut out, None, &mut Rng::new([1, 2, 3, 4]), 1);
         let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
         let (x64, g64, b64, c64) = (to64(&x), to64(&gamma), to64(&beta), to64(&c));
         let objective: f64 = out.iter().zip(&c).map(|(&o, &c)| o as f64 * c as f64).sum();
@@ -223,7 +224,8 @@ fn batch_normalization_forward_and_backward_match_the_definition() {
         // Backward with dL/dy = c: every gradient against central differences of the objective.
         let mut grads = vec![0.0f32; 2 * units];
         let mut dx = vec![0.0f32; rows * units];
-        batch_norm::backward(&c, Some(&mut dx), &gamma, &mut grads, 0, units, &mut cache);
+        let norm = chain::NormBackward { gamma: &gamma, cache: &mut cache, delta: None, grads: &mut grads, gamma_at: 0, beta_at: units };
+        chain::backward(&c, units, None, None, Some(norm), Some(&mut dx), 1);
         let h = 1e-6;
         let fd = |f: &dyn Fn(f64) -> f64| (f(h) - f(-h)) / (2.0 * h);
         for i in 0..rows * units {
@@ -257,7 +259,8 @@ fn dropout_drops_at_its_rate_scales_survivors_and_draws_the_shared_stream() {
         let x: Vec<f32> = (0..n).map(|i| 1.0 + (i % 7) as f32).collect();
         let (mut out, mut mask) = (vec![0.0; n], vec![0.0; n]);
         let mut rng = Rng::new([1, 2, 3, 4]);
-        dropout::forward(rate, &x, &mut out, &mut mask, &mut rng);
+        let drop = chain::Drop { rate, mask: &mut mask, out: None };
+        chain::forward(&x, 100, None, None, &mut out, Some(drop), &mut rng, 1);
         // The mask is exactly "draw < rate", one draw per unit in order.
         let mut replay = Rng::new([1, 2, 3, 4]);
         let keep = (1.0 / (1.0 - rate)) as f32;
@@ -271,8 +274,71 @@ fn dropout_drops_at_its_rate_scales_survivors_and_draws_the_shared_stream() {
         assert!((fraction - rate).abs() < 0.015, "rate {rate}: dropped {fraction}");
         let dy: Vec<f32> = (0..n).map(|i| i as f32 * 0.01).collect();
         let mut dx = vec![0.0; n];
-        dropout::backward(&dy, &mut dx, &mask);
+        chain::backward(&dy, 100, Some(&mask), None, None, Some(&mut dx), 1);
         assert!((0..n).all(|i| dx[i] == dy[i] * mask[i]));
+    }
+}
+
+/// Everything one BatchNorm → Activation → Dropout chain computes, forward and backward.
+#[derive(PartialEq, Debug)]
+struct ChainRun {
+    normalized: Vec<f32>,
+    activated: Vec<f32>,
+    mask: Vec<f32>,
+    out: Vec<f32>,
+    rng: Rng,
+    dx: Vec<f32>,
+    grads: Vec<f32>,
+}
+
+/// The chain run whole (`fused`) or as three chains of one layer each, on `threads` threads.
+fn run_chain(x: &[f32], dy: &[f32], units: usize, act: Activation, gamma: &[f32], beta: &[f32], fused: bool, threads: usize) -> ChainRun {
+    let (n, rows) = (x.len(), x.len() / units);
+    let mut cache = batch_norm::Cache::new(units, rows).unwrap();
+    let (mut normed, mut activated, mut mask, mut out) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let mut rng = Rng::new([9, 8, 7, 6]);
+    let drop = |mask| chain::Drop { rate: 0.3, mask, out: None };
+    if fused {
+        let norm = chain::Norm { gamma, beta, epsilon: 1e-3, cache: &mut cache };
+        chain::forward(x, units, Some(norm), Some(act), &mut activated, Some(chain::Drop { out: Some(&mut out), ..drop(&mut mask) }), &mut rng, threads);
+    } else {
+        let norm = chain::Norm { gamma, beta, epsilon: 1e-3, cache: &mut cache };
+        chain::forward(x, units, Some(norm), None, &mut normed, None, &mut rng, threads);
+        chain::forward(&normed, units, None, Some(act), &mut activated, None, &mut rng, threads);
+        chain::forward(&activated, units, None, None, &mut out, Some(drop(&mut mask)), &mut rng, threads);
+    }
+    let (mut grads, mut dx, mut delta) = (vec![0.0; 2 * units], vec![0.0; n], vec![0.0; n]);
+    if fused {
+        let norm = chain::NormBackward { gamma, cache: &mut cache, delta: Some(&mut delta), grads: &mut grads, gamma_at: 0, beta_at: units };
+        chain::backward(dy, units, Some(&mask), Some((act, &activated)), Some(norm), Some(&mut dx), threads);
+    } else {
+        let (mut d1, mut d2) = (vec![0.0; n], vec![0.0; n]);
+        chain::backward(dy, units, Some(&mask), None, None, Some(&mut d1), threads);
+        chain::backward(&d1, units, None, Some((act, &activated)), None, Some(&mut d2), threads);
+        let norm = chain::NormBackward { gamma, cache: &mut cache, delta: None, grads: &mut grads, gamma_at: 0, beta_at: units };
+        chain::backward(&d2, units, None, None, Some(norm), Some(&mut dx), threads);
+    }
+    ChainRun { normalized: cache.normalized[..n].to_vec(), activated, mask, out, rng, dx, grads }
+}
+
+/// A chain gives the bits its layers give one at a time, on any number of threads: sizes large
+/// enough to split rows, units (not a multiple of the vector width) and the dropout draws.
+#[test]
+fn a_chain_equals_its_layers_one_at_a_time_on_any_number_of_threads() {
+    let mut rng = Rng::new([3, 1, 4, 1]);
+    for (rows, units) in [(3, 5), (256, 200), (131, 517)] {
+        let x = random(&mut rng, rows * units, 3.0);
+        let dy = random(&mut rng, rows * units, 1.0);
+        let gamma: Vec<f32> = (0..units).map(|_| (0.5 + rng.next_f64()) as f32).collect();
+        let beta = random(&mut rng, units, 1.0);
+        for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid, Activation::LeakyRelu(0.2), Activation::Linear] {
+            let reference = run_chain(&x, &dy, units, act, &gamma, &beta, false, 1);
+            assert!(reference.mask.iter().any(|&m| m == 0.0) && reference.dx.iter().any(|&d| d != 0.0), "a case that drops and passes gradients");
+            for (fused, threads) in [(true, 1), (true, 4), (false, 4)] {
+                let got = run_chain(&x, &dy, units, act, &gamma, &beta, fused, threads);
+                assert!(got == reference, "{rows}×{units} {act:?}: fused {fused} on {threads} threads differs from the layers one at a time");
+            }
+        }
     }
 }
 
