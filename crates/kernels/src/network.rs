@@ -102,6 +102,19 @@ enum Source {
     Output(usize),
 }
 
+/// Where a pass reads the batch's inputs: the workspace's copy, the caller's rows (predict), or
+/// rows of the training data read in place through the epoch's order. The last is used only
+/// when the first layer is Dense (`Network::reads_rows_in_place`), the one layer that then reads
+/// the inputs: its products gather the rows as they pack them, which saved the copy of every
+/// batch (a twentieth of an mnist step) and, on two threads, reading the copy from the other
+/// core's cache.
+#[derive(Clone, Copy)]
+enum Inputs<'a> {
+    Loaded,
+    Rows(&'a [f32]),
+    Gathered(&'a [f32], &'a [u32]),
+}
+
 struct Workspace {
     capacity: usize,
     x: Vec<f32>,
@@ -132,6 +145,8 @@ pub struct Network {
     /// The runs of elementwise layers that train as one (chain.rs), and each layer's chain.
     chains: Vec<Chain>,
     chain_of: Vec<Option<usize>>,
+    /// The first layer is Dense, so training reads a batch's rows in place (see `Inputs`).
+    reads_rows_in_place: bool,
     /// The parameters' variables (per-variable clipping's unit).
     variables: Vec<std::ops::Range<usize>>,
     accuracy: AccuracyKind,
@@ -213,6 +228,7 @@ impl Network {
             collective: None,
             chains,
             chain_of,
+            reads_rows_in_place: matches!(plan.layers.first(), Some(Layer::Dense { .. })),
             global_rows: (0, 0),
             fused: plan.fused(),
             variables: plan.variables(),
@@ -256,7 +272,7 @@ impl Network {
     pub fn train_batch(&mut self, x: &[f32], y: &[f32], w: &[f32], rows: usize, lr: f64) -> (BatchLogs, Option<String>) {
         self.ensure_workspace(rows);
         self.load(x, y, w, 0, rows);
-        self.train_loaded(rows, lr)
+        self.train_loaded(rows, lr, Inputs::Loaded)
     }
 
     /// One pass over the data in batches, shuffled from the training stream when asked.
@@ -295,10 +311,12 @@ impl Network {
         let mine = rank_rows(rank, epoch.batch_size, global);
         let rows = mine.len();
         self.ensure_workspace(rows.max(1));
-        self.gather(data, &epoch.order[epoch.start + mine.start..epoch.start + mine.end]);
+        let order = &epoch.order[epoch.start + mine.start..epoch.start + mine.end];
+        let batch = if self.reads_rows_in_place { Inputs::Gathered(&data.x, order) } else { Inputs::Loaded };
+        self.gather(data, order, !self.reads_rows_in_place);
         self.global_rows = (mine.start, global);
         let lr = epoch.rates.get(epoch.batch).copied().unwrap_or(epoch.lr);
-        let (stats, diverged) = self.train_loaded(rows, lr);
+        let (stats, diverged) = self.train_loaded(rows, lr, batch);
         self.global_rows = (0, 0);
         if let Some(reason) = diverged {
             epoch.result.diverged = Some((epoch.batch, reason));
@@ -363,7 +381,7 @@ impl Network {
             if let Some(i) = vmath::first_non_finite(batch, self.max_threads) {
                 return Err(start * inputs + i);
             }
-            self.forward_on(Some(batch), n, false, false, &mut self.rng.clone());
+            self.forward(Inputs::Rows(batch), n, false, false, &mut self.rng.clone());
             let result = match self.ws.sources[self.plan.layers.len()] {
                 Source::Input => batch,
                 Source::Output(j) => &self.ws.outputs[j][..n * cols],
@@ -380,7 +398,7 @@ impl Network {
         self.ensure_workspace(rows);
         self.load(x, y, w, 0, rows);
         let mut rng = self.rng.clone();
-        let loss = self.loss_and_gradients(rows, &mut rng);
+        let loss = self.loss_and_gradients(rows, &mut rng, Inputs::Loaded);
         (loss, self.grads.clone())
     }
 
@@ -395,19 +413,22 @@ impl Network {
         }
     }
 
-    /// Copies the rows `rows` of the data into the workspace, in that order. The inputs are
-    /// split across the pool when large: a serial copy of a shuffled batch was a twentieth of a
-    /// 2-thread mnist batch.
-    fn gather(&mut self, data: &TrainingData, rows: &[u32]) {
+    /// Copies the rows `rows` of the data's targets and weights into the workspace, in that
+    /// order, and of its inputs `with_inputs` (see `Inputs::Gathered` for when they are read in
+    /// place instead). The inputs are split across the pool when large: a serial copy of a
+    /// shuffled batch was a twentieth of a 2-thread mnist batch.
+    fn gather(&mut self, data: &TrainingData, rows: &[u32], with_inputs: bool) {
         let (inputs, tc) = (self.plan.input_size, self.target_cols);
-        let tasks = (rows.len() * inputs / GATHER_CHUNK).clamp(1, self.max_threads);
-        let per_task = rows.len().div_ceil(tasks);
-        pool::for_each_chunk_mut(&mut self.ws.x[..rows.len() * inputs], per_task * inputs, tasks, |t, x| {
-            for (dst, &src) in x.chunks_exact_mut(inputs).zip(&rows[t * per_task..]) {
-                let src = src as usize;
-                dst.copy_from_slice(&data.x[src * inputs..(src + 1) * inputs]);
-            }
-        });
+        if with_inputs {
+            let tasks = (rows.len() * inputs / GATHER_CHUNK).clamp(1, self.max_threads);
+            let per_task = rows.len().div_ceil(tasks);
+            pool::for_each_chunk_mut(&mut self.ws.x[..rows.len() * inputs], per_task * inputs, tasks, |t, x| {
+                for (dst, &src) in x.chunks_exact_mut(inputs).zip(&rows[t * per_task..]) {
+                    let src = src as usize;
+                    dst.copy_from_slice(&data.x[src * inputs..(src + 1) * inputs]);
+                }
+            });
+        }
         for (r, &src) in rows.iter().enumerate() {
             let src = src as usize;
             self.ws.y[r * tc..(r + 1) * tc].copy_from_slice(&data.y[src * tc..(src + 1) * tc]);
@@ -420,11 +441,12 @@ impl Network {
         }
     }
 
-    /// Forward, backward and update on the loaded batch; skips the update if anything diverged.
-    fn train_loaded(&mut self, rows: usize, lr: f64) -> (BatchLogs, Option<String>) {
+    /// Forward, backward and update on the loaded batch (its inputs where `batch` says); skips
+    /// the update if anything diverged.
+    fn train_loaded(&mut self, rows: usize, lr: f64, batch: Inputs) -> (BatchLogs, Option<String>) {
         let mut rng = std::mem::replace(&mut self.rng, Rng::new([0; 4]));
         let loss = if rows > 0 {
-            self.loss_and_gradients(rows, &mut rng)
+            self.loss_and_gradients(rows, &mut rng, batch)
         } else {
             // A process with no rows in the last batch still takes part in the sum.
             self.skip_dropout_draws(&mut rng);
@@ -588,10 +610,10 @@ impl Network {
         self.collective = collective;
     }
 
-    fn loss_and_gradients(&mut self, rows: usize, rng: &mut Rng) -> f64 {
+    fn loss_and_gradients(&mut self, rows: usize, rng: &mut Rng, batch: Inputs) -> f64 {
         self.metric_sums = [0.0; MAX_METRICS];
-        let loss_sum = self.forward_loss_with(rows, true, 1.0 / rows as f64, rng);
-        self.backward(rows);
+        let loss_sum = self.forward_loss_with(batch, rows, true, 1.0 / rows as f64, rng);
+        self.backward(batch, rows);
         self.add_regularization_gradients();
         loss_sum / rows as f64 + self.regularization_loss()
     }
@@ -599,15 +621,15 @@ impl Network {
     /// Inference-mode forward plus loss (no dropout, so no stream is needed).
     fn forward_loss(&mut self, rows: usize, training: bool, scale: f64) -> f64 {
         let mut rng = self.rng.clone();
-        self.forward_loss_with(rows, training, scale, &mut rng)
+        self.forward_loss_with(Inputs::Loaded, rows, training, scale, &mut rng)
     }
 
     /// Forward pass plus the loss: returns the summed per-sample loss, adds metric sums, and
     /// leaves in the last layer's delta the gradient of `scale` × that sum.
-    fn forward_loss_with(&mut self, rows: usize, training: bool, scale: f64, rng: &mut Rng) -> f64 {
+    fn forward_loss_with(&mut self, batch: Inputs, rows: usize, training: bool, scale: f64, rng: &mut Rng) -> f64 {
         let last = self.plan.layers.len() - 1;
         let cols = self.plan.output_size;
-        self.forward(rows, training, self.fused.is_some(), rng);
+        self.forward(batch, rows, training, self.fused.is_some(), rng);
         let n = rows * cols;
         let tc = self.target_cols;
         let ws = &mut self.ws;
@@ -640,15 +662,9 @@ impl Network {
         total
     }
 
-    /// Runs every layer on the loaded batch. With `keep_logits`, the last layer leaves its
+    /// Runs every layer on the batch `inputs`. With `keep_logits`, the last layer leaves its
     /// pre-activation values in `logits` and skips the activation (the fused loss applies it).
-    fn forward(&mut self, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
-        self.forward_on(None, rows, training, keep_logits, rng)
-    }
-
-    /// `forward` on `input` (rows × inputs) where given, instead of the loaded batch: predict
-    /// reads the caller's rows in place rather than copying each batch in first.
-    fn forward_on(&mut self, input: Option<&[f32]>, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
+    fn forward(&mut self, batch: Inputs, rows: usize, training: bool, keep_logits: bool, rng: &mut Rng) {
         let threads = self.max_threads;
         let layers = self.plan.layers.len();
         let ws = &mut self.ws;
@@ -669,14 +685,19 @@ impl Network {
             let units = layer.units();
             let (before, rest) = ws.outputs.split_at_mut(l);
             let out = &mut rest[0][..rows * units];
-            let input: &[f32] = match source {
-                Source::Input => input.unwrap_or(&ws.x),
-                Source::Output(j) => &before[j],
+            // Gathered inputs are read by the first layer, a Dense one, through `x` below.
+            let input: &[f32] = match (source, batch) {
+                (Source::Input, Inputs::Rows(x)) => x,
+                (Source::Input, _) => &ws.x,
+                (Source::Output(j), _) => &before[j],
             };
             let fuse_here = keep_logits && l == layers - 1;
             match *layer {
                 Layer::Dense { inputs, units, activation, kernel, bias, .. } => {
-                    let x = MatRef::new(&input[..rows * inputs], rows, inputs);
+                    let x = match (source, batch) {
+                        (Source::Input, Inputs::Gathered(data, index)) => MatRef::gathered(data, index, inputs),
+                        _ => MatRef::new(&input[..rows * inputs], rows, inputs),
+                    };
                     let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
                     let target = if fuse_here { &mut ws.logits[..rows * units] } else { &mut *out };
                     let bias = bias.map(|b| &self.params[b..b + units]);
@@ -727,7 +748,7 @@ impl Network {
     }
 
     /// Backpropagates the last layer's delta through every layer, filling `grads`.
-    fn backward(&mut self, rows: usize) {
+    fn backward(&mut self, batch: Inputs, rows: usize) {
         let threads = self.max_threads;
         let layers = &self.plan.layers;
         let last = layers.len() - 1;
@@ -750,11 +771,11 @@ impl Network {
                     if !fused_here {
                         activations::backward(activation, &ws.outputs[l][..rows * units], delta, units);
                     }
-                    let input: &[f32] = match ws.sources[l] {
-                        Source::Input => &ws.x,
-                        Source::Output(j) => &ws.outputs[j],
+                    let x = match (ws.sources[l], batch) {
+                        (Source::Input, Inputs::Gathered(data, index)) => MatRef::gathered(data, index, inputs),
+                        (Source::Input, _) => MatRef::new(&ws.x[..rows * inputs], rows, inputs),
+                        (Source::Output(j), _) => MatRef::new(&ws.outputs[j][..rows * inputs], rows, inputs),
                     };
-                    let x = MatRef::new(&input[..rows * inputs], rows, inputs);
                     let dz = MatRef::new(delta, rows, units);
                     gemm_with(gemm_isa(active_isa()), threads, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
                         .expect("dense shapes are checked by the plan");

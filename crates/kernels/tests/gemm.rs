@@ -484,3 +484,48 @@ fn avx2_and_avx512_products_are_bit_identical() {
     assert_eq!(kernels::gemm::gemm_isa(Isa::Avx2), Isa::Avx2);
     assert_eq!(kernels::gemm::gemm_isa(Isa::Scalar), Isa::Scalar);
 }
+
+/// A gathered operand (rows read through an index, as training reads a shuffled batch) gives
+/// exactly the product of the same rows copied out first, in every place it can take — A or B,
+/// transposed or not — on every tier and thread count; an index past the data is an error.
+#[test]
+fn gathered_rows_equal_the_rows_copied_out() {
+    let mut rng = Rng(77);
+    let stored = 300;
+    // One column too: then a row is one float and both strides are 1.
+    for (isa, cols) in Isa::ALL.into_iter().filter(|i| i.is_supported()).flat_map(|isa| [(isa, 37), (isa, 1)]) {
+        let data = rng.vec(stored * cols);
+        for rows in [1, 5, 13, 130] {
+            let index: Vec<u32> = (0..rows).map(|r| ((r * 7919 + 11) % stored) as u32).collect();
+            let copy: Vec<f32> = index.iter().flat_map(|&r| data[r as usize * cols..(r as usize + 1) * cols].to_vec()).collect();
+            let gathered = MatRef::gathered(&data, &index, cols);
+            let copied = MatRef::new(&copy, rows, cols);
+            // The other operand for X·W (k = cols), Xᵀ·D (k = rows) and W·Xᵀ, D·X used as B.
+            let w = rng.vec(cols * 19);
+            let d = rng.vec(rows * 23);
+            for threads in [1, 2] {
+                let run = |a: MatRef, b: MatRef, m: usize, n: usize| {
+                    let mut c = vec![0.0; m * n];
+                    gemm_with(isa, threads, a, b, MatMut::new(&mut c, m, n), false, Epilogue::None).unwrap();
+                    bits(&c)
+                };
+                let (wm, dm) = (MatRef::new(&w, cols, 19), MatRef::new(&d, rows, 23));
+                let cases = [
+                    ("X·W", run(gathered, wm, rows, 19), run(copied, wm, rows, 19)),
+                    ("Xᵀ·D", run(gathered.t(), dm, cols, 23), run(copied.t(), dm, cols, 23)),
+                    ("Dᵀ·X", run(dm.t(), gathered, 23, cols), run(dm.t(), copied, 23, cols)),
+                    ("Wᵀ·Xᵀ", run(wm.t(), gathered.t(), 19, rows), run(wm.t(), copied.t(), 19, rows)),
+                ];
+                for (name, got, want) in cases {
+                    assert!(got == want, "{isa:?}, {threads} threads, {rows} rows: {name} differs from the copy");
+                }
+            }
+        }
+        let mut c = vec![0.0; 2 * 19];
+        let past_the_end = [3, stored as u32];
+        let bad = MatRef::gathered(&data, &past_the_end, cols);
+        let w = rng.vec(cols * 19);
+        let err = gemm_with(isa, 1, bad, MatRef::new(&w, cols, 19), MatMut::new(&mut c, 2, 19), false, Epilogue::None).unwrap_err();
+        assert_eq!(err.to_string(), format!("gemm: A gathers row {stored} but its data has {stored} rows"));
+    }
+}

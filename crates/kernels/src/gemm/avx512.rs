@@ -38,9 +38,9 @@ fma_tile! {
 unsafe fn pack<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
     // SAFETY: this function's contract covers each of the three.
     unsafe {
-        if src.sw == 1 {
+        if src.contiguous_along_w() {
             pack_copy::<W>(dst, src, width, kc)
-        } else if src.sp == 1 {
+        } else if src.contiguous_along_k() {
             pack_transposed::<W>(dst, src, width, kc)
         } else {
             pack_block::<W>(dst, src, width, kc)
@@ -62,7 +62,7 @@ unsafe fn pack_copy<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: u
             let panel = dst.add(w0 * kc);
             let from = src.ptr.add(w0);
             for p in 0..kc {
-                let (s, d) = (from.add(p * src.sp), panel.add(p * W));
+                let (s, d) = (from.add(src.p_offset(p)), panel.add(p * W));
                 let mut g = 0;
                 while g < W {
                     let lanes = 16.min(W - g);
@@ -106,9 +106,12 @@ unsafe fn pack_transposed<const W: usize>(dst: *mut f32, src: Src, width: usize,
                     let load_mask = ((1u32 << q) - 1) as __mmask16;
                     let mut r = [_mm512_setzero_ps(); 16];
                     for (i, ri) in r.iter_mut().enumerate() {
-                        let m = if i < valid { load_mask } else { 0 };
-                        let row = src.ptr.wrapping_add((w0 + g + i) * src.sw + p0);
-                        *ri = _mm512_maskz_loadu_ps(m, row);
+                        *ri = if i < valid {
+                            let row = src.ptr.add(src.w_offset(w0 + g + i) + p0);
+                            _mm512_maskz_loadu_ps(load_mask, row)
+                        } else {
+                            _mm512_setzero_ps()
+                        };
                     }
                     let t = transpose16(r);
                     for (c, tc) in t.iter().enumerate() {
@@ -174,11 +177,7 @@ mod tests {
         fn check<const W: usize>(m: &[f32], ld: usize) {
             for width in [1, 5, W - 1, W, W + 3, 2 * W + 1] {
                 for kc in [1, 7, 15, 16, 17, 33, 50] {
-                    let src = Src {
-                        ptr: m.as_ptr(),
-                        sw: ld,
-                        sp: 1,
-                    };
+                    let src = Src::dense(m.as_ptr(), ld, 1);
                     let len = width.div_ceil(W) * W * kc;
                     let (mut want, mut got) = (vec![1.0; len], vec![2.0; len]);
                     // SAFETY: width ≤ 70 rows and kc ≤ 53 columns are inside `m`; buffers sized.
@@ -188,11 +187,7 @@ mod tests {
                     }
                     assert_eq!(want, got, "transposed W={W} width={width} kc={kc}");
                     // The same block read the other way round: kc rows of `width` floats.
-                    let src = Src {
-                        ptr: m.as_ptr(),
-                        sw: 1,
-                        sp: ld,
-                    };
+                    let src = Src::dense(m.as_ptr(), 1, ld);
                     if width <= ld && kc <= 70 {
                         let (mut want, mut got) = (vec![1.0; len], vec![2.0; len]);
                         // SAFETY: kc rows × width columns are inside `m`; buffers sized.

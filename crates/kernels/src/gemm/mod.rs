@@ -45,6 +45,8 @@ pub struct MatRef<'a> {
     cols: usize,
     ld: usize,
     trans: bool,
+    /// For a gathered matrix, the stored rows that make up its rows (see `gathered`).
+    index: Option<&'a [u32]>,
 }
 
 impl<'a> MatRef<'a> {
@@ -61,6 +63,21 @@ impl<'a> MatRef<'a> {
             cols,
             ld,
             trans: false,
+            index: None,
+        }
+    }
+
+    /// The matrix whose row `r` is row `index[r]` of `data` (rows of `cols` floats): the rows of
+    /// a shuffled batch read in place, where copying them out first was a pass over the batch.
+    /// Packing reads it either way, so a product costs the same as on a copy.
+    pub fn gathered(data: &'a [f32], index: &'a [u32], cols: usize) -> Self {
+        MatRef {
+            data,
+            rows: index.len(),
+            cols,
+            ld: cols,
+            trans: false,
+            index: Some(index),
         }
     }
 
@@ -177,6 +194,8 @@ pub enum GemmError {
     BiasLen { len: usize, n: usize },
     /// The dimensions overflow `usize`.
     Overflow { matrix: &'static str },
+    /// A gathered matrix names a row its data does not have.
+    RowIndex { matrix: &'static str, row: u32, rows: usize },
 }
 
 impl fmt::Display for GemmError {
@@ -203,6 +222,7 @@ impl fmt::Display for GemmError {
                 write!(f, "gemm: bias has {len} floats but C has {n} columns")
             }
             GemmError::Overflow { matrix } => write!(f, "gemm: {matrix}'s size overflows usize"),
+            GemmError::RowIndex { matrix, row, rows } => write!(f, "gemm: {matrix} gathers row {row} but its data has {rows} rows"),
         }
     }
 }
@@ -232,8 +252,8 @@ pub fn gemm_with(
     accumulate: bool,
     epilogue: Epilogue,
 ) -> Result<(), GemmError> {
-    check_storage("A", a.data.len(), a.rows, a.cols, a.ld)?;
-    check_storage("B", b.data.len(), b.rows, b.cols, b.ld)?;
+    check_matrix("A", &a)?;
+    check_matrix("B", &b)?;
     check_storage("C", c.data.len(), c.rows, c.cols, c.ld)?;
     let (m, k) = a.shape();
     let (kb, n) = b.shape();
@@ -266,33 +286,10 @@ pub fn gemm_with(
         m,
         n,
         k,
-        // op(A)(i, p) and op(B)(p, j) in terms of the stored layouts.
-        a: if a.trans {
-            Src {
-                ptr: a.data.as_ptr(),
-                sw: 1,
-                sp: a.ld,
-            }
-        } else {
-            Src {
-                ptr: a.data.as_ptr(),
-                sw: a.ld,
-                sp: 1,
-            }
-        },
-        b: if b.trans {
-            Src {
-                ptr: b.data.as_ptr(),
-                sw: b.ld,
-                sp: 1,
-            }
-        } else {
-            Src {
-                ptr: b.data.as_ptr(),
-                sw: 1,
-                sp: b.ld,
-            }
-        },
+        // op(A)(i, p) and op(B)(p, j) in terms of the stored layouts: op(A)'s rows are the
+        // stored rows unless transposed, op(B)'s columns only when transposed.
+        a: source(&a, !a.trans),
+        b: source(&b, b.trans),
         c: c.data.as_mut_ptr(),
         ldc: c.ld,
         accumulate,
@@ -384,6 +381,27 @@ unsafe fn run<K: Kernel>(p: &Problem, threads: usize) {
         // SAFETY: chunks of one split are disjoint, so no two threads write the same part of C.
         pack::with_workspace(|ws| unsafe { K::chunk(p, rows, cols, ws) });
     });
+}
+
+/// How packing reads `m`: along the panel width w are the stored rows when `rows_along_w`
+/// (op(A) untransposed, op(B) transposed), else the stored columns.
+fn source(m: &MatRef, rows_along_w: bool) -> Src {
+    let (sw, sp) = if rows_along_w { (m.ld, 1) } else { (1, m.ld) };
+    Src { rows: m.index.map_or(std::ptr::null(), <[u32]>::as_ptr), rows_along_w, ..Src::dense(m.data.as_ptr(), sw, sp) }
+}
+
+/// `check_storage` for an operand; a gathered one must name rows inside its data.
+fn check_matrix(matrix: &'static str, m: &MatRef) -> Result<(), GemmError> {
+    match m.index {
+        None => check_storage(matrix, m.data.len(), m.rows, m.cols, m.ld),
+        Some(index) => {
+            let stored = if m.cols == 0 { usize::MAX } else { m.data.len() / m.cols };
+            match index.iter().find(|&&r| r as usize >= stored) {
+                Some(&row) => Err(GemmError::RowIndex { matrix, row, rows: stored }),
+                None => Ok(()),
+            }
+        }
+    }
 }
 
 fn check_storage(

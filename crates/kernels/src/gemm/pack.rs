@@ -7,12 +7,17 @@
 use std::cell::Cell;
 
 /// Where an operand's elements live: element `(w, p)` — `w` along the panel width (rows of
-/// op(A), columns of op(B)), `p` along k — is at `ptr + w*sw + p*sp`.
+/// op(A), columns of op(B)), `p` along k — is at `ptr + w*sw + p*sp`. A gathered operand (see
+/// `MatRef::gathered`) takes its stored rows through `rows`: along w (`rows_along_w`) element
+/// `(w, p)` is at `ptr + rows[w]*sw + p*sp`, along k at `ptr + w*sw + rows[p]*sp`.
 #[derive(Clone, Copy)]
 pub(crate) struct Src {
     pub ptr: *const f32,
     pub sw: usize,
     pub sp: usize,
+    /// The stored rows to read, in order, or null for rows in storage order.
+    pub rows: *const u32,
+    pub rows_along_w: bool,
 }
 
 // SAFETY: `Src` only reads, and every GEMM call keeps the operand borrowed while threads use it.
@@ -21,14 +26,56 @@ unsafe impl Send for Src {}
 unsafe impl Sync for Src {}
 
 impl Src {
+    /// A source in storage order.
+    pub fn dense(ptr: *const f32, sw: usize, sp: usize) -> Src {
+        Src { ptr, sw, sp, rows: std::ptr::null(), rows_along_w: false }
+    }
+
+    /// The block starting at `(w, p)`.
     #[inline(always)]
     pub fn at(self, w: usize, p: usize) -> Src {
         // `wrapping_add` keeps forming the pointer defined even when it is never read (empty
         // blocks at the edge).
-        Src {
-            ptr: self.ptr.wrapping_add(w * self.sw + p * self.sp),
-            ..self
+        if self.rows.is_null() {
+            Src { ptr: self.ptr.wrapping_add(w * self.sw + p * self.sp), ..self }
+        } else if self.rows_along_w {
+            Src { ptr: self.ptr.wrapping_add(p * self.sp), rows: self.rows.wrapping_add(w), ..self }
+        } else {
+            Src { ptr: self.ptr.wrapping_add(w * self.sw), rows: self.rows.wrapping_add(p), ..self }
         }
+    }
+
+    /// Whether the W values of one k step are contiguous (`sw == 1` and not gathered along w).
+    #[inline(always)]
+    pub fn contiguous_along_w(self) -> bool {
+        self.sw == 1 && (self.rows.is_null() || !self.rows_along_w)
+    }
+
+    /// Whether the k steps of one row or column are contiguous (`sp == 1` and not gathered along
+    /// k).
+    #[inline(always)]
+    pub fn contiguous_along_k(self) -> bool {
+        self.sp == 1 && (self.rows.is_null() || self.rows_along_w)
+    }
+
+    /// The offset of `(i, 0)` from `ptr`.
+    ///
+    /// # Safety
+    /// For a gathered source, `rows[i]` must be readable when the rows run along w.
+    #[inline(always)]
+    pub unsafe fn w_offset(self, i: usize) -> usize {
+        // SAFETY: the caller's promise.
+        if !self.rows.is_null() && self.rows_along_w { unsafe { *self.rows.add(i) as usize * self.sw } } else { i * self.sw }
+    }
+
+    /// The offset of `(0, p)` from `ptr`.
+    ///
+    /// # Safety
+    /// For a gathered source, `rows[p]` must be readable when the rows run along k.
+    #[inline(always)]
+    pub unsafe fn p_offset(self, p: usize) -> usize {
+        // SAFETY: the caller's promise.
+        if !self.rows.is_null() && !self.rows_along_w { unsafe { *self.rows.add(p) as usize * self.sp } } else { p * self.sp }
     }
 }
 
@@ -54,11 +101,11 @@ unsafe fn pack_panel<const W: usize>(dst: *mut f32, src: Src, w: usize, kc: usiz
     // SAFETY (whole body): indices stay below `w` along the width and `kc` along k, which the
     // caller guarantees readable, and below `W * kc` in `dst`.
     unsafe {
-        if src.sw == 1 {
+        if src.contiguous_along_w() {
             // The W values of one k step are contiguous: a straight copy per step.
             // (`copy_nonoverlapping` tells the compiler the two do not alias, so it vectorises.)
             for p in 0..kc {
-                let s = src.ptr.add(p * src.sp);
+                let s = src.ptr.add(src.p_offset(p));
                 let d = dst.add(p * W);
                 if w == W {
                     std::ptr::copy_nonoverlapping(s, d, W);
@@ -67,14 +114,14 @@ unsafe fn pack_panel<const W: usize>(dst: *mut f32, src: Src, w: usize, kc: usiz
                     std::ptr::write_bytes(d.add(w), 0, W - w);
                 }
             }
-        } else if src.sp == 1 && w == W {
+        } else if src.contiguous_along_k() && w == W {
             // Transposing: walk a few k steps at a time so each source row's cache line is used
             // fully while it is hot, and the W streams stay few enough for the prefetchers.
             const STEP: usize = 8;
             let mut p0 = 0;
             while p0 + STEP <= kc {
                 for i in 0..W {
-                    let s = src.ptr.add(i * src.sw + p0);
+                    let s = src.ptr.add(src.w_offset(i) + p0);
                     for q in 0..STEP {
                         *dst.add((p0 + q) * W + i) = *s.add(q);
                     }
@@ -83,14 +130,14 @@ unsafe fn pack_panel<const W: usize>(dst: *mut f32, src: Src, w: usize, kc: usiz
             }
             for p in p0..kc {
                 for i in 0..W {
-                    *dst.add(p * W + i) = *src.ptr.add(i * src.sw + p);
+                    *dst.add(p * W + i) = *src.ptr.add(src.w_offset(i) + p);
                 }
             }
         } else {
             for p in 0..kc {
                 for i in 0..W {
                     *dst.add(p * W + i) = if i < w {
-                        *src.ptr.add(i * src.sw + p * src.sp)
+                        *src.ptr.add(src.w_offset(i) + src.p_offset(p))
                     } else {
                         0.0
                     };
@@ -159,11 +206,7 @@ mod tests {
         let (rows, cols) = (5usize, 11usize);
         let m: Vec<f32> = (0..rows * cols).map(|x| x as f32 + 1.0).collect();
         for (sw, sp, width, kc) in [(cols, 1, rows, cols), (1, cols, cols, rows)] {
-            let src = Src {
-                ptr: m.as_ptr(),
-                sw,
-                sp,
-            };
+            let src = Src::dense(m.as_ptr(), sw, sp);
             let mut dst = vec![f32::NAN; width.div_ceil(4) * 4 * kc];
             // SAFETY: the source covers width × kc, dst is sized as documented.
             unsafe { pack_block::<4>(dst.as_mut_ptr(), src, width, kc) };
