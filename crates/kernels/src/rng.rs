@@ -174,32 +174,31 @@ fn jump_by(state: [u32; 4], columns: &[[u32; 4]; 128]) -> [u32; 4] {
     out
 }
 
-/// Column `bit` of the RUN-draw jump matrix: where the state with only that bit set goes in RUN
+/// The RUN-draw jump matrix: column `bit` is where the state with only that bit set goes in RUN
 /// draws (the transition is linear, so any state's image is the xor of its bits' images).
 fn jump_columns() -> &'static [[u32; 4]; 128] {
     static COLUMNS: OnceLock<[[u32; 4]; 128]> = OnceLock::new();
-    COLUMNS.get_or_init(|| {
-        std::array::from_fn(|bit| {
-            let mut basis = [0u32; 4];
-            basis[bit / 32] = 1 << (bit % 32);
-            let mut rng = Rng::new(basis);
-            (0..RUN).for_each(|_| {
-                rng.next_u32();
-            });
-            rng.state
-        })
-    })
+    COLUMNS.get_or_init(|| columns(|state| {
+        let mut rng = Rng::new(state);
+        (0..RUN).for_each(|_| {
+            rng.next_u32();
+        });
+        rng.state
+    }))
 }
 
-/// The jump matrix for GROUP draws: LANES jumps of RUN applied to each basis state.
+/// The jump matrix for GROUP draws: LANES jumps of RUN.
 fn group_columns() -> &'static [[u32; 4]; 128] {
     static COLUMNS: OnceLock<[[u32; 4]; 128]> = OnceLock::new();
-    COLUMNS.get_or_init(|| {
-        std::array::from_fn(|bit| {
-            let mut state = [0u32; 4];
-            state[bit / 32] = 1 << (bit % 32);
-            (0..LANES).fold(state, |s, _| jump(s))
-        })
+    COLUMNS.get_or_init(|| columns(|state| (0..LANES).fold(state, |s, _| jump(s))))
+}
+
+/// The matrix of a linear map of states, from its images of the 128 one-bit states.
+fn columns(image: impl Fn([u32; 4]) -> [u32; 4]) -> [[u32; 4]; 128] {
+    std::array::from_fn(|bit| {
+        let mut basis = [0u32; 4];
+        basis[bit / 32] = 1 << (bit % 32);
+        image(basis)
     })
 }
 
