@@ -94,6 +94,7 @@ pub fn statistics(x: &[f32], units: usize, epsilon: f64, mean: &mut [f64], varia
 
 /// x̂ = (x − μ)/√(σ² + ε) into `normalized` and γx̂ + β into `out`, for whole rows.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn normalize(x: &[f32], units: usize, mean: &[f64], inv_std: &[f64], gamma: &[f32], beta: &[f32], normalized: &mut [f32], out: &mut [f32]) {
     for ((xr, nr), or) in x.chunks_exact(units).zip(normalized.chunks_exact_mut(units)).zip(out.chunks_exact_mut(units)) {
         for j in 0..units {
@@ -163,6 +164,7 @@ pub fn parameter_gradients(g: &[f32], normalized: &[f32], units: usize, d_gamma:
 /// dx = (γ/(N·σ)) (N·g − dβ − x̂·dγ) for whole rows, with `scale` = γσ⁻¹/N per unit (taken once
 /// per unit: a division per element cost more than the rest of the backward pass).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn input_gradient(g: &[f32], normalized: &[f32], units: usize, rows: usize, scale: &[f64], d_gamma: &[f64], d_beta: &[f64], dx: &mut [f32]) {
     let n = rows as f64;
     for ((gr, nr), xr) in g.chunks_exact(units).zip(normalized.chunks_exact(units)).zip(dx.chunks_exact_mut(units)) {

@@ -84,7 +84,7 @@ pub struct Norm<'a> {
 }
 
 /// Dropout's rate, mask, and output when it differs from the chain's `value` buffer.
-pub struct Drop<'a> {
+pub struct Dropout<'a> {
     pub rate: f64,
     pub mask: &'a mut [f32],
     pub out: Option<&'a mut [f32]>,
@@ -93,7 +93,8 @@ pub struct Drop<'a> {
 /// The forward pass in training of a chain with `act` (if any) on `input` (rows × units).
 /// `value` is the buffer the result takes shape in: the Activation's output if there is one
 /// (its backward pass reads it), else the last layer's output. Dropout draws from `rng`.
-pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Activation>, value: &mut [f32], drop: Option<Drop>, rng: &mut Rng, threads: usize) {
+#[allow(clippy::too_many_arguments)]
+pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Activation>, value: &mut [f32], drop: Option<Dropout>, rng: &mut Rng, threads: usize) {
     let rows = input.len() / units;
     let norm = norm.map(|n| {
         statistics(input, units, n.epsilon, n.cache);

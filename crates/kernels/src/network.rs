@@ -1,9 +1,11 @@
 //! The Plan executor: forward, backward and update for a batch, whole epochs with the shared
 //! shuffling, evaluation and prediction. It follows lib/engine/js/network.ts step for step (the
 //! JS engine is the readable spec); here the matrix products run on the packed SIMD GEMM with
-//! bias and activation fused into its epilogue, and every buffer is allocated once per batch
-//! capacity: an epoch allocates nothing of the batch's or the model's size (only the few partial
-//! sums of a parallel reduction).
+//! bias and activation fused into its epilogue, the elementwise layers of training run as
+//! chains (chain.rs), a batch's inputs are read in place, and every buffer is allocated once
+//! per batch capacity: an epoch allocates nothing of the batch's or the model's size (only the
+//! few partial sums of a parallel reduction, and the copies of the stream that parallel dropout
+//! draws from).
 
 use crate::alloc;
 use crate::activations;
@@ -902,7 +904,7 @@ fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Works
         Layer::BatchNorm { gamma, beta, epsilon, .. } => chain::Norm { gamma: &params[gamma..gamma + units], beta: &params[beta..beta + units], epsilon, cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer") },
         _ => unreachable!("chain::find marks BatchNorm layers"),
     });
-    let drop = chain.drop.map(|(d, rate)| chain::Drop { rate, mask: &mut ws.masks[d][..n], out: chain.act.map(|_| &mut after[d - start - at - 1][..n]) });
+    let drop = chain.drop.map(|(d, rate)| chain::Dropout { rate, mask: &mut ws.masks[d][..n], out: chain.act.map(|_| &mut after[d - start - at - 1][..n]) });
     if chain.drop.is_some() {
         rng.skip(first * units);
     }

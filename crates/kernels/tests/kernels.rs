@@ -259,7 +259,7 @@ fn dropout_drops_at_its_rate_scales_survivors_and_draws_the_shared_stream() {
         let x: Vec<f32> = (0..n).map(|i| 1.0 + (i % 7) as f32).collect();
         let (mut out, mut mask) = (vec![0.0; n], vec![0.0; n]);
         let mut rng = Rng::new([1, 2, 3, 4]);
-        let drop = chain::Drop { rate, mask: &mut mask, out: None };
+        let drop = chain::Dropout { rate, mask: &mut mask, out: None };
         chain::forward(&x, 100, None, None, &mut out, Some(drop), &mut rng, 1);
         // The mask is exactly "draw < rate", one draw per unit in order.
         let mut replay = Rng::new([1, 2, 3, 4]);
@@ -297,10 +297,10 @@ fn run_chain(x: &[f32], dy: &[f32], units: usize, act: Activation, gamma: &[f32]
     let mut cache = batch_norm::Cache::new(units, rows).unwrap();
     let (mut normed, mut activated, mut mask, mut out) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut rng = Rng::new([9, 8, 7, 6]);
-    let drop = |mask| chain::Drop { rate: 0.3, mask, out: None };
+    let drop = |mask| chain::Dropout { rate: 0.3, mask, out: None };
     if fused {
         let norm = chain::Norm { gamma, beta, epsilon: 1e-3, cache: &mut cache };
-        chain::forward(x, units, Some(norm), Some(act), &mut activated, Some(chain::Drop { out: Some(&mut out), ..drop(&mut mask) }), &mut rng, threads);
+        chain::forward(x, units, Some(norm), Some(act), &mut activated, Some(chain::Dropout { out: Some(&mut out), ..drop(&mut mask) }), &mut rng, threads);
     } else {
         let norm = chain::Norm { gamma, beta, epsilon: 1e-3, cache: &mut cache };
         chain::forward(x, units, Some(norm), None, &mut normed, None, &mut rng, threads);

@@ -395,7 +395,7 @@ fn check_matrix(matrix: &'static str, m: &MatRef) -> Result<(), GemmError> {
     match m.index {
         None => check_storage(matrix, m.data.len(), m.rows, m.cols, m.ld),
         Some(index) => {
-            let stored = if m.cols == 0 { usize::MAX } else { m.data.len() / m.cols };
+            let stored = m.data.len().checked_div(m.cols).unwrap_or(usize::MAX);
             match index.iter().find(|&&r| r as usize >= stored) {
                 Some(&row) => Err(GemmError::RowIndex { matrix, row, rows: stored }),
                 None => Ok(()),
