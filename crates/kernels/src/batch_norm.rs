@@ -96,6 +96,8 @@ pub fn statistics(x: &[f32], units: usize, epsilon: f64, mean: &mut [f64], varia
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn normalize(x: &[f32], units: usize, mean: &[f64], inv_std: &[f64], gamma: &[f32], beta: &[f32], normalized: &mut [f32], out: &mut [f32]) {
+    // Cut to `units` once, so the loop indexes them without a bounds check per element.
+    let (mean, inv_std, gamma, beta) = (&mean[..units], &inv_std[..units], &gamma[..units], &beta[..units]);
     for ((xr, nr), or) in x.chunks_exact(units).zip(normalized.chunks_exact_mut(units)).zip(out.chunks_exact_mut(units)) {
         for j in 0..units {
             let n = ((xr[j] as f64 - mean[j]) * inv_std[j]) as f32;
@@ -167,6 +169,7 @@ pub fn parameter_gradients(g: &[f32], normalized: &[f32], units: usize, d_gamma:
 #[allow(clippy::too_many_arguments)]
 pub fn input_gradient(g: &[f32], normalized: &[f32], units: usize, rows: usize, scale: &[f64], d_gamma: &[f64], d_beta: &[f64], dx: &mut [f32]) {
     let n = rows as f64;
+    let (scale, d_gamma, d_beta) = (&scale[..units], &d_gamma[..units], &d_beta[..units]);
     for ((gr, nr), xr) in g.chunks_exact(units).zip(normalized.chunks_exact(units)).zip(dx.chunks_exact_mut(units)) {
         for j in 0..units {
             xr[j] = (scale[j] * (n * gr[j] as f64 - d_beta[j] - nr[j] as f64 * d_gamma[j])) as f32;
