@@ -7,11 +7,13 @@
 //!
 //! Every value comes from the same operations, in the same order, as the layers run alone: each
 //! unit's sums (BatchNorm's statistics and parameter gradients) over the rows in order, each
-//! element on its own otherwise. So neither chaining nor the thread split changes a bit.
+//! element on its own otherwise. So the thread split changes no bit, and chaining no value (a
+//! dropped unit's zero gradient may change sign: see `Chain::derivative_from_dropout`).
 //!
-//! Only what a later step reads is stored: BatchNorm's x̂, the Activation's output, Dropout's
-//! mask and the chain's output. BatchNorm's own output is not (the layers after it in the chain
-//! take it from the block in cache), nor are the gradients between the chain's layers.
+//! Only what a later step reads is stored: BatchNorm's x̂, the Activation's output (when its
+//! derivative needs more than a sign), Dropout's mask and the chain's output. BatchNorm's own
+//! output is not (the layers after it in the chain take it from the block in cache), nor are the
+//! gradients between the chain's layers.
 
 use std::ops::Range;
 
@@ -38,6 +40,13 @@ pub struct Chain {
     pub act: Option<(usize, Activation)>,
     /// The Dropout layer and its rate (above 0).
     pub drop: Option<(usize, f64)>,
+    /// Where the Activation's derivative is read from in the backward pass: its own output, or,
+    /// for one whose derivative depends only on the sign of its output (ReLU, leaky ReLU with
+    /// α ≥ 0, linear) followed by Dropout, Dropout's output. That has the same sign wherever
+    /// Dropout keeps the unit, and where it drops it the gradient is zero anyway (a zero whose
+    /// sign may differ from the layer-by-layer result). The Activation's output is then not
+    /// written at all: one batch-sized buffer less to store per step.
+    pub derivative_from_dropout: bool,
 }
 
 /// The plan's chains, in layer order: maximal runs of a BatchNormalization, an Activation
@@ -48,7 +57,7 @@ pub fn find(layers: &[Layer], fused_output: Option<usize>) -> Vec<Chain> {
     let mut l = 0;
     while l < layers.len() {
         let start = l;
-        let mut chain = Chain { layers: l..l, norm: None, act: None, drop: None };
+        let mut chain = Chain { layers: l..l, norm: None, act: None, drop: None, derivative_from_dropout: false };
         if let Some(Layer::BatchNorm { .. }) = layers.get(l) {
             chain.norm = Some(l);
             l += 1;
@@ -68,6 +77,12 @@ pub fn find(layers: &[Layer], fused_output: Option<usize>) -> Vec<Chain> {
         if l == start {
             l += 1;
         } else {
+            let sign_only = |a: Activation| match a {
+                Activation::Relu | Activation::Linear => true,
+                Activation::LeakyRelu(alpha) => alpha >= 0.0,
+                _ => false,
+            };
+            chain.derivative_from_dropout = chain.drop.is_some() && chain.act.is_some_and(|(_, a)| sign_only(a));
             chain.layers = start..l;
             chains.push(chain);
         }
@@ -91,8 +106,9 @@ pub struct Dropout<'a> {
 }
 
 /// The forward pass in training of a chain with `act` (if any) on `input` (rows × units).
-/// `value` is the buffer the result takes shape in: the Activation's output if there is one
-/// (its backward pass reads it), else the last layer's output. Dropout draws from `rng`.
+/// `value` is the buffer the result takes shape in: the Activation's output if its backward pass
+/// reads it (see `Chain::derivative_from_dropout`), else the last layer's output. Dropout draws
+/// from `rng`.
 #[allow(clippy::too_many_arguments)]
 pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Activation>, value: &mut [f32], drop: Option<Dropout>, rng: &mut Rng, threads: usize) {
     let rows = input.len() / units;

@@ -896,15 +896,16 @@ fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Works
         Source::Input => &ws.x[..n],
         Source::Output(j) => &before[j][..n],
     };
-    // The chain's value takes shape in the Activation's output (its backward pass reads it), or
-    // the last layer's; Dropout after an Activation writes its own.
-    let at = chain.act.map_or(chain.layers.end - 1, |(a, _)| a) - start;
+    // The chain's value takes shape in the Activation's output when its backward pass reads it,
+    // else in the last layer's; Dropout after a kept Activation output writes its own.
+    let kept = chain.act.filter(|_| !chain.derivative_from_dropout);
+    let at = kept.map_or(chain.layers.end - 1, |(a, _)| a) - start;
     let (value, after) = rest.split_at_mut(at + 1);
     let norm = chain.norm.map(|b| match layers[b] {
         Layer::BatchNorm { gamma, beta, epsilon, .. } => chain::Norm { gamma: &params[gamma..gamma + units], beta: &params[beta..beta + units], epsilon, cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer") },
         _ => unreachable!("chain::find marks BatchNorm layers"),
     });
-    let drop = chain.drop.map(|(d, rate)| chain::Dropout { rate, mask: &mut ws.masks[d][..n], out: chain.act.map(|_| &mut after[d - start - at - 1][..n]) });
+    let drop = chain.drop.map(|(d, rate)| chain::Dropout { rate, mask: &mut ws.masks[d][..n], out: kept.map(|_| &mut after[d - start - at - 1][..n]) });
     if chain.drop.is_some() {
         rng.skip(first * units);
     }
@@ -929,7 +930,8 @@ fn chain_backward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Work
         _ => unreachable!("chain::find marks BatchNorm layers"),
     });
     let mask = chain.drop.map(|(d, _)| &ws.masks[d][..n]);
-    let act = chain.act.map(|(a, f)| (f, &ws.outputs[a][..n]));
+    let derivative_from = |a| if chain.derivative_from_dropout { end - 1 } else { a };
+    let act = chain.act.map(|(a, f)| (f, &ws.outputs[derivative_from(a)][..n]));
     chain::backward(dy, units, mask, act, norm, dx, threads);
 }
 
