@@ -542,7 +542,9 @@ describe('the model reader against random and mutated bytes (fast-check)', () =>
         // Mutations aimed at the header (sizes, offsets, JSON) and anywhere in the file.
         fc.array(fc.tuple(fc.nat({ max: headerEnd + 8 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
         fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 2 }),
-        fc.nat({ max: valid.length }),
+        // The whole file in about half the runs: fc.nat alone reaches its maximum in only some
+        // seeds, and a run that never did saw no real model (a flaky failure below, ~1 in 10).
+        fc.oneof(fc.constant(valid.length), fc.nat({ max: valid.length })),
         (random, headerFlips, dataFlips, cut) => {
           const mutated = Uint8Array.from(valid)
           for (const [at, value] of [...headerFlips, ...dataFlips]) mutated[at] = value
