@@ -41,19 +41,22 @@ impl Cache {
 // units, each thread read rows in pieces that the other core had mostly written, and the pass
 // took twice as long on two threads as on one.
 
-/// Adds each row's terms to the per-unit sums, in row order: `add(sums, rows)` adds the terms
-/// of `rows` (ROWS of them, or one) to `sums`, each sum taking the rows' terms one after another.
-/// Taking four rows per pass over the sums reads and writes them a quarter as often, with the
-/// same additions in the same order: loading and storing the sums once per row had bounded
-/// these passes.
+/// Adds each row's terms to the per-unit sums, in row order: `add(rows, n)` gets the next `n`
+/// rows (ROWS of them, or one, in the first slots) of each of the matrices `data` and adds their
+/// terms to the sums, each sum taking the rows' terms one after another. Taking four rows per
+/// pass over the sums reads and writes them a quarter as often, with the same additions in the
+/// same order: loading and storing the sums once per row had bounded these passes.
 #[inline(always)]
-fn over_rows<'a>(data: &'a [f32], units: usize, mut add: impl FnMut([&'a [f32]; ROWS], usize)) {
-    let mut blocks = data.chunks_exact(ROWS * units);
-    for block in &mut blocks {
-        add(std::array::from_fn(|i| &block[i * units..(i + 1) * units]), ROWS);
+fn over_rows<'a, const K: usize>(data: [&'a [f32]; K], units: usize, mut add: impl FnMut([[&'a [f32]; ROWS]; K], usize)) {
+    let rows = data[0].len() / units;
+    let row = |m: &'a [f32], r: usize| &m[r * units..(r + 1) * units];
+    let mut r = 0;
+    while r + ROWS <= rows {
+        add(data.map(|m| std::array::from_fn(|i| row(m, r + i))), ROWS);
+        r += ROWS;
     }
-    for row in blocks.remainder().chunks_exact(units) {
-        add([row; ROWS], 1);
+    for r in r..rows {
+        add(data.map(|m| [row(m, r); ROWS]), 1);
     }
 }
 
@@ -66,7 +69,7 @@ pub fn statistics(x: &[f32], units: usize, epsilon: f64, mean: &mut [f64], varia
     let rows = x.len() / units;
     mean.fill(0.0);
     variance.fill(0.0);
-    over_rows(x, units, |[a, b, c, d], n| {
+    over_rows([x], units, |[[a, b, c, d]], n| {
         if n == ROWS {
             for ((((m, &a), &b), &c), &d) in mean.iter_mut().zip(a).zip(b).zip(c).zip(d) {
                 *m = (((*m + a as f64) + b as f64) + c as f64) + d as f64;
@@ -77,7 +80,7 @@ pub fn statistics(x: &[f32], units: usize, epsilon: f64, mean: &mut [f64], varia
     });
     mean.iter_mut().for_each(|m| *m /= rows as f64);
     let square = |v: f32, m: f64| (v as f64 - m) * (v as f64 - m);
-    over_rows(x, units, |[a, b, c, d], n| {
+    over_rows([x], units, |[[a, b, c, d]], n| {
         if n == ROWS {
             for (((((s, &a), &b), &c), &d), &m) in variance.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(mean.iter()) {
                 *s = (((*s + square(a, m)) + square(b, m)) + square(c, m)) + square(d, m);
@@ -135,14 +138,7 @@ pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32]
 pub fn parameter_gradients(g: &[f32], normalized: &[f32], units: usize, d_gamma: &mut [f64], d_beta: &mut [f64]) {
     d_gamma.fill(0.0);
     d_beta.fill(0.0);
-    let mut xs = [&normalized[..0]; ROWS];
-    let mut next = 0;
-    over_rows(g, units, |gs, n| {
-        // The rows of x̂ that go with these rows of g.
-        for (i, x) in xs.iter_mut().enumerate().take(n) {
-            *x = &normalized[(next + i) * units..(next + i + 1) * units];
-        }
-        next += n;
+    over_rows([g, normalized], units, |[gs, xs], n| {
         let product = |g: f32, x: f32| g as f64 * x as f64;
         // Every slice cut to `units`, so the loops index them without bounds checks.
         let (dg, db) = (&mut d_gamma[..units], &mut d_beta[..units]);

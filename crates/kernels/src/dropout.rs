@@ -7,7 +7,7 @@
 use crate::rng::Rng;
 
 /// The mask's storage viewed as the draws that will decide it.
-pub fn mask_as_draws(mask: &mut [f32]) -> &mut [u32] {
+fn mask_as_draws(mask: &mut [f32]) -> &mut [u32] {
     // SAFETY: u32 and f32 have the same size and alignment and every bit pattern is valid for
     // both; the view borrows the mask mutably for its whole life.
     unsafe { std::slice::from_raw_parts_mut(mask.as_mut_ptr().cast::<u32>(), mask.len()) }
