@@ -50,33 +50,64 @@ unsafe fn pack<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize)
 
 /// `pack_block` for a source whose W values per k step are contiguous (A in `Aᵀ·B`, B in
 /// `A·B`): one masked load and store per 16 floats, padding included.
+///
+/// Panel by panel, each k step of a panel is a piece of a source row, the next step's a row
+/// further on: a page apart for a 1024-wide matrix, which the prefetcher does not follow. From
+/// L2 that costs nothing, and the panel's destination is one sequential stream. A block that
+/// spreads beyond half of L2 (a large layer's weights, read from L3) is copied a k step at a
+/// time across all panels instead, so the reads run along the source's rows (the weights' pack
+/// had been 5% of a 1024-wide layer's training step). Only for panels of whole cache lines
+/// (W = 16, 32): with W = 12 or 24 a line holds parts of two panels, which panel order reads
+/// once from L1.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn pack_copy<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: usize) {
-    let mut w0 = 0;
-    while w0 < width {
-        let w = W.min(width - w0);
-        // SAFETY (loop body): loads are masked to the `w` valid floats of each step of this
-        // panel; stores stay inside the panel's W × kc floats.
-        unsafe {
-            let panel = dst.add(w0 * kc);
-            let from = src.ptr.add(w0);
+    // SAFETY (both nests): step `p` of the panel at `w0` is `W.min(width - w0)` valid floats at
+    // `src.ptr + p_offset(p) + w0`, and its W floats at `dst + w0 * kc + p * W` are inside the
+    // caller's destination.
+    unsafe {
+        let step = |w0: usize, p: usize| {
+            copy_step::<W>(src.ptr.add(src.p_offset(p) + w0), dst.add(w0 * kc + p * W), W.min(width - w0))
+        };
+        if W % 16 == 0 && beyond_l2(src, kc) {
             for p in 0..kc {
-                let (s, d) = (from.add(src.p_offset(p)), panel.add(p * W));
-                let mut g = 0;
-                while g < W {
-                    let lanes = 16.min(W - g);
-                    let valid = w.saturating_sub(g).min(lanes);
-                    let v = _mm512_maskz_loadu_ps(
-                        ((1u32 << valid) - 1) as __mmask16,
-                        s.wrapping_add(g),
-                    );
-                    _mm512_mask_storeu_ps(d.add(g), ((1u32 << lanes) - 1) as __mmask16, v);
-                    g += 16;
+                for w0 in (0..width).step_by(W) {
+                    step(w0, p);
+                }
+            }
+        } else {
+            for w0 in (0..width).step_by(W) {
+                for p in 0..kc {
+                    step(w0, p);
                 }
             }
         }
-        w0 += W;
+    }
+}
+
+/// Whether the k steps of a `kc`-step block of `src` spread over more than half of a core's L2.
+fn beyond_l2(src: Src, kc: usize) -> bool {
+    let l2 = crate::caches::per_core(2).unwrap_or(1 << 20) as usize;
+    src.rows.is_null() && kc * src.sp * 4 > l2 / 2
+}
+
+/// One k step of one panel: the `valid` floats at `s` to the W at `d`, zeros after them.
+///
+/// # Safety
+/// `s` has `valid` readable floats, `d` W writable ones; the CPU supports AVX-512F.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn copy_step<const W: usize>(s: *const f32, d: *mut f32, valid: usize) {
+    let mut g = 0;
+    while g < W {
+        let lanes = 16.min(W - g);
+        let n = valid.saturating_sub(g).min(lanes);
+        // SAFETY: the load is masked to the `n` valid floats, the store to the panel's `lanes`.
+        unsafe {
+            let v = _mm512_maskz_loadu_ps(((1u32 << n) - 1) as __mmask16, s.wrapping_add(g));
+            _mm512_mask_storeu_ps(d.add(g), ((1u32 << lanes) - 1) as __mmask16, v);
+        }
+        g += 16;
     }
 }
 
