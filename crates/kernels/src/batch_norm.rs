@@ -19,6 +19,8 @@ pub struct Cache {
     pub d_beta: Vec<f64>,
     /// γ·σ⁻¹/N per unit, for the backward pass.
     pub scale: Vec<f64>,
+    /// Each block's sums (see `SUM_ROWS`): up to two per unit, block after block.
+    pub block_sums: Vec<f64>,
 }
 
 impl Cache {
@@ -32,14 +34,21 @@ impl Cache {
             d_gamma: vec![0.0; units],
             d_beta: vec![0.0; units],
             scale: vec![0.0; units],
+            block_sums: vec![0.0; rows.div_ceil(SUM_ROWS) * 2 * units],
         })
     }
 }
 
 // Training runs these inside a chain (chain.rs), which splits the elementwise passes across
-// threads by rows. The sums over rows stay on one thread, each unit's in row order: split by
-// units, each thread read rows in pieces that the other core had mostly written, and the pass
-// took twice as long on two threads as on one.
+// threads by rows. The sums over rows are taken per block of SUM_ROWS rows, each unit's in row
+// order, and the blocks' sums then added in block order (`add_blocks`): the same operations for
+// any thread count, with the blocks split across threads. (Split by units instead, each thread
+// read rows in pieces that the other core had mostly written, and the pass took twice as long
+// on two threads as on one.)
+
+/// Rows per block of the sums over rows. Fixed, so the order of the additions depends on the
+/// batch alone.
+pub const SUM_ROWS: usize = 32;
 
 /// Adds each row's terms to the per-unit sums, in row order: `add(rows, n)` gets the next `n`
 /// rows (ROWS of them, or one, in the first slots) of each of the matrices `data` and adds their
@@ -62,36 +71,46 @@ fn over_rows<'a, const K: usize>(data: [&'a [f32]; K], units: usize, mut add: im
 
 const ROWS: usize = 4;
 
-/// Each unit's batch mean, biased variance and 1/√(σ² + ε) over all rows of `x`. Two passes:
-/// the variance of centred values avoids cancellation.
+/// Each unit's sum over the rows of `x` (one block), into `sums`.
 #[inline(always)]
-pub fn statistics(x: &[f32], units: usize, epsilon: f64, mean: &mut [f64], variance: &mut [f64], inv_std: &mut [f64]) {
-    let rows = x.len() / units;
-    mean.fill(0.0);
-    variance.fill(0.0);
+pub fn sum_rows(x: &[f32], units: usize, sums: &mut [f64]) {
+    sums.fill(0.0);
     over_rows([x], units, |[[a, b, c, d]], n| {
         if n == ROWS {
-            for ((((m, &a), &b), &c), &d) in mean.iter_mut().zip(a).zip(b).zip(c).zip(d) {
-                *m = (((*m + a as f64) + b as f64) + c as f64) + d as f64;
+            for ((((s, &a), &b), &c), &d) in sums.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+                *s = (((*s + a as f64) + b as f64) + c as f64) + d as f64;
             }
         } else {
-            mean.iter_mut().zip(a).for_each(|(m, &v)| *m += v as f64);
+            sums.iter_mut().zip(a).for_each(|(s, &v)| *s += v as f64);
         }
     });
-    mean.iter_mut().for_each(|m| *m /= rows as f64);
+}
+
+/// Each unit's sum of (x − mean)² over the rows of `x` (one block), into `sums`. The variance of
+/// centred values, a second pass after the mean's, avoids cancellation.
+#[inline(always)]
+pub fn sum_centred_squares(x: &[f32], units: usize, mean: &[f64], sums: &mut [f64]) {
+    sums.fill(0.0);
     let square = |v: f32, m: f64| (v as f64 - m) * (v as f64 - m);
     over_rows([x], units, |[[a, b, c, d]], n| {
         if n == ROWS {
-            for (((((s, &a), &b), &c), &d), &m) in variance.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(mean.iter()) {
+            for (((((s, &a), &b), &c), &d), &m) in sums.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(mean.iter()) {
                 *s = (((*s + square(a, m)) + square(b, m)) + square(c, m)) + square(d, m);
             }
         } else {
-            variance.iter_mut().zip(a).zip(mean.iter()).for_each(|((s, &v), &m)| *s += square(v, m));
+            sums.iter_mut().zip(a).zip(mean.iter()).for_each(|((s, &v), &m)| *s += square(v, m));
         }
     });
-    for (s, inv) in variance.iter_mut().zip(inv_std.iter_mut()) {
-        *s /= rows as f64;
-        *inv = 1.0 / (*s + epsilon).sqrt();
+}
+
+/// `out[j]` = the blocks' sums `blocks[b][j]` added in block order (the first taken as it is).
+pub fn add_blocks<'a>(mut blocks: impl Iterator<Item = &'a [f64]>, out: &mut [f64]) {
+    match blocks.next() {
+        Some(first) => out.copy_from_slice(&first[..out.len()]),
+        None => out.fill(0.0),
+    }
+    for block in blocks {
+        out.iter_mut().zip(block).for_each(|(o, &b)| *o += b);
     }
 }
 
@@ -133,7 +152,7 @@ pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32]
     })
 }
 
-/// dγ = Σ g·x̂ and dβ = Σ g over all rows (both sums in one pass over g and x̂).
+/// dγ = Σ g·x̂ and dβ = Σ g over the rows of `g` and x̂ (one block; both sums in one pass).
 #[inline(always)]
 pub fn parameter_gradients(g: &[f32], normalized: &[f32], units: usize, d_gamma: &mut [f64], d_beta: &mut [f64]) {
     d_gamma.fill(0.0);
@@ -186,8 +205,10 @@ mod tests {
         for (rows, units) in [(1, 3), (3, 5), (4, 16), (7, 17), (9, 33), (64, 40)] {
             let x: Vec<f32> = (0..rows * units).map(|_| (rng.next_f64() * 8.0 - 3.0) as f32).collect();
             let g: Vec<f32> = (0..rows * units).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32).collect();
-            let (mut mean, mut variance, mut inv_std) = (vec![0.0; units], vec![0.0; units], vec![0.0; units]);
-            statistics(&x, units, 1e-3, &mut mean, &mut variance, &mut inv_std);
+            let mean: Vec<f64> = (0..units).map(|j| j as f64 * 0.25 - 1.0).collect();
+            let (mut sums, mut squares) = (vec![0.0; units], vec![0.0; units]);
+            sum_rows(&x, units, &mut sums);
+            sum_centred_squares(&x, units, &mean, &mut squares);
             let (mut d_gamma, mut d_beta) = (vec![0.0; units], vec![0.0; units]);
             parameter_gradients(&g, &x, units, &mut d_gamma, &mut d_beta);
             for j in 0..units {
@@ -195,9 +216,9 @@ mod tests {
                     (0..rows).map(move |r| m[r * units + j])
                 }
                 let column = |m| column(m, rows, units, j);
-                let m = column(&x).fold(0.0, |s, v| s + v as f64) / rows as f64;
-                let v = column(&x).fold(0.0, |s, v| s + (v as f64 - m) * (v as f64 - m)) / rows as f64;
-                assert_eq!((mean[j], variance[j], inv_std[j]), (m, v, 1.0 / (v + 1e-3).sqrt()), "{rows}×{units}, unit {j}");
+                let s = column(&x).fold(0.0, |s, v| s + v as f64);
+                let q = column(&x).fold(0.0, |s, v| s + (v as f64 - mean[j]) * (v as f64 - mean[j]));
+                assert_eq!((sums[j], squares[j]), (s, q), "{rows}×{units}, unit {j}");
                 let dg = column(&g).zip(column(&x)).fold(0.0, |s, (g, x)| s + g as f64 * x as f64);
                 let db = column(&g).fold(0.0, |s, g| s + g as f64);
                 assert_eq!((d_gamma[j], d_beta[j]), (dg, db), "{rows}×{units}, unit {j}");

@@ -6,9 +6,10 @@
 //! 256-512³-10 step, and kept its two threads from scaling.
 //!
 //! Every value comes from the same operations, in the same order, as the layers run alone: each
-//! unit's sums (BatchNorm's statistics and parameter gradients) over the rows in order, each
-//! element on its own otherwise. So the thread split changes no bit, and chaining no value (a
-//! dropped unit's zero gradient may change sign: see `Chain::derivative_from_dropout`).
+//! unit's sums (BatchNorm's statistics and parameter gradients) by fixed blocks of rows, the
+//! blocks' sums added in block order (`sums_by_blocks`), each element on its own otherwise. So
+//! the thread split changes no bit, and chaining no value (a dropped unit's zero gradient may
+//! change sign: see `Chain::derivative_from_dropout`).
 //!
 //! Only what a later step reads is stored: BatchNorm's x̂, the Activation's output (when its
 //! derivative needs more than a sign), Dropout's mask and the chain's output. BatchNorm's own
@@ -113,7 +114,7 @@ pub struct Dropout<'a> {
 pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Activation>, value: &mut [f32], drop: Option<Dropout>, rng: &mut Rng, threads: usize) {
     let rows = input.len() / units;
     let norm = norm.map(|n| {
-        statistics(input, units, n.epsilon, n.cache);
+        statistics(input, units, n.epsilon, n.cache, threads);
         let Cache { normalized, mean, inv_std, .. } = n.cache;
         (n.gamma, n.beta, &**mean, &**inv_std, Parts::new(&mut normalized[..rows * units]))
     });
@@ -213,9 +214,11 @@ fn through_rows(dy: &[f32], mask: Option<&[f32]>, act: Option<(Activation, &[f32
 #[allow(clippy::too_many_arguments)]
 fn norm_backward(g: &[f32], units: usize, gamma: &[f32], cache: &mut Cache, grads: &mut [f32], at: (usize, usize), dx: Option<&mut [f32]>, threads: usize) {
     let rows = g.len() / units;
-    let Cache { normalized, inv_std, d_gamma, d_beta, scale, .. } = cache;
+    let Cache { normalized, inv_std, d_gamma, d_beta, scale, block_sums, .. } = cache;
     let normalized = &normalized[..g.len()];
-    vectorized(#[inline(always)] || batch_norm::parameter_gradients(g, normalized, units, d_gamma, d_beta));
+    sums_by_blocks(rows, units, threads, block_sums, [d_gamma, d_beta], #[inline(always)] |r, [dg, db]| {
+        batch_norm::parameter_gradients(&g[r.clone()], &normalized[r], units, dg, db)
+    });
     for j in 0..units {
         grads[at.0 + j] = d_gamma[j] as f32;
         grads[at.1 + j] = d_beta[j] as f32;
@@ -234,10 +237,56 @@ fn norm_backward(g: &[f32], units: usize, gamma: &[f32], cache: &mut Cache, grad
     });
 }
 
-/// BatchNorm's batch statistics into `cache`.
-fn statistics(input: &[f32], units: usize, epsilon: f64, cache: &mut Cache) {
-    let Cache { mean, variance, inv_std, .. } = cache;
-    vectorized(#[inline(always)] || batch_norm::statistics(input, units, epsilon, mean, variance, inv_std));
+/// BatchNorm's batch statistics into `cache`: each unit's mean, then the mean of its centred
+/// squares (two passes, which avoid cancellation), each summed by blocks of rows.
+fn statistics(input: &[f32], units: usize, epsilon: f64, cache: &mut Cache, threads: usize) {
+    let rows = input.len() / units;
+    let Cache { mean, variance, inv_std, block_sums, .. } = cache;
+    sums_by_blocks(rows, units, threads, block_sums, [mean], #[inline(always)] |r, [s]| batch_norm::sum_rows(&input[r], units, s));
+    mean.iter_mut().for_each(|m| *m /= rows as f64);
+    let mean = &**mean;
+    sums_by_blocks(rows, units, threads, block_sums, [variance], #[inline(always)] |r, [s]| batch_norm::sum_centred_squares(&input[r], units, mean, s));
+    for (s, inv) in variance.iter_mut().zip(inv_std.iter_mut()) {
+        *s /= rows as f64;
+        *inv = 1.0 / (*s + epsilon).sqrt();
+    }
+}
+
+/// K sums per unit over `rows` rows into `out`: `sum(elements, sums)` takes one block of
+/// `SUM_ROWS` rows (the elements of those rows) into K × units sums, the blocks split across
+/// tasks; the blocks' sums are then added in block order. The order of every addition depends
+/// on the row count alone, never on the split.
+fn sums_by_blocks<const K: usize>(
+    rows: usize,
+    units: usize,
+    threads: usize,
+    block_sums: &mut Vec<f64>,
+    out: [&mut [f64]; K],
+    sum: impl Fn(Range<usize>, [&mut [f64]; K]) + Sync,
+) {
+    let blocks = rows.div_ceil(batch_norm::SUM_ROWS);
+    let stride = K * units;
+    if block_sums.len() < blocks * stride {
+        block_sums.resize(blocks * stride, 0.0);
+    }
+    let parts = Parts::new(&mut block_sums[..blocks * stride]);
+    let tasks = tasks(rows * units, threads).min(blocks.max(1));
+    let per_task = blocks.div_ceil(tasks);
+    pool::parallel_for_max(tasks, threads, |t| {
+        for b in (t * per_task).min(blocks)..((t + 1) * per_task).min(blocks) {
+            // SAFETY: each block has its own `stride` sums, and tasks take disjoint blocks.
+            let mine = unsafe { parts.part(b * stride..(b + 1) * stride) };
+            let mut sums = mine.chunks_exact_mut(units);
+            let sums = std::array::from_fn(|_| sums.next().expect("K parts"));
+            let first = b * batch_norm::SUM_ROWS;
+            let span = first * units..(first + batch_norm::SUM_ROWS).min(rows) * units;
+            vectorized(#[inline(always)] || sum(span.clone(), sums));
+        }
+    });
+    for (k, o) in out.into_iter().enumerate() {
+        let block = |b: usize| &block_sums[b * stride + k * units..b * stride + (k + 1) * units];
+        vectorized(#[inline(always)] || batch_norm::add_blocks((0..blocks).map(block), o));
+    }
 }
 
 /// Fills `mask` with the stream's next draws, split across tasks at multiples of the stream's
@@ -282,3 +331,50 @@ fn for_row_blocks(rows: usize, units: usize, threads: usize, f: impl Fn(Range<us
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// BatchNorm's statistics and parameter gradients equal, bit for bit, each block of
+    /// SUM_ROWS rows summed row by row and the blocks' sums added in order — on one thread and
+    /// on two, for row counts around multiples of the block.
+    #[test]
+    fn sums_by_blocks_add_the_blocks_in_order_on_any_thread_count() {
+        let mut rng = Rng::new([3, 1, 4, 1]);
+        let units = 400;
+        for rows in [1, 31, 32, 33, 100, 256] {
+            let x: Vec<f32> = (0..rows * units).map(|_| (rng.next_f64() * 8.0 - 3.0) as f32).collect();
+            let g: Vec<f32> = (0..rows * units).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32).collect();
+            // The reference: per unit, each block's sum row by row, then the blocks in order.
+            let by_blocks = |term: &dyn Fn(usize, usize) -> f64, j: usize| {
+                let block = |b: usize| (b * batch_norm::SUM_ROWS..((b + 1) * batch_norm::SUM_ROWS).min(rows)).fold(0.0, |s, r| s + term(r, j));
+                (1..rows.div_ceil(batch_norm::SUM_ROWS)).fold(block(0), |s, b| s + block(b))
+            };
+            let mut results = Vec::new();
+            for threads in [1, 2] {
+                let mut cache = Cache::new(units, rows).unwrap();
+                statistics(&x, units, 1e-3, &mut cache, threads);
+                let mean = cache.mean.clone();
+                for j in 0..units {
+                    let m = by_blocks(&|r, j| x[r * units + j] as f64, j) / rows as f64;
+                    let v = by_blocks(&|r, j| (x[r * units + j] as f64 - m) * (x[r * units + j] as f64 - m), j) / rows as f64;
+                    assert_eq!((cache.mean[j], cache.variance[j]), (m, v), "{rows} rows, unit {j}, {threads} threads");
+                    assert_eq!(cache.inv_std[j], 1.0 / (v + 1e-3).sqrt());
+                }
+                cache.normalized[..x.len()].copy_from_slice(&x);
+                let (mut grads, gamma) = (vec![0.0; 2 * units], vec![1.0; units]);
+                norm_backward(&g, units, &gamma, &mut cache, &mut grads, (0, units), None, threads);
+                for j in 0..units {
+                    let dg = by_blocks(&|r, j| g[r * units + j] as f64 * x[r * units + j] as f64, j);
+                    let db = by_blocks(&|r, j| g[r * units + j] as f64, j);
+                    assert_eq!((cache.d_gamma[j], cache.d_beta[j]), (dg, db), "{rows} rows, unit {j}, {threads} threads");
+                    assert_eq!((grads[j], grads[units + j]), (dg as f32, db as f32));
+                }
+                results.push((mean, cache.d_gamma.clone()));
+            }
+            assert_eq!(results[0], results[1]);
+        }
+    }
+}
+
