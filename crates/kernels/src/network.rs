@@ -12,7 +12,7 @@ use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
-use crate::gemm::{gemm_isa, gemm_with, Epilogue, MatMut, MatRef};
+use crate::gemm::{gemm_isa, gemm_with, Epilogue, MatMut, MatRef, Tile};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
@@ -703,7 +703,7 @@ impl Network {
                     let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
                     let target = if fuse_here { &mut ws.logits[..rows * units] } else { &mut *out };
                     let bias = bias.map(|b| &self.params[b..b + units]);
-                    let hook = |_: usize, _: usize, seg: &mut [f32]| activations::forward(activation, seg, 1);
+                    let hook = |_: usize, _: usize, tile: Tile| tile.for_each_row(|_, seg| activations::forward(activation, seg, 1));
                     let elementwise = !fuse_here && !matches!(activation, Activation::Linear | Activation::Softmax);
                     let epilogue = match (bias, elementwise) {
                         (Some(b), true) => Epilogue::BiasThen(b, &hook),

@@ -1,7 +1,7 @@
 //! GEMM against a straightforward f64 reference: every form, ISA tier and thread count, on the
 //! ragged shapes neural networks produce.
 
-use kernels::gemm::{gemm, gemm_with, Epilogue, GemmError, MatMut, MatRef};
+use kernels::gemm::{gemm, gemm_with, Epilogue, GemmError, MatMut, MatRef, Tile};
 use kernels::isa::Isa;
 
 /// Small deterministic generator so failures reproduce (values in [-1, 1), some exact zeros).
@@ -40,10 +40,8 @@ enum Form {
 
 const FORMS: [Form; 4] = [Form::Nn, Form::Tn, Form::Nt, Form::Tt];
 
-fn relu(_row: usize, _col: usize, seg: &mut [f32]) {
-    for x in seg {
-        *x = x.max(0.0);
-    }
+fn relu(_row: usize, _col: usize, tile: Tile) {
+    tile.for_each_row(|_, seg| seg.iter_mut().for_each(|x| *x = x.max(0.0)));
 }
 
 /// One test case: storage with padding (`pad` extra floats per row), expected values in f64.
@@ -290,13 +288,15 @@ fn hook_sees_each_element_once_with_positions() {
     for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
         for threads in [1, 2] {
             let seen: Vec<AtomicU32> = (0..m * n).map(|_| AtomicU32::new(0)).collect();
-            let hook = |row: usize, col: usize, seg: &mut [f32]| {
-                for (d, x) in seg.iter_mut().enumerate() {
-                    // The value proves the hook runs after the full sum and the bias.
-                    assert_eq!(*x, k as f32 + (col + d) as f32, "row {row} col {}", col + d);
-                    seen[row * n + col + d].fetch_add(1, Ordering::Relaxed);
-                    *x = -1.0;
-                }
+            let hook = |row: usize, col: usize, tile: Tile| {
+                tile.for_each_row(|r, seg| {
+                    for (d, x) in seg.iter_mut().enumerate() {
+                        // The value proves the hook runs after the full sum and the bias.
+                        assert_eq!(*x, k as f32 + (col + d) as f32, "row {} col {}", row + r, col + d);
+                        seen[(row + r) * n + col + d].fetch_add(1, Ordering::Relaxed);
+                        *x = -1.0;
+                    }
+                })
             };
             let mut c = vec![0.0f32; m * n];
             gemm_with(
@@ -437,7 +437,7 @@ fn panicking_hook_reaches_caller() {
     let a = vec![1.0f32; m * k];
     let b = vec![1.0f32; k * n];
     let mut c = vec![0.0f32; m * n];
-    let hook = |row: usize, _: usize, _: &mut [f32]| assert!(row != 200, "hook failed on row 200");
+    let hook = |row: usize, _: usize, tile: Tile| assert!(!(row..row + tile.rows()).contains(&200), "hook failed on row 200");
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         gemm_with(
             Isa::Avx512,

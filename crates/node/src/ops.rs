@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use kernels::activations;
-use kernels::gemm::{gemm, Epilogue, MatMut, MatRef};
+use kernels::gemm::{gemm, Epilogue, MatMut, MatRef, Tile};
 use kernels::plan::Activation;
 
 use crate::env::{Args, Env};
@@ -101,7 +101,7 @@ pub fn matmul(env: Env, args: &Args) -> JsResult<napi_value> {
 
 /// Z = X·W + b followed by the activation, as the network's dense layer computes it.
 fn dense_into(x: &[f32], w: &[f32], bias: Option<&[f32]>, rows: usize, inputs: usize, units: usize, act: Activation, out: &mut [f32]) -> JsResult<()> {
-    let hook = |_: usize, _: usize, seg: &mut [f32]| activations::forward(act, seg, 1);
+    let hook = |_: usize, _: usize, tile: Tile| tile.for_each_row(|_, seg| activations::forward(act, seg, 1));
     let elementwise = !matches!(act, Activation::Linear | Activation::Softmax);
     let epilogue = match (bias, elementwise) {
         (Some(b), true) => Epilogue::BiasThen(b, &hook),

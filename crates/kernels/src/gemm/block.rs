@@ -246,13 +246,9 @@ pub(crate) unsafe fn chunk<K: Kernel>(
                         }
                         if last {
                             if let Some(hook) = p.hook {
-                                for r in 0..mr {
-                                    // SAFETY: row r of the tile, inside this thread's chunk.
-                                    let seg = unsafe {
-                                        std::slice::from_raw_parts_mut(t.c.add(r * p.ldc), nr)
-                                    };
-                                    hook(i + r, j, seg);
-                                }
+                                // SAFETY: the tile's mr × nr elements are inside this thread's
+                                // chunk of C.
+                                hook(i, j, unsafe { super::Tile::new(t.c, mr, nr, p.ldc) });
                             }
                         }
                     }
