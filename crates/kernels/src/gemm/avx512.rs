@@ -69,7 +69,7 @@ unsafe fn pack_copy<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: u
         let step = |w0: usize, p: usize| {
             copy_step::<W>(src.ptr.add(src.p_offset(p) + w0), dst.add(w0 * kc + p * W), W.min(width - w0))
         };
-        if W % 16 == 0 && beyond_l2(src, kc) {
+        if W.is_multiple_of(16) && beyond_l2(src, kc) {
             for p in 0..kc {
                 for w0 in (0..width).step_by(W) {
                     step(w0, p);
