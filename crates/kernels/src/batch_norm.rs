@@ -2,9 +2,9 @@
 //! the batch's mean and biased variance; running statistics move only once the batch's update is
 //! known to be finite; inference uses the running statistics.
 //!
-//! The loops run across units (columns), each unit's sums in row order, so compiling them for the
-//! active vector tier (`vectorized`) changes their speed, not their results: the baseline build
-//! used two f64 lanes, AVX-512 uses eight.
+//! The loops run across units (columns), each unit's sums in row order within a block of rows
+//! (`SUM_ROWS`), so compiling them for the active vector tier (`vectorized`) changes their speed,
+//! not their results: the baseline build used two f64 lanes, AVX-512 uses eight.
 
 use crate::isa::vectorized;
 
