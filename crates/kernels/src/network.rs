@@ -995,4 +995,3 @@ mod tests {
         assert_eq!((last.batches, last.stopped), (2, false));
     }
 }
-

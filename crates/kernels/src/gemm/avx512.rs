@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::block::kernel_tier;
+use super::block::{kernel_tier, l2_bytes};
 use super::fma_tile::fma_tile;
 use super::pack::{pack_block, Src};
 
@@ -87,8 +87,7 @@ unsafe fn pack_copy<const W: usize>(dst: *mut f32, src: Src, width: usize, kc: u
 
 /// Whether the k steps of a `kc`-step block of `src` spread over more than half of a core's L2.
 fn beyond_l2(src: Src, kc: usize) -> bool {
-    let l2 = crate::caches::per_core(2).unwrap_or(1 << 20) as usize;
-    src.rows.is_null() && kc * src.sp * 4 > l2 / 2
+    src.rows.is_null() && kc * src.sp * 4 > l2_bytes() / 2
 }
 
 /// One k step of one panel: the `valid` floats at `s` to the W at `d`, zeros after them.

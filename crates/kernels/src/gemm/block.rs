@@ -176,8 +176,13 @@ pub(crate) fn blocks<K: Kernel>() -> (usize, usize) {
 /// small networks by 2%.
 fn prefetches_c(p: &Problem, kc: usize) -> bool {
     const SHORT_K: usize = 64;
-    let l2 = crate::caches::per_core(2).unwrap_or(1 << 20) as usize;
-    kc <= SHORT_K && p.m * p.n * 4 >= l2 / 8
+    kc <= SHORT_K && p.m * p.n * 4 >= l2_bytes() / 8
+}
+
+/// A core's L2 in bytes, or 1 MB where CPUID gives no size: what the packing and prefetch
+/// choices compare a block's footprint with.
+pub(crate) fn l2_bytes() -> usize {
+    crate::caches::per_core(2).unwrap_or(1 << 20) as usize
 }
 
 /// Prefetches `rows` rows of `cols` floats, `ld` apart from `first`, into L1 (the first and the
