@@ -1,5 +1,5 @@
-//! The data caches' sizes, read once from CPUID leaf 4 on x86-64: the GEMM sizes its blocks from
-//! them (see `gemm::block::blocks`), and the `peak` example reports them.
+//! The data caches' sizes, read once from CPUID on x86-64: the GEMM sizes its blocks from them
+//! (see `gemm::block::blocks`), and the `peak` example reports them.
 
 use std::sync::OnceLock;
 
@@ -38,10 +38,10 @@ fn read() -> Vec<Cache> {
     // SAFETY: as above.
     #[allow(unused_unsafe)]
     let max_extended = unsafe { __cpuid(0x8000_0000).eax };
-    if (leaf == 4 && max_leaf < 4) || (leaf != 4 && max_extended < leaf) {
-        return Vec::new();
-    }
     let mut out = Vec::new();
+    if (leaf == 4 && max_leaf < 4) || (leaf != 4 && max_extended < leaf) {
+        return legacy_or_none(max_extended);
+    }
     for i in 0..16 {
         // SAFETY: as above.
         #[allow(unused_unsafe)]
@@ -59,8 +59,38 @@ fn read() -> Vec<Cache> {
         let sets = r.ecx as u64 + 1;
         out.push(Cache { level: (r.eax >> 5) & 0x7, bytes: ways * partitions * line * sets, shared_by: ((r.eax >> 14) & 0xfff) + 1 });
     }
+    if out.is_empty() {
+        // Hypervisors may hide leaf 0x8000001D (its topology-extensions flag cleared): an AMD EPYC
+        // guest here read zeros there, and its GEMM fell back to constant block sizes.
+        return legacy_or_none(max_extended);
+    }
     out.sort_by_key(|c| c.level);
     out
+}
+
+/// The caches AMD's older leaves 0x80000005 (L1) and 0x80000006 (L2, L3) describe, where they
+/// exist.
+#[cfg(target_arch = "x86_64")]
+fn legacy_or_none(max_extended: u32) -> Vec<Cache> {
+    use std::arch::x86_64::__cpuid;
+    if max_extended < 0x8000_0006 {
+        return Vec::new();
+    }
+    // SAFETY: CPUID is available on every x86-64 CPU, and these leaves are within its range.
+    #[allow(unused_unsafe)]
+    let (l1, l2) = unsafe { (__cpuid(0x8000_0005), __cpuid(0x8000_0006)) };
+    legacy(l1.ecx, l2.ecx, l2.edx)
+}
+
+/// Decodes the legacy leaves' registers: 0x80000005 ECX (L1 data: KB in bits 31–24),
+/// 0x80000006 ECX (L2: KB in bits 31–16) and EDX (L3: 512 KB units in bits 31–18). These leaves
+/// say nothing of sharing: L1 and L2 are a core's own on every AMD design; the L3, shared, is
+/// reported whole with `shared_by` 1 (the GEMM caps what it takes of it). Intel fills in only the
+/// L2 here; a size of zero means not reported.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn legacy(l1_ecx: u32, l2_ecx: u32, l3_edx: u32) -> Vec<Cache> {
+    let sizes = [(1, (l1_ecx >> 24) as u64 * 1024), (2, (l2_ecx >> 16) as u64 * 1024), (3, (l3_edx >> 18) as u64 * 512 * 1024)];
+    sizes.into_iter().filter(|&(_, bytes)| bytes > 0).map(|(level, bytes)| Cache { level, bytes, shared_by: 1 }).collect()
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -71,6 +101,18 @@ fn read() -> Vec<Cache> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The registers an AMD EPYC (Zen 5) guest returned, whose leaf 0x8000001D was zeros:
+    /// 48 KB L1d (0x30), 1 MB L2 (0x400), and an L3 of 0x3f8 × 512 KB.
+    #[test]
+    fn legacy_leaves_decode_as_amd_documents_them() {
+        let caches = legacy(0x300c_0140, 0x0400_6140, 0x0fe0_9140);
+        let sizes: Vec<(u32, u64)> = caches.iter().map(|c| (c.level, c.bytes)).collect();
+        assert_eq!(sizes, [(1, 48 << 10), (2, 1 << 20), (3, 0x3f8 * (512 << 10))]);
+        assert!(caches.iter().all(|c| c.shared_by == 1));
+        // Intel reports only the L2 in these leaves: the rest is zero and left out.
+        assert_eq!(legacy(0, 0x0800_6040, 0).iter().map(|c| (c.level, c.bytes)).collect::<Vec<_>>(), [(2, 2 << 20)]);
+    }
 
     #[test]
     fn caches_are_plausible_when_described() {
