@@ -5,12 +5,14 @@
  * a result through the protocol bench/train.bench.ts reads. Fast: it times nothing.
  */
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { checkAvailability, DataStore, findTorch, runChild, selectLibraries, sweepPlan } from '../bench/train.bench.js'
 import { WORKLOADS, checksum, dataSpec, deviations, flopsPerSample, generateData, parameterCount, type Workload } from '../bench/definitions.js'
 import { matmulCases } from '../bench/kernels.bench.js'
 import type { Adapter } from '../bench/libraries/adapter.js'
 import { backpropAdapter } from '../bench/libraries/backprop.js'
+import { describePeak, measureRoundTrip, type Peak } from '../bench/peak.js'
 
 /** One batch of `w` (or `rows` rows) on `adapter`, on freshly generated data. */
 async function oneBatch(adapter: Adapter, w: Workload, rows = w.batch): Promise<void> {
@@ -108,4 +110,25 @@ describe('benchmark definitions', () => {
       store.dispose()
     }
   })
+})
+
+describe('the measured peak', () => {
+  const peak: Peak = { tier: 'avx512', oneCore: 229, allCores: 453, caches: [{ level: 1, bytes: 48 << 10, sharedBy: 1 }, { level: 2, bytes: 1 << 20, sharedBy: 1 }], sgemm: { unavailable: 'no numpy' }, roundTripNs: { start: 567, end: 448 } }
+
+  it('reports the round trip between cores at the start and the end of the run', () => {
+    expect(describePeak(peak, 2)).toBe("AVX-512 FMA peak 229 GFLOP/s per core, 453 on 2 cores; L1d 48 KB, L2 1 MB; a cache line's round trip between two cores 567 ns at the start, 448 at the end")
+    expect(describePeak({ ...peak, roundTripNs: { start: 120, end: null } }, 2)).toMatch(/cores 120 ns at the start$/)
+  })
+
+  it('says nothing of a round trip on one core or in results saved before it was measured', () => {
+    const { roundTripNs: _, ...older } = peak
+    expect(describePeak(older, 2)).not.toMatch(/round trip/)
+    expect(describePeak({ ...peak, roundTripNs: { start: null, end: null } }, 1)).not.toMatch(/round trip/)
+  })
+
+  it('the probe measures a round trip on this machine when it has two cores', () => {
+    const trip = measureRoundTrip()
+    if (availableParallelism() > 1) expect(trip).toBeGreaterThan(1)
+    else expect(trip).toBeNull()
+  }, 300_000)
 })

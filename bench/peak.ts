@@ -5,6 +5,11 @@
  * data caches, and as a second yardstick the best single-threaded sgemm a tuned BLAS reaches here
  * (numpy's OpenBLAS on 2048³): a GEMM reads its operands from memory, and on some cores that alone
  * keeps it well below the register-only peak, whoever wrote the kernel.
+ *
+ * With two cores or more, also a cache line's round trip between two of them: on a virtual
+ * machine the host may place the vCPUs on one die or on two, and move them while the bench runs,
+ * which changes how two threads scale (mnist 1.70× against 1.21× on the same EPYC guest). The run
+ * measures it at its start and again at its end.
  */
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
@@ -19,26 +24,40 @@ export interface Peak {
   oneCore: number
   allCores: number
   caches: { level: number; bytes: number; sharedBy: number }[]
+  /** ns for a cache line to go from one core to another and back, at the run's start and end. */
+  roundTripNs?: { start: number | null; end: number | null }
   /** A tuned BLAS's single-threaded sgemm, or why it was not measured. */
   sgemm: { library: string; oneCore: number } | { unavailable: string }
 }
 
 /** Runs the peak probe (needs cargo, as building the addon does) and the sgemm reference. */
 export function measurePeak(): Peak | { unavailable: string } {
-  const probe = spawnSync('cargo', ['run', '--release', '--offline', '-q', '-p', 'backprop-kernels', '--example', 'peak'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })
+  const probe = runProbe([])
+  if ('unavailable' in probe) return probe
+  const parsed = probe as { gflops: Record<string, { oneCore: number; allCores: number }>; caches: Peak['caches']; roundTripNs?: number }
+  const tier = ['avx512', 'avx2'].find((t) => parsed.gflops[t])
+  if (!tier) return { unavailable: 'the peak probe found no FMA tier on this CPU' }
+  return { tier, ...parsed.gflops[tier]!, caches: parsed.caches, roundTripNs: { start: parsed.roundTripNs ?? null, end: null }, sgemm: blasSgemm() }
+}
+
+/** The round trip between two cores now (null on one core or when the probe does not run). */
+export function measureRoundTrip(): number | null {
+  const probe = runProbe(['--round-trip'])
+  return 'unavailable' in probe ? null : ((probe as { roundTripNs: number | null }).roundTripNs ?? null)
+}
+
+/** The probe's JSON, or why there is none. */
+function runProbe(args: string[]): object | { unavailable: string } {
+  const probe = spawnSync('cargo', ['run', '--release', '--offline', '-q', '-p', 'backprop-kernels', '--example', 'peak', '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })
   if (probe.error || probe.status !== 0) {
     const why = probe.error?.message ?? probe.stderr.trim().split('\n').slice(-3).join(' ')
     return { unavailable: `the peak probe did not run (cargo run --example peak): ${why}` }
   }
-  let parsed: { gflops: Record<string, { oneCore: number; allCores: number }>; caches: Peak['caches'] }
   try {
-    parsed = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as typeof parsed
+    return JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as object
   } catch {
     return { unavailable: `the peak probe printed no JSON: ${probe.stdout.slice(0, 200)}` }
   }
-  const tier = ['avx512', 'avx2'].find((t) => parsed.gflops[t])
-  if (!tier) return { unavailable: 'the peak probe found no FMA tier on this CPU' }
-  return { tier, ...parsed.gflops[tier]!, caches: parsed.caches, sgemm: blasSgemm() }
 }
 
 /** numpy's float32 matmul on one thread, best of five 2048³ products after a warm-up. */
@@ -63,12 +82,14 @@ function blasSgemm(): Peak['sgemm'] {
   return { library: `numpy ${library.join(' ')}`, oneCore: Number(rate) }
 }
 
-/** "AVX-512 peak 245 GFLOP/s per core, 490 on 2 cores; L1d 48 KB, L2 2 MB; numpy … sgemm 194 on one core" */
+/** "AVX-512 peak 245 GFLOP/s per core, 490 on 2 cores; L1d 48 KB, L2 2 MB; numpy … sgemm 194 on one core; …round trip …" */
 export function describePeak(p: Peak | { unavailable: string } | null | undefined, cores: number): string {
   if (!p) return 'peak not measured'
   if ('unavailable' in p) return `peak not measured (${p.unavailable})`
   const size = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(b % 2 ** 20 ? 1 : 0)} MB` : `${(b / 1024).toFixed(0)} KB`)
   const caches = p.caches.map((c) => `L${c.level}${c.level === 1 ? 'd' : ''} ${size(c.bytes)}`).join(', ')
   const sgemm = 'unavailable' in p.sgemm ? '' : `; ${p.sgemm.library} sgemm ${p.sgemm.oneCore.toFixed(0)} GFLOP/s on one core (${((100 * p.sgemm.oneCore) / p.oneCore).toFixed(0)}% of the peak)`
-  return `${p.tier === 'avx512' ? 'AVX-512' : 'AVX2'} FMA peak ${p.oneCore.toFixed(0)} GFLOP/s per core, ${p.allCores.toFixed(0)} on ${cores} cores; ${caches}${sgemm}`
+  const ns = (v: number | null | undefined) => (v == null ? '?' : v.toFixed(0))
+  const trip = p.roundTripNs?.start != null ? `; a cache line's round trip between two cores ${ns(p.roundTripNs.start)} ns at the start${p.roundTripNs.end !== null ? `, ${ns(p.roundTripNs.end)} at the end` : ''}` : ''
+  return `${p.tier === 'avx512' ? 'AVX-512' : 'AVX2'} FMA peak ${p.oneCore.toFixed(0)} GFLOP/s per core, ${p.allCores.toFixed(0)} on ${cores} cores; ${caches}${sgemm}${trip}`
 }

@@ -19,7 +19,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { backendInfo } from '../lib/index.js'
 import { renderSvg } from '../lib/report/render-svg.js'
 import { runKernelBench } from './kernels.bench.js'
-import { describePeak, measurePeak } from './peak.js'
+import { describePeak, measurePeak, measureRoundTrip } from './peak.js'
 import { chartSpecs, readmeSection, resultsMarkdown, type BenchResults, type Machine } from './report.js'
 import { runTrainBench, selectLibraries, selectWorkloads, type Sweep } from './train.bench.js'
 
@@ -157,6 +157,11 @@ export async function main(argv: string[], invocation = `npm run bench${argv.len
       maxWaitSeconds: o.maxWait ?? (quick ? 0 : 60),
       log,
     })
+  }
+  const peak = results.machine.peak
+  if (peak && !('unavailable' in peak) && peak.roundTripNs?.start != null) {
+    peak.roundTripNs.end = measureRoundTrip()
+    log(`  a cache line's round trip between two cores: ${peak.roundTripNs.start} ns at the start, ${peak.roundTripNs.end ?? '?'} at the end`)
   }
   results.machine.loadAverage.after = loadavg()
   results.durationSeconds = (performance.now() - started) / 1000

@@ -68,8 +68,7 @@ fn read() -> Vec<Cache> {
     out
 }
 
-/// The caches AMD's older leaves 0x80000005 (L1) and 0x80000006 (L2, L3) describe, where they
-/// exist.
+/// The caches AMD's older leaves 0x80000005 (L1) and 0x80000006 (L2) describe, where they exist.
 #[cfg(target_arch = "x86_64")]
 fn legacy_or_none(max_extended: u32) -> Vec<Cache> {
     use std::arch::x86_64::__cpuid;
@@ -79,17 +78,16 @@ fn legacy_or_none(max_extended: u32) -> Vec<Cache> {
     // SAFETY: CPUID is available on every x86-64 CPU, and these leaves are within its range.
     #[allow(unused_unsafe)]
     let (l1, l2) = unsafe { (__cpuid(0x8000_0005), __cpuid(0x8000_0006)) };
-    legacy(l1.ecx, l2.ecx, l2.edx)
+    legacy(l1.ecx, l2.ecx)
 }
 
-/// Decodes the legacy leaves' registers: 0x80000005 ECX (L1 data: KB in bits 31–24),
-/// 0x80000006 ECX (L2: KB in bits 31–16) and EDX (L3: 512 KB units in bits 31–18). These leaves
-/// say nothing of sharing: L1 and L2 are a core's own on every AMD design; the L3, shared, is
-/// reported whole with `shared_by` 1 (the GEMM caps what it takes of it). Intel fills in only the
-/// L2 here; a size of zero means not reported.
+/// Decodes the legacy leaves' registers: 0x80000005 ECX (L1 data: KB in bits 31–24) and
+/// 0x80000006 ECX (L2: KB in bits 31–16), each a core's own on every AMD design. The L3 (EDX of
+/// 0x80000006) is left out: these leaves do not say how many cores share it, and the guest here
+/// read 508 MB. Intel fills in only the L2 here; a size of zero means not reported.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn legacy(l1_ecx: u32, l2_ecx: u32, l3_edx: u32) -> Vec<Cache> {
-    let sizes = [(1, (l1_ecx >> 24) as u64 * 1024), (2, (l2_ecx >> 16) as u64 * 1024), (3, (l3_edx >> 18) as u64 * 512 * 1024)];
+fn legacy(l1_ecx: u32, l2_ecx: u32) -> Vec<Cache> {
+    let sizes = [(1, (l1_ecx >> 24) as u64 * 1024), (2, (l2_ecx >> 16) as u64 * 1024)];
     sizes.into_iter().filter(|&(_, bytes)| bytes > 0).map(|(level, bytes)| Cache { level, bytes, shared_by: 1 }).collect()
 }
 
@@ -103,15 +101,15 @@ mod tests {
     use super::*;
 
     /// The registers an AMD EPYC (Zen 5) guest returned, whose leaf 0x8000001D was zeros:
-    /// 48 KB L1d (0x30), 1 MB L2 (0x400), and an L3 of 0x3f8 × 512 KB.
+    /// 48 KB L1d (0x30 in ECX of 0x80000005) and 1 MB L2 (0x400 in ECX of 0x80000006).
     #[test]
     fn legacy_leaves_decode_as_amd_documents_them() {
-        let caches = legacy(0x300c_0140, 0x0400_6140, 0x0fe0_9140);
+        let caches = legacy(0x300c_0140, 0x0400_6140);
         let sizes: Vec<(u32, u64)> = caches.iter().map(|c| (c.level, c.bytes)).collect();
-        assert_eq!(sizes, [(1, 48 << 10), (2, 1 << 20), (3, 0x3f8 * (512 << 10))]);
+        assert_eq!(sizes, [(1, 48 << 10), (2, 1 << 20)]);
         assert!(caches.iter().all(|c| c.shared_by == 1));
-        // Intel reports only the L2 in these leaves: the rest is zero and left out.
-        assert_eq!(legacy(0, 0x0800_6040, 0).iter().map(|c| (c.level, c.bytes)).collect::<Vec<_>>(), [(2, 2 << 20)]);
+        // Intel reports only the L2 in these leaves: the L1 is zero and left out.
+        assert_eq!(legacy(0, 0x0800_6040).iter().map(|c| (c.level, c.bytes)).collect::<Vec<_>>(), [(2, 2 << 20)]);
     }
 
     #[test]
