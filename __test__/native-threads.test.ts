@@ -1,12 +1,13 @@
 /**
  * A model's `threads` option caps the native engine's threads for that model alone (search
  * trials run side by side on one thread each). The work is split so that results never depend
- * on the thread count: the GEMM never splits a sum across threads, the optimizer's ranges are
- * disjoint, and the chain of BatchNormalization, Activation and Dropout splits rows and dropout
- * draws but keeps each unit's sums over the rows whole.
+ * on the thread count: a GEMM that splits a sum across threads splits it into the k blocks one
+ * thread sums and adds them in the same order, the optimizer's ranges are disjoint, and the
+ * chain of BatchNormalization, Activation and Dropout splits rows and dropout draws but keeps
+ * each unit's sums over the rows whole.
  */
 import { describe, expect, it } from 'vitest'
-import { Activation, Adam, BatchNormalization, Dense, Dropout, Sequential, backendInfo, spirals } from '../lib/index.js'
+import { Activation, Adam, BatchNormalization, Dense, Dropout, Matrix, Sequential, backendInfo, spirals } from '../lib/index.js'
 
 const available = backendInfo().nativeAvailable
 
@@ -34,6 +35,27 @@ describe.skipIf(!available)('the threads option', () => {
     const [h1, h2] = [await one.fit(data.x, data.y, { epochs: 2, batchSize: 256 }), await all.fit(data.x, data.y, { epochs: 2, batchSize: 256 })]
     expect(h1.loss).toEqual(h2.loss)
     // Byte-for-byte (Buffer.equals: a deep toEqual on megabytes is slow).
+    expect(Buffer.from(one.toBytes()).equals(Buffer.from(all.toBytes()))).toBe(true)
+  })
+
+  it('gives bit-identical training when layers wider than a k block keep their weights on one thread each', async () => {
+    // 784 and 1100 inputs are two and three k blocks: the forward products split by k blocks,
+    // the weight gradients by rows and the input gradient by columns (gemm::Split).
+    const rows = 512
+    const x = new Matrix(rows, 784, new Float32Array(rows * 784).map((_, i) => Math.sin(i * 0.37)))
+    const y = new Matrix(rows, 1, new Float32Array(rows).map((_, i) => i % 10))
+    const wide = (threads?: number) => {
+      const m = new Sequential({ seed: 9, backend: 'native', ...(threads !== undefined && { threads }) })
+        .add(new Dense({ inputSize: 784, units: 1100, activation: 'relu' }))
+        .add(new Dense({ units: 600, activation: 'tanh' }))
+        .add(new Dense({ units: 10, activation: 'softmax' }))
+      m.compile({ loss: 'sparseCategoricalCrossEntropy', optimizer: new Adam({ learningRate: 0.001 }) })
+      return m
+    }
+    const one = wide(1)
+    const all = wide()
+    const [h1, h2] = [await one.fit(x, y, { epochs: 2, batchSize: 128 }), await all.fit(x, y, { epochs: 2, batchSize: 128 })]
+    expect(h1.loss).toEqual(h2.loss)
     expect(Buffer.from(one.toBytes()).equals(Buffer.from(all.toBytes()))).toBe(true)
   })
 

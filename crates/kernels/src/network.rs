@@ -12,12 +12,12 @@ use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
-use crate::gemm::{gemm_isa, gemm_with, Epilogue, MatMut, MatRef, Tile};
+use crate::gemm::{gemm_isa, gemm_split, Epilogue, MatMut, MatRef, Split, Tile};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
 use crate::pool;
-use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan};
+use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan, Variable};
 use crate::rng::Rng;
 use crate::skinny;
 use crate::vmath;
@@ -149,8 +149,8 @@ pub struct Network {
     chain_of: Vec<Option<usize>>,
     /// The first layer is Dense, so training reads a batch's rows in place (see `Inputs`).
     reads_rows_in_place: bool,
-    /// The parameters' variables (per-variable clipping's unit).
-    variables: Vec<std::ops::Range<usize>>,
+    /// The parameters' variables: per-variable clipping's unit, and how the update splits rows.
+    variables: Vec<Variable>,
     accuracy: AccuracyKind,
     target_cols: usize,
     metric_sums: [f64; MAX_METRICS],
@@ -487,7 +487,7 @@ impl Network {
             bound = optimizers::bound_after_step(&opt, self.value_bound, g, lr, step);
         }
         if bound < SAFE_BOUND {
-            let top = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads);
+            let top = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, &self.variables, step, lr, self.max_threads);
             debug_assert!(top <= bound, "the bound proved this update finite");
             self.value_bound = top;
         } else {
@@ -495,7 +495,7 @@ impl Network {
             self.backup.clear();
             self.backup.extend_from_slice(&self.params);
             self.backup.extend_from_slice(&self.slots);
-            let top = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, step, lr, self.max_threads);
+            let top = optimizers::step(&opt, &mut self.params, &self.grads, &mut self.slots, &self.variables, step, lr, self.max_threads);
             if !top.is_finite() {
                 let (params, slots) = self.backup.split_at(self.params.len());
                 self.params.copy_from_slice(params);
@@ -718,7 +718,7 @@ impl Network {
                             activations::forward(activation, target, units);
                         }
                     } else {
-                        gemm_with(gemm_isa(active_isa()), threads, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                        gemm_split(gemm_isa(active_isa()), threads, Split::Depth, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
                     }
                     if !fuse_here && activation == Activation::Softmax {
                         activations::forward(activation, out, units);
@@ -779,7 +779,7 @@ impl Network {
                         (Source::Output(j), _) => MatRef::new(&ws.outputs[j][..rows * inputs], rows, inputs),
                     };
                     let dz = MatRef::new(delta, rows, units);
-                    gemm_with(gemm_isa(active_isa()), threads, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
+                    gemm_split(gemm_isa(active_isa()), threads, Split::Rows, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
                         .expect("dense shapes are checked by the plan");
                     if let Some(b) = bias {
                         let db = &mut self.grads[b..b + units];
@@ -794,7 +794,7 @@ impl Network {
                     if l > 0 {
                         let dx = &mut lower[l - 1][..rows * inputs];
                         let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
-                        gemm_with(gemm_isa(active_isa()), threads, dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
+                        gemm_split(gemm_isa(active_isa()), threads, Split::Columns, dz, w.t(), MatMut::new(dx, rows, inputs), false, Epilogue::None).expect("dense shapes are checked by the plan");
                     }
                 }
                 // Outside chains: Dropout at rate 0, the identity. (BatchNorm is always in one.)

@@ -10,10 +10,11 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::isa::vectorized;
-use crate::vmath::magnitude;
+use crate::gemm::{gemm_isa, k_share};
+use crate::isa::{active_isa, vectorized};
+use crate::plan::{Clip, Optimizer, Variable};
 use crate::pool;
-use crate::plan::{Clip, Optimizer};
+use crate::vmath::magnitude;
 
 /// Updates whose values provably stay below this need no undo copy: far from f32::MAX (3.4e38),
 /// so rounding in the bound's own arithmetic cannot matter.
@@ -53,14 +54,14 @@ pub fn sum_squares_parallel(grads: &[f32], max_threads: usize) -> f64 {
 /// or the whole gradient by the global norm; then each component by value. Returns ‖g‖² of the
 /// whole gradient before clipping (see `sum_squares_parallel`): NaN or ∞ means the gradient is
 /// not finite and the update must be skipped.
-pub fn clip(clip: Clip, grads: &mut [f32], variables: &[std::ops::Range<usize>], max_threads: usize) -> f64 {
+pub fn clip(clip: Clip, grads: &mut [f32], variables: &[Variable], max_threads: usize) -> f64 {
     let total = sum_squares_parallel(grads, max_threads);
     if !total.is_finite() {
         return total;
     }
     if let Some(max_norm) = clip.norm {
-        for range in variables {
-            let part = &mut grads[range.clone()];
+        for v in variables {
+            let part = &mut grads[v.range()];
             scale_to_norm(part, sum_squares(part).sqrt(), max_norm);
         }
     } else if let Some(max_norm) = clip.global_norm {
@@ -152,44 +153,55 @@ pub fn bound_after_step(opt: &Optimizer, bound: f64, g: f64, lr: f64, step: u64)
     exact * (1.0 + 1e-5) + 1e-30
 }
 
-/// Parameters per task when the update is split across the pool: below this a second thread
-/// costs more to wake than it saves.
+/// Parameters below which the update runs on one thread (a second thread costs more to wake
+/// than it saves), and the block of the parallel sum of squares.
 const PARALLEL_CHUNK: usize = 1 << 15;
 
-/// Parameters per piece of a task's range, which it updates from the last piece to the first.
+/// Parameters per piece of a whole variable, which a thread updates from its last piece to its
+/// first.
 const BACKWARDS_PIECE: usize = 1 << 14;
 
 /// One update. `slots` holds slot s at [s·n, (s+1)·n); `step` counts from 1. Returns the largest
 /// |value| among the new parameters and slots, ∞ if any is not finite: the exact bound the next
 /// update's overflow check starts from, found in the pass that writes them (a separate pass over
-/// the state to measure it was a tenth of an mnist batch). Large updates are split across the
-/// pool: each task owns one contiguous range of the parameters and the same range of every slot,
-/// and updates it piece by piece from its end to its start.
-pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], step: u64, lr: f64, max_threads: usize) -> f64 {
+/// the state to measure it was a tenth of an mnist batch). `variables` (`Plan::variables`)
+/// cover the parameters.
+///
+/// Large updates are split across the pool by rows: thread h updates the rows of each variable
+/// that the GEMMs give it (`gemm::k_share`; see `gemm::Split`), the rows of the weights it reads
+/// and of the gradient it wrote, or else an even share of the rows. Each thread goes from the
+/// last variable to the first, and through each from its end to its start: the first layer's
+/// weights, which the next batch's forward pass reads first, are then the last written and
+/// partly still in cache (mnist on one thread +1%, at batch 32 +2.5%).
+#[allow(clippy::too_many_arguments)]
+pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], variables: &[Variable], step: u64, lr: f64, max_threads: usize) -> f64 {
     let n = params.len();
     assert_eq!(grads.len(), n, "one gradient per parameter");
     let slot_count = opt.slot_count();
     assert_eq!(slots.len(), slot_count * n, "slot count × parameters");
+    assert_eq!(variables.iter().map(|v| v.rows * v.cols).sum::<usize>(), n, "the variables cover the parameters");
     let update = Update::new(opt, step, lr);
-    let tasks = (n / PARALLEL_CHUNK).clamp(1, pool::max_threads().min(max_threads.max(1)));
+    let threads = if n < PARALLEL_CHUNK { 1 } else { pool::max_threads().min(max_threads.max(1)) };
     let top = AtomicU32::new(0);
     let (params, slots) = (pool::Parts::new(params), pool::Parts::new(slots));
-    pool::parallel_for_max(tasks, tasks, |task| {
-        let (a, b) = (n * task / tasks, n * (task + 1) / tasks);
-        // From the end of the range to its start: the first layer's weights, which the next
-        // batch's forward pass reads first, are then the last written and partly still in cache
-        // (mnist on one thread +1%, at batch 32 +2.5%).
-        let mut end = b;
-        while end > a {
-            let start = end.saturating_sub(BACKWARDS_PIECE).max(a);
-            // SAFETY: tasks cover disjoint ranges [a, b) of the parameters and the same ranges of
-            // each slot, and a task's pieces do not overlap.
-            let (w, chunk) = unsafe {
-                let slot = |s: usize| if s < slot_count { slots.part(s * n + start..s * n + end) } else { &mut [][..] };
-                (params.part(start..end), [slot(0), slot(1), slot(2)])
-            };
-            top.fetch_max(update.apply(w, &grads[start..end], chunk), Ordering::Relaxed);
-            end = start;
+    let apply = |range: std::ops::Range<usize>| {
+        // SAFETY: each thread updates its own rows of each variable (below), so no two
+        // threads reach the same parameter or the same place in a slot.
+        let (w, chunk) = unsafe {
+            let slot = |s: usize| if s < slot_count { slots.part(s * n + range.start..s * n + range.end) } else { &mut [][..] };
+            (params.part(range.clone()), [slot(0), slot(1), slot(2)])
+        };
+        top.fetch_max(update.apply(w, &grads[range], chunk), Ordering::Relaxed);
+    };
+    pool::parallel_for_max(threads, threads, |h| {
+        for v in variables.iter().rev() {
+            let rows = k_share(gemm_isa(active_isa()), v.rows, threads, h).unwrap_or_else(|| pool::share(v.rows, threads, h));
+            let (first, mut end) = (v.start + rows.start * v.cols, v.start + rows.end * v.cols);
+            while end > first {
+                let start = end.saturating_sub(BACKWARDS_PIECE).max(first);
+                apply(start..end);
+                end = start;
+            }
         }
     });
     largest(top.load(Ordering::Relaxed))
@@ -436,7 +448,7 @@ mod tests {
                     let before = max_abs(&params).max(max_abs(&slots));
                     let g = sum_squares(&grads).sqrt();
                     let bound = bound_after_step(&opt, before, g, lr, step_no);
-                    let reported = step(&opt, &mut params, &grads, &mut slots, step_no, lr, usize::MAX);
+                    let reported = step(&opt, &mut params, &grads, &mut slots, &[Variable::row(0, n)], step_no, lr, usize::MAX);
                     let after = max_abs(&params).max(max_abs(&slots));
                     // The update's own maximum is the separate pass's, to the bit (∞ for NaN too).
                     assert_eq!(reported.to_bits(), after.to_bits(), "{opt:?} trial {trial} step {step_no}");
@@ -449,17 +461,20 @@ mod tests {
         }
     }
 
-    /// A large update is split across the pool; every range must get exactly the serial result.
+    /// A large update is split across the pool by columns of its variables; every parameter
+    /// must get exactly the serial result.
     #[test]
     fn a_split_update_equals_the_serial_one() {
         let mut rng = Rng::new([1, 1, 2, 3]);
         let n = 5 * PARALLEL_CHUNK + 17;
+        // A kernel whose height is no whole number of row blocks, a bias, and a long row.
+        let variables = [Variable { start: 0, rows: 97, cols: 1000 }, Variable::row(97_000, 1000), Variable::row(98_000, n - 98_000)];
         for opt in optimizers() {
             let params: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 - 0.5).collect();
             let grads: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 - 0.5).collect();
             let slots: Vec<f32> = (0..opt.slot_count() * n).map(|_| rng.next_f64() as f32).collect();
             let (mut p1, mut s1) = (params.clone(), slots.clone());
-            let top = step(&opt, &mut p1, &grads, &mut s1, 3, 0.01, usize::MAX);
+            let top = step(&opt, &mut p1, &grads, &mut s1, &variables, 3, 0.01, usize::MAX);
             // The serial reference: the same rule applied to the whole range at once.
             let (mut p2, mut s2) = (params.clone(), slots.clone());
             let (a, rest) = s2.split_at_mut(n.min(opt.slot_count() * n));

@@ -230,6 +230,26 @@ pub struct Plan {
     pub layers: Vec<Layer>,
 }
 
+/// One variable of the parameters: `rows × cols` floats from `start`, row-major (a kernel is
+/// inputs × units; a bias, γ or β is one row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Variable {
+    pub start: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl Variable {
+    /// A one-row variable of `len` floats.
+    pub fn row(start: usize, len: usize) -> Variable {
+        Variable { start, rows: 1, cols: len }
+    }
+
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.rows * self.cols
+    }
+}
+
 impl Plan {
     pub fn output_activation(&self) -> Activation {
         match self.layers.last() {
@@ -268,17 +288,17 @@ impl Plan {
         self.optimizer.map_or(0, |o| o.slot_count())
     }
 
-    /// The parameter ranges that are one variable each (per-variable clipping's unit, as
-    /// `variableRanges` in lib/plan.ts): each dense kernel and bias, each BatchNorm gamma and beta.
-    pub fn variables(&self) -> Vec<std::ops::Range<usize>> {
+    /// The parameters' variables (per-variable clipping's unit, as `variableRanges` in
+    /// lib/plan.ts): each dense kernel and bias, each BatchNorm gamma and beta.
+    pub fn variables(&self) -> Vec<Variable> {
         let mut out = Vec::new();
         for layer in &self.layers {
             match *layer {
                 Layer::Dense { inputs, units, kernel, bias, .. } => {
-                    out.push(kernel..kernel + inputs * units);
-                    out.extend(bias.map(|b| b..b + units));
+                    out.push(Variable { start: kernel, rows: inputs, cols: units });
+                    out.extend(bias.map(|b| Variable::row(b, units)));
                 }
-                Layer::BatchNorm { units, gamma, beta, .. } => out.extend([gamma..gamma + units, beta..beta + units]),
+                Layer::BatchNorm { units, gamma, beta, .. } => out.extend([Variable::row(gamma, units), Variable::row(beta, units)]),
                 Layer::Dropout { .. } | Layer::Activation { .. } => {}
             }
         }

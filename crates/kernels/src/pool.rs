@@ -63,8 +63,10 @@ pub fn threads_env_problem() -> Option<&'static str> {
 }
 
 /// Runs `f(0) … f(n_tasks - 1)` on up to `max_threads()` threads (the caller included) and returns
-/// when all have finished. Tasks are handed out dynamically, so their order is unspecified; a
-/// panic in any task is re-raised here once every thread has left `f`.
+/// when all have finished. Each thread first runs its own contiguous share of the tasks, the same
+/// share in every region of the same size, then takes what is left of the others' (see `Homes`);
+/// which thread runs a task is therefore not fixed. A panic in any task is re-raised here once
+/// every thread has left `f`.
 pub fn parallel_for<F: Fn(usize) + Sync>(n_tasks: usize, f: F) {
     parallel_for_max(n_tasks, usize::MAX, f)
 }
@@ -87,7 +89,7 @@ pub fn parallel_for_max<F: Fn(usize) + Sync>(n_tasks: usize, max_threads: usize,
     if seats == 0 {
         return (0..n_tasks).for_each(f);
     }
-    pool.shared.run(n_tasks, seats, &f);
+    pool.shared.run(n_tasks, seats + 1, &f);
 }
 
 /// Runs `f(i, chunk)` on each `chunk_len`-long piece of `data` (the last one shorter), on up to
@@ -184,13 +186,13 @@ struct Pool {
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new(max_threads()));
         let mut workers = 0;
         for id in 0..max_threads().saturating_sub(1) {
             let s = Arc::clone(&shared);
             let spawned = thread::Builder::new()
                 .name(format!("backprop-pool-{id}"))
-                .spawn(move || s.worker_loop());
+                .spawn(move || s.worker_loop(id + 1));
             if spawned.is_err() {
                 break;
             }
@@ -215,14 +217,62 @@ unsafe impl Send for TaskFn {}
 struct Job {
     f: TaskFn,
     n_tasks: usize,
+    /// Threads the region is for: the caller (home 0) and the workers of homes 1 … homes − 1.
+    homes: usize,
+}
+
+impl Job {
+    /// The tasks home `h` runs first.
+    fn share(&self, h: usize) -> std::ops::Range<usize> {
+        share(self.n_tasks, self.homes, h)
+    }
+}
+
+/// Part `h` of `0..len` cut into `parts` contiguous parts as even as whole numbers allow: the
+/// tasks a region's thread h runs first, and the cut of work that is to stay on one thread from
+/// region to region (`gemm::k_share`).
+pub fn share(len: usize, parts: usize, h: usize) -> std::ops::Range<usize> {
+    len * h / parts..len * (h + 1) / parts
+}
+
+/// Where each home takes its next task from, one counter per cache line.
+///
+/// Why homes: training places a layer's weights, their gradient and the optimizer's slots on
+/// thread h by giving it task h of each region (`gemm::Split`, `optimizers::step`), which keeps
+/// them in one core's caches only if task h runs on the same thread every time. With one shared
+/// counter, whichever thread came first took the first task. Taking the others' leftovers keeps
+/// the balance when a core is busy with another process.
+struct Homes(Vec<Padded>);
+
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded(AtomicUsize);
+
+impl Homes {
+    /// Opens `job`: each home starts at the beginning of its share.
+    fn reset(&self, job: &Job) {
+        for h in 0..job.homes {
+            self.0[h].0.store(job.share(h).start, Ordering::Relaxed);
+        }
+    }
+
+    /// The next task of home `h`'s share, if any is left.
+    fn take(&self, job: &Job, h: usize) -> Option<usize> {
+        let share = job.share(h);
+        // Reading first keeps exhausted counters from growing (and lines from bouncing) when
+        // every thread is looking for leftovers.
+        if self.0[h].0.load(Ordering::Relaxed) >= share.end {
+            return None;
+        }
+        let i = self.0[h].0.fetch_add(1, Ordering::Relaxed);
+        (i < share.end).then_some(i)
+    }
 }
 
 #[derive(Default)]
 struct State {
     /// The open region; `None` once its caller has stopped admitting workers.
     job: Option<Job>,
-    /// Worker places still free in the open region.
-    seats: usize,
     /// Workers currently running tasks of the region.
     inside: usize,
     /// Workers blocked on `wake` (only they need the costly futex wake-up).
@@ -231,7 +281,6 @@ struct State {
     epoch: u64,
 }
 
-#[derive(Default)]
 struct Shared {
     state: Mutex<State>,
     /// Workers sleep here between regions.
@@ -242,32 +291,46 @@ struct Shared {
     epoch: AtomicU64,
     /// Mirror of `State::inside`, so the caller can poll for the end of a region.
     inside: AtomicUsize,
-    next_task: AtomicUsize,
+    homes: Homes,
     panicked: AtomicBool,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl Shared {
+    /// For regions of up to `threads` threads.
+    fn new(threads: usize) -> Shared {
+        Shared {
+            state: Mutex::default(),
+            wake: Condvar::new(),
+            left: Condvar::new(),
+            epoch: AtomicU64::new(0),
+            inside: AtomicUsize::new(0),
+            homes: Homes((0..threads.max(1)).map(|_| Padded::default()).collect()),
+            panicked: AtomicBool::new(false),
+            panic: Mutex::new(None),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Tasks never run under this lock, so it cannot be poisoned by them.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn run(&self, n_tasks: usize, seats: usize, f: &(dyn Fn(usize) + Sync)) {
+    fn run(&self, n_tasks: usize, homes: usize, f: &(dyn Fn(usize) + Sync)) {
         // SAFETY: erasing the lifetime is sound because this function does not return before
         // `job` is withdrawn and `inside == 0`, i.e. before every worker has dropped the pointer.
         let f: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
         let job = Job {
             f: TaskFn(f),
             n_tasks,
+            homes,
         };
-        self.next_task.store(0, Ordering::Relaxed);
+        self.homes.reset(&job);
         self.panicked.store(false, Ordering::Relaxed);
         let sleeping = {
             let mut st = self.lock();
             st.epoch += 1;
             st.job = Some(job);
-            st.seats = seats;
             self.epoch.store(st.epoch, Ordering::Release);
             st.sleeping
         };
@@ -275,7 +338,7 @@ impl Shared {
         if sleeping > 0 {
             self.wake.notify_all();
         }
-        self.run_tasks(job);
+        self.run_tasks(job, 0);
 
         // Workers that have not joined yet stay out: every task has been taken.
         self.lock().job = None;
@@ -293,12 +356,18 @@ impl Shared {
         }
     }
 
-    fn run_tasks(&self, job: Job) {
+    /// Runs home `home`'s share of `job`, then what is left of the other homes' shares.
+    fn run_tasks(&self, job: Job, home: usize) {
         // SAFETY: `run` keeps the closure alive while any thread can reach this point (see there).
         let f = unsafe { &*job.f.0 };
-        loop {
-            let i = self.next_task.fetch_add(1, Ordering::Relaxed);
-            if i >= job.n_tasks || self.panicked.load(Ordering::Relaxed) {
+        let mut homes = (0..job.homes).map(|o| (home + o) % job.homes);
+        let mut from = homes.next();
+        while let Some(h) = from {
+            let Some(i) = self.homes.take(&job, h) else {
+                from = homes.next();
+                continue;
+            };
+            if self.panicked.load(Ordering::Relaxed) {
                 return;
             }
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(i))) {
@@ -309,7 +378,8 @@ impl Shared {
         }
     }
 
-    fn worker_loop(&self) {
+    /// The loop of the worker whose home is `home` (≥ 1): it joins the regions meant for it.
+    fn worker_loop(&self, home: usize) {
         let mut seen = 0u64;
         loop {
             poll(|| self.epoch.load(Ordering::Acquire) != seen);
@@ -317,8 +387,7 @@ impl Shared {
             let job = loop {
                 if st.epoch != seen {
                     seen = st.epoch;
-                    if let (Some(job), true) = (st.job, st.seats > 0) {
-                        st.seats -= 1;
+                    if let Some(job) = st.job.filter(|job| home < job.homes) {
                         st.inside += 1;
                         self.inside.store(st.inside, Ordering::Relaxed);
                         break job;
@@ -329,7 +398,7 @@ impl Shared {
                 st.sleeping -= 1;
             };
             drop(st);
-            self.run_tasks(job);
+            self.run_tasks(job, home);
             let mut st = self.lock();
             st.inside -= 1;
             self.inside.store(st.inside, Ordering::Release);
@@ -356,6 +425,38 @@ mod tests {
                 assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
             }
         }
+    }
+
+    /// Each thread starts on its own share: the caller on the first half of the tasks, the
+    /// worker on the second (its first task may be a later one of that half if the caller,
+    /// done with its own, took some before the worker woke).
+    #[test]
+    fn each_thread_starts_on_its_own_share() {
+        if max_threads() < 2 {
+            return;
+        }
+        let caller = thread::current().id();
+        for _ in 0..10 {
+            let firsts = Mutex::new(Vec::new());
+            parallel_for_max(8, 2, |i| {
+                let mut firsts = firsts.lock().unwrap();
+                let me = thread::current().id();
+                if !firsts.iter().any(|&(id, _)| id == me) {
+                    firsts.push((me, i));
+                }
+                drop(firsts);
+                thread::sleep(Duration::from_millis(1));
+            });
+            for (id, first) in firsts.into_inner().unwrap() {
+                if id == caller {
+                    assert_eq!(first, 0);
+                } else {
+                    assert!((4..8).contains(&first), "a worker started on task {first}");
+                }
+            }
+        }
+        assert_eq!(share(10, 3, 0), 0..3);
+        assert_eq!(share(10, 3, 2), 6..10);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! GEMM against a straightforward f64 reference: every form, ISA tier and thread count, on the
 //! ragged shapes neural networks produce.
 
-use kernels::gemm::{gemm, gemm_with, Epilogue, GemmError, MatMut, MatRef, Tile};
+use kernels::gemm::{gemm, gemm_split, gemm_with, k_share, Epilogue, GemmError, MatMut, MatRef, Split, Tile};
 use kernels::isa::Isa;
 
 /// Small deterministic generator so failures reproduce (values in [-1, 1), some exact zeros).
@@ -527,5 +527,68 @@ fn gathered_rows_equal_the_rows_copied_out() {
         let w = rng.vec(cols * 19);
         let err = gemm_with(isa, 1, bad, MatRef::new(&w, cols, 19), MatMut::new(&mut c, 2, 19), false, Epilogue::None).unwrap_err();
         assert_eq!(err.to_string(), format!("gemm: A gathers row {stored} but its data has {stored} rows"));
+    }
+}
+
+/// The splits that keep a layer's weights on one thread (`Split::Depth`, `Rows`, `Columns`) give
+/// the bits of one thread's product, with the bias, the hook and accumulation, on shapes of two
+/// and three k blocks (uneven ones too) and of one (where they fall back to `Cheapest`).
+#[test]
+fn every_split_gives_one_threads_bits() {
+    let shapes = [(37, 70, 1100), (130, 256, 784), (600, 40, 1100), (40, 600, 784), (24, 33, 1536), (50, 50, 300)];
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for &(m, n, k) in &shapes {
+            for form in [Form::Nn, Form::Tn, Form::Nt] {
+                let case = Case::new(m, n, k, form, 3, 11);
+                let (a, b) = case.views();
+                let hook = relu;
+                for (accumulate, epilogue) in [(false, Epilogue::BiasThen(&case.bias, &hook)), (true, Epilogue::None), (true, Epilogue::Bias(&case.bias))] {
+                    let run = |split: Split, threads: usize| {
+                        let mut c = case.c0.clone();
+                        gemm_split(isa, threads, split, a, b, MatMut::with_ld(&mut c, m, n, case.ldc), accumulate, epilogue).unwrap();
+                        bits(&c)
+                    };
+                    let one = run(Split::Cheapest, 1);
+                    for split in [Split::Depth, Split::Rows, Split::Columns, Split::Cheapest] {
+                        for threads in [2, 3, 4] {
+                            assert!(run(split, threads) == one, "{isa} {form:?} {m}x{n}x{k} {split:?} on {threads} threads, accumulate {accumulate}, {epilogue:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // The forward product of a first layer reads gathered rows.
+        let mut rng = Rng(5);
+        let data = rng.vec(300 * 784);
+        let index: Vec<u32> = (0..128).map(|r| ((r * 7919 + 11) % 300) as u32).collect();
+        let w = rng.vec(784 * 256);
+        let run = |split: Split, threads: usize| {
+            let mut c = vec![0.0; 128 * 256];
+            gemm_split(isa, threads, split, MatRef::gathered(&data, &index, 784), MatRef::new(&w, 784, 256), MatMut::new(&mut c, 128, 256), false, Epilogue::None).unwrap();
+            bits(&c)
+        };
+        assert!(run(Split::Depth, 2) == run(Split::Cheapest, 1), "{isa}: gathered rows split by depth");
+    }
+}
+
+/// Thread shares of a length cover it in order, in whole k blocks, and exist only when every
+/// thread gets a block.
+#[test]
+fn k_shares_cover_the_length_in_whole_blocks() {
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        for len in [1, 256, 512, 513, 784, 1100, 3072] {
+            for threads in [1, 2, 3, 4] {
+                let shares: Vec<_> = (0..threads).map(|h| k_share(isa, len, threads, h)).collect();
+                if shares.iter().any(Option::is_none) {
+                    assert!(shares.iter().all(Option::is_none), "{isa} {len} {threads}: {shares:?}");
+                    assert!(threads == 1 || len.div_ceil(if isa == Isa::Scalar { 256 } else { 512 }) < threads, "{isa} {len} {threads}: no shares");
+                    continue;
+                }
+                let shares: Vec<_> = shares.into_iter().flatten().collect();
+                assert_eq!(shares[0].start, 0);
+                assert_eq!(shares[threads - 1].end, len);
+                assert!(shares.windows(2).all(|w| w[0].end == w[1].start && !w[0].is_empty()), "{isa} {len} {threads}: {shares:?}");
+            }
+        }
     }
 }

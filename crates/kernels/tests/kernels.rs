@@ -2,7 +2,7 @@
 //! vectorise for the active ISA tier, so CI runs this file under BACKPROP_ISA=scalar, avx2 and
 //! the detected tier (the GEMM tests in gemm.rs pick every tier explicitly).
 
-use kernels::plan::{Activation, Clip, Fused, Loss, Optimizer};
+use kernels::plan::{Activation, Clip, Fused, Loss, Optimizer, Variable};
 use kernels::rng::Rng;
 use kernels::{activations, batch_norm, chain, losses, optimizers};
 
@@ -386,7 +386,7 @@ fn every_optimizer_takes_the_documented_step() {
             let slots = opt.slot_count();
             let mut w = w0.clone();
             let mut s = s0[..slots * n].to_vec();
-            let top = optimizers::step(&opt, &mut w, &g, &mut s, t, lr, usize::MAX);
+            let top = optimizers::step(&opt, &mut w, &g, &mut s, &[Variable::row(0, n)], t, lr, usize::MAX);
             assert_eq!(top, optimizers::max_abs(&w).max(optimizers::max_abs(&s)), "{opt:?}: the largest value written");
             for i in 0..n {
                 let (wi, gi) = (w0[i] as f64, g[i] as f64);
@@ -426,18 +426,18 @@ fn every_optimizer_takes_the_documented_step() {
 #[test]
 fn clipping_by_norm_then_by_value() {
     let mut g = vec![3.0f32, 4.0, 0.0, -12.0];
-    let sum_squares = optimizers::clip(Clip { norm: None, global_norm: Some(6.5), value: Some(2.0) }, &mut g, &[0..4], 1);
+    let sum_squares = optimizers::clip(Clip { norm: None, global_norm: Some(6.5), value: Some(2.0) }, &mut g, &[Variable::row(0, 4)], 1);
     assert_eq!(sum_squares, 169.0);
     // ‖g‖ = 13 → scaled by 0.5 to [1.5, 2, 0, −6], then clamped to ±2.
     assert_eq!(g, [1.5, 2.0, 0.0, -2.0]);
     let mut bad = vec![1.0f32, f32::NAN];
-    assert!(optimizers::clip(Clip { norm: None, global_norm: Some(1.0), value: None }, &mut bad, &[0..2], 1).is_nan());
+    assert!(optimizers::clip(Clip { norm: None, global_norm: Some(1.0), value: None }, &mut bad, &[Variable::row(0, 2)], 1).is_nan());
 }
 
 #[test]
 fn clipping_each_variable_by_its_own_norm() {
     // Two variables: [3, 4] (norm 5 → scaled by 0.5) and [0.6, 0.8] (norm 1, kept).
     let mut g = vec![3.0f32, 4.0, 0.6, 0.8];
-    optimizers::clip(Clip { norm: Some(2.5), global_norm: None, value: None }, &mut g, &[0..2, 2..4], 1);
+    optimizers::clip(Clip { norm: Some(2.5), global_norm: None, value: None }, &mut g, &[Variable::row(0, 2), Variable::row(2, 2)], 1);
     assert_eq!(g, [1.5, 2.0, 0.6, 0.8]);
 }

@@ -206,7 +206,7 @@ fn prefetch_rows(first: *const f32, rows: usize, cols: usize, ld: usize) {
 /// The k blocks: `count` blocks of `size`, the last one shorter. Splitting k evenly (rather than
 /// KC, KC, …, remainder) avoids a thin last block; it depends only on k, keeping results
 /// identical for every thread count.
-fn k_blocks(k: usize, kc_max: usize) -> (usize, usize) {
+pub(crate) fn k_blocks(k: usize, kc_max: usize) -> (usize, usize) {
     let count = k.div_ceil(kc_max).max(1);
     (count, k.div_ceil(count))
 }

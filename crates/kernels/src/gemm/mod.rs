@@ -7,9 +7,10 @@
 //! - input grad `dX = dZ·Wᵀ`:  `gemm(dz, w.t(), dx, …)`
 //!
 //! Packed and cache-blocked with per-ISA micro-kernels (see `block`), split across the thread
-//! pool above a size threshold. Results are bit-identical from call to call and for every thread
-//! count: threads own disjoint rectangles of C and never split the k sum. Different ISA tiers may
-//! differ in the last bits (FMA versus separate multiply and add).
+//! pool above a size threshold (see `Split`). Results are bit-identical from call to call and for
+//! every thread count: the k sum always runs in the same blocks, added in the same order, whether
+//! one thread adds them or threads own disjoint rectangles of C or disjoint k blocks. Different
+//! ISA tiers may differ in the last bits (FMA versus separate multiply and add).
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -288,6 +289,64 @@ pub fn gemm_with(
     accumulate: bool,
     epilogue: Epilogue,
 ) -> Result<(), GemmError> {
+    gemm_split(isa, max_threads, Split::Cheapest, a, b, c, accumulate, epilogue)
+}
+
+/// How a product is cut among threads. Every way gives the same bits: the k sum runs in the
+/// same blocks, added in the same order, on any thread count.
+///
+/// The last three keep a dense layer's weights on the threads that use them. Thread h owns the
+/// rows `k_share(isa, inputs, threads, h)` of a layer's weights (inputs × units): it sums those
+/// k blocks of the forward product (`Depth`), computes those rows of the weight gradient
+/// (`Rows`) and those columns of the input gradient (`Columns`), and `optimizers::step` updates
+/// those rows on it. Split otherwise, each thread read weights the other had just updated: a
+/// cache line moving between the cores every time, which costs most where the cores sit on
+/// different dies. Each falls back to `Cheapest` where the k blocks are fewer than the threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// The grid of rectangles whose slowest one is cheapest to compute and pack.
+    Cheapest,
+    /// Thread h sums its share of the k blocks; the others' partial products are then added to
+    /// C in block order, which is the order one thread adds them in.
+    Depth,
+    /// Thread h computes the rows `k_share(isa, m, threads, h)`.
+    Rows,
+    /// Thread h computes the columns `k_share(isa, n, threads, h)`.
+    Columns,
+}
+
+/// Thread h's part of `0..len`, in whole k blocks of the GEMM on tier `isa` (see [`Split`]), or
+/// `None` when there are fewer blocks than threads.
+pub fn k_share(isa: Isa, len: usize, threads: usize, h: usize) -> Option<std::ops::Range<usize>> {
+    let kc = match isa.capped() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => <avx512::Wide as Kernel>::KC,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => <avx2::Wide as Kernel>::KC,
+        _ => <scalar::Portable as Kernel>::KC,
+    };
+    blocks_share(len, kc, threads, h)
+}
+
+/// `k_share` for blocks of at most `kc`.
+fn blocks_share(len: usize, kc: usize, threads: usize, h: usize) -> Option<std::ops::Range<usize>> {
+    let (count, size) = block::k_blocks(len, kc);
+    let blocks = pool::share(count, threads, h);
+    (count >= threads && threads > 1).then(|| (blocks.start * size).min(len)..(blocks.end * size).min(len))
+}
+
+/// [`gemm_with`], with the product cut among threads by `split`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_split(
+    isa: Isa,
+    max_threads: usize,
+    split: Split,
+    a: MatRef,
+    b: MatRef,
+    c: MatMut,
+    accumulate: bool,
+    epilogue: Epilogue,
+) -> Result<(), GemmError> {
     check_matrix("A", &a)?;
     check_matrix("B", &b)?;
     check_storage("C", c.data.len(), c.rows, c.cols, c.ld)?;
@@ -343,14 +402,14 @@ pub fn gemm_with(
         match isa.capped() {
             // Narrow outputs get a narrower, taller tile (same summation order, same results).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 if n <= 16 => run::<avx512::Narrow>(&p, threads),
+            Isa::Avx512 if n <= 16 => run::<avx512::Narrow>(&p, threads, split),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => run::<avx512::Wide>(&p, threads),
+            Isa::Avx512 => run::<avx512::Wide>(&p, threads, split),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 if n <= 8 => run::<avx2::Narrow>(&p, threads),
+            Isa::Avx2 if n <= 8 => run::<avx2::Narrow>(&p, threads, split),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => run::<avx2::Wide>(&p, threads),
-            _ => run::<scalar::Portable>(&p, threads),
+            Isa::Avx2 => run::<avx2::Wide>(&p, threads, split),
+            _ => run::<scalar::Portable>(&p, threads, split),
         }
     }
     Ok(())
@@ -393,11 +452,19 @@ fn avx2_is_faster() -> bool {
     })
 }
 
-/// Splits C into one chunk per thread and computes the chunks on the pool.
+/// Splits the product by `split` and computes the parts on the pool.
 ///
 /// # Safety
 /// `p` is valid and the CPU supports `K`'s ISA.
-unsafe fn run<K: Kernel>(p: &Problem, threads: usize) {
+unsafe fn run<K: Kernel>(p: &Problem, threads: usize, split: Split) {
+    // SAFETY (each arm): `p` is valid and the CPU supports `K`, as this function requires.
+    let owned = |len: usize, h: usize| blocks_share(len, K::KC, threads, h);
+    match split {
+        Split::Depth if owned(p.k, 0).is_some() => return unsafe { by_depth::<K>(p, threads) },
+        Split::Rows if owned(p.m, 0).is_some() => return unsafe { by_shares::<K>(p, threads, |h| (owned(p.m, h).unwrap_or(0..0), 0..p.n)) },
+        Split::Columns if owned(p.n, 0).is_some() => return unsafe { by_shares::<K>(p, threads, |h| (0..p.m, owned(p.n, h).unwrap_or(0..0))) },
+        _ => {}
+    }
     // Large products get two chunks per thread: if another process holds one of the cores, the
     // task queue moves work to the free thread instead of the call waiting for the slow one.
     // (Each extra chunk re-packs its share of A or B, which costs a few percent below this size.)
@@ -417,6 +484,98 @@ unsafe fn run<K: Kernel>(p: &Problem, threads: usize) {
         // SAFETY: chunks of one split are disjoint, so no two threads write the same part of C.
         pack::with_workspace(|ws| unsafe { K::chunk(p, rows, cols, ws) });
     });
+}
+
+/// Thread h computes the rectangle `share(h)` of C (the rectangles are disjoint and cover C).
+///
+/// # Safety
+/// As for `run`.
+unsafe fn by_shares<K: Kernel>(p: &Problem, threads: usize, share: impl Fn(usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) + Sync) {
+    pool::parallel_for_max(threads, threads, |h| {
+        let (rows, cols) = share(h);
+        if !rows.is_empty() && !cols.is_empty() {
+            // SAFETY: the shares are disjoint, so no two threads write the same part of C.
+            pack::with_workspace(|ws| unsafe { K::chunk(p, rows, cols, ws) });
+        }
+    });
+}
+
+/// `Split::Depth`: thread 0 sums its k blocks into C as one thread would; every later block is
+/// summed into its own partial product (from zero, as the kernel sums each block), and those are
+/// then added to C in block order, then the bias, then the hook: the operations one thread
+/// performs, in the same order.
+///
+/// # Safety
+/// As for `run`; `p.k` has at least `threads` k blocks.
+unsafe fn by_depth<K: Kernel>(p: &Problem, threads: usize) {
+    let (count, size) = block::k_blocks(p.k, K::KC);
+    let own = pool::share(count, threads, 0).end;
+    let mn = p.m * p.n;
+    partials::with(mn * (count - own), |partials| {
+        let parts = pool::Parts::new(partials);
+        pool::parallel_for_max(threads, threads, |h| {
+            let blocks = pool::share(count, threads, h);
+            pack::with_workspace(|ws| {
+                if h == 0 {
+                    // The same k blocks as for the whole k (`k_blocks` of a multiple of `size`).
+                    let first = Problem { k: own * size, bias: std::ptr::null(), hook: None, ..*p };
+                    // SAFETY: thread 0 alone writes C in this region.
+                    unsafe { K::chunk(&first, 0..p.m, 0..p.n, ws) };
+                    return;
+                }
+                for j in blocks {
+                    let k0 = j * size;
+                    // SAFETY: block j's partial is this thread's alone.
+                    let out = unsafe { parts.part((j - own) * mn..(j - own + 1) * mn) };
+                    let block = Problem { k: size.min(p.k - k0), a: p.a.at(0, k0), b: p.b.at(0, k0), c: out.as_mut_ptr(), ldc: p.n, accumulate: false, bias: std::ptr::null(), hook: None, ..*p };
+                    // SAFETY: `block` reads inside A and B and writes its own partial.
+                    unsafe { K::chunk(&block, 0..p.m, 0..p.n, ws) };
+                }
+            });
+        });
+        let partials: &[f32] = partials;
+        pool::parallel_for_max(threads, threads, |h| {
+            for i in pool::share(p.m, threads, h) {
+                // SAFETY: row i of C is inside C, and this thread's alone in this region.
+                let row = unsafe { std::slice::from_raw_parts_mut(p.c.add(i * p.ldc), p.n) };
+                for partial in partials.chunks_exact(mn) {
+                    let add = &partial[i * p.n..(i + 1) * p.n];
+                    // C + partial: the kernel's addition (f32 addition commutes bit for bit).
+                    crate::isa::vectorized(#[inline(always)] || row.iter_mut().zip(add).for_each(|(c, &x)| *c += x));
+                }
+                if !p.bias.is_null() {
+                    // SAFETY: the bias has n floats.
+                    let bias = unsafe { std::slice::from_raw_parts(p.bias, p.n) };
+                    crate::isa::vectorized(#[inline(always)] || row.iter_mut().zip(bias).for_each(|(c, &b)| *c += b));
+                }
+                if let Some(hook) = p.hook {
+                    // SAFETY: as above.
+                    hook(i, 0, unsafe { Tile::new(row.as_mut_ptr(), 1, p.n, p.n) });
+                }
+            }
+        });
+    });
+}
+
+/// The caller's buffer for partial products, kept from call to call: a fresh one each call would
+/// fault in its pages every time.
+mod partials {
+    use std::cell::Cell;
+
+    thread_local! {
+        static BUFFER: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    }
+
+    /// Runs `f` with `len` floats of this thread's buffer (their values unspecified).
+    pub(super) fn with<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        let mut buffer = BUFFER.with(Cell::take);
+        if buffer.len() < len {
+            buffer = crate::alloc::zeroed(len, "the partial products of a GEMM");
+        }
+        let r = f(&mut buffer[..len]);
+        BUFFER.with(|slot| slot.set(buffer));
+        r
+    }
 }
 
 /// How packing reads `m`: along the panel width w are the stored rows when `rows_along_w`
