@@ -165,7 +165,9 @@ const BACKWARDS_PIECE: usize = 1 << 14;
 /// |value| among the new parameters and slots, ∞ if any is not finite: the exact bound the next
 /// update's overflow check starts from, found in the pass that writes them (a separate pass over
 /// the state to measure it was a tenth of an mnist batch). `variables` (`Plan::variables`)
-/// cover the parameters.
+/// place the rows: those of a plan from lib/ tile the parameters in order; any others (a plan
+/// code's ranges are only checked to lie inside the parameters) are ignored, and the
+/// parameters are updated as one column, each of them once.
 ///
 /// Large updates are split across the pool by rows: thread h updates the rows of each variable
 /// that the GEMMs give it (`gemm::k_share`; see `gemm::Split`), the rows of the weights it reads
@@ -179,7 +181,9 @@ pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32
     assert_eq!(grads.len(), n, "one gradient per parameter");
     let slot_count = opt.slot_count();
     assert_eq!(slots.len(), slot_count * n, "slot count × parameters");
-    assert_eq!(variables.iter().map(|v| v.rows * v.cols).sum::<usize>(), n, "the variables cover the parameters");
+    let column = [Variable { start: 0, rows: n, cols: 1 }];
+    let tiled = variables.iter().try_fold(0, |at, v| (v.start == at).then_some(at + v.rows * v.cols)) == Some(n);
+    let variables = if tiled { variables } else { &column[..] };
     let update = Update::new(opt, step, lr);
     let threads = if n < PARALLEL_CHUNK { 1 } else { pool::max_threads().min(max_threads.max(1)) };
     let top = AtomicU32::new(0);
@@ -483,6 +487,13 @@ mod tests {
             assert_eq!(top, serial_top, "{opt:?}");
             assert_eq!(top, max_abs(&p2).max(max_abs(&s2)), "{opt:?}");
             assert_eq!(p1, p2, "{opt:?}");
+            // Variables that overlap or leave gaps (an odd plan code's) are ignored: every
+            // parameter is still updated exactly once.
+            let odd = [Variable { start: 0, rows: 97, cols: 1000 }, Variable { start: 50_000, rows: 2, cols: 1000 }];
+            let (mut p3, mut s3) = (params.clone(), slots.clone());
+            assert_eq!(step(&opt, &mut p3, &grads, &mut s3, &odd, 3, 0.01, usize::MAX), top, "{opt:?}");
+            assert_eq!(p3, p2, "{opt:?}");
+            assert_eq!(s3, s2, "{opt:?}");
             assert_eq!(s1, s2, "{opt:?}");
             assert_ne!(p1, params, "{opt:?} moved nothing");
         }
