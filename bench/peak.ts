@@ -12,6 +12,7 @@
  * measures it at its start and again at its end.
  */
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -75,11 +76,36 @@ function blasSgemm(): Peak['sgemm'] {
     'lib = cfg.get("Build Dependencies", {}).get("blas", {})',
     'print(2 * n ** 3 / best / 1e9, (lib.get("name", "BLAS") + " " + str(lib.get("version", ""))).strip())',
   ].join('\n')
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }
+  const core = openblasCoretype(env)
+  if (core) env.OPENBLAS_CORETYPE = core
   const run = spawnSync(process.env.BACKPROP_BENCH_PYTHON ?? 'python3', ['-c', script], { encoding: 'utf8', env, timeout: 120_000 })
   if (run.error || run.status !== 0) return { unavailable: `numpy did not run: ${run.error?.message ?? run.stderr.trim().split('\n').at(-1)}` }
   const [rate, ...library] = run.stdout.trim().split(' ')
-  return { library: `numpy ${library.join(' ')}`, oneCore: Number(rate) }
+  return { library: `numpy ${library.join(' ')}${core ? ` (OPENBLAS_CORETYPE ${core})` : ''}`, oneCore: Number(rate) }
+}
+
+/**
+ * The OpenBLAS kernels the Python libraries of the bench get: its AVX-512 (SkylakeX) ones on a
+ * CPU with AVX-512, or BACKPROP_BENCH_OPENBLAS_CORETYPE. OpenBLAS 0.3.21 (Debian's) and 0.3.31
+ * (numpy's) do not know Zen 5 and pick AVX2 kernels there: numpy's single-threaded sgemm ran at
+ * 110 GFLOP/s that way on an EPYC guest, and at 208 on its SkylakeX kernel.
+ */
+export function openblasCoretype(env: NodeJS.ProcessEnv): string | undefined {
+  return env.BACKPROP_BENCH_OPENBLAS_CORETYPE ?? (cpuFlags().has('avx512f') ? 'SkylakeX' : env.OPENBLAS_CORETYPE)
+}
+
+let flagsCache: Set<string> | null = null
+function cpuFlags(): Set<string> {
+  if (!flagsCache) {
+    try {
+      const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'))
+      flagsCache = new Set(line?.split(':')[1]?.trim().split(/\s+/) ?? [])
+    } catch {
+      flagsCache = new Set()
+    }
+  }
+  return flagsCache
 }
 
 /** "AVX-512 peak 245 GFLOP/s per core, 490 on 2 cores; L1d 48 KB, L2 2 MB; numpy … sgemm 194 on one core; …round trip …" */

@@ -35,6 +35,7 @@ import {
   type LibraryId,
   type Workload,
 } from './definitions.js'
+import { openblasCoretype } from './peak.js'
 import { RESULT_PREFIX } from './child.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -250,27 +251,12 @@ function childEnv(id: LibraryId): NodeJS.ProcessEnv {
   delete env.BACKPROP_BACKEND
   if (lib.runtime === 'python') {
     env.OMP_NUM_THREADS = String(lib.threads)
-    // PyTorch gets OpenBLAS's fastest kernels: Debian's OpenBLAS (0.3.21) does not know Zen 5
-    // and picks its AVX2 (Haswell) ones, and this machine's environment even pins
-    // OPENBLAS_CORETYPE=Haswell; its AVX-512 (SkylakeX) kernels train 1.3-1.8x faster here.
-    // BACKPROP_BENCH_OPENBLAS_CORETYPE chooses another.
-    const core = env.BACKPROP_BENCH_OPENBLAS_CORETYPE ?? (cpuFlags().has('avx512f') ? 'SkylakeX' : env.OPENBLAS_CORETYPE)
+    // PyTorch gets OpenBLAS's fastest kernels (see openblasCoretype): its AVX-512 ones trained
+    // 1.3-1.8x faster on Zen 5 than those it picked itself.
+    const core = openblasCoretype(env)
     if (core) env.OPENBLAS_CORETYPE = core
   }
   return env
-}
-
-let flagsCache: Set<string> | null = null
-function cpuFlags(): Set<string> {
-  if (!flagsCache) {
-    try {
-      const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'))
-      flagsCache = new Set(line?.split(':')[1]?.trim().split(/\s+/) ?? [])
-    } catch {
-      flagsCache = new Set()
-    }
-  }
-  return flagsCache
 }
 
 /** Total and idle CPU time of the whole machine so far (jiffies), from /proc/stat. */
