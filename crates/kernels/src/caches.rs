@@ -38,10 +38,10 @@ fn read() -> Vec<Cache> {
     // SAFETY: as above.
     #[allow(unused_unsafe)]
     let max_extended = unsafe { __cpuid(0x8000_0000).eax };
-    let mut out = Vec::new();
     if (leaf == 4 && max_leaf < 4) || (leaf != 4 && max_extended < leaf) {
         return legacy_or_none(max_extended);
     }
+    let mut out = Vec::new();
     for i in 0..16 {
         // SAFETY: as above.
         #[allow(unused_unsafe)]

@@ -85,11 +85,12 @@ pub fn parallel_for_max<F: Fn(usize) + Sync>(n_tasks: usize, max_threads: usize,
         Err(TryLockError::Poisoned(e)) => e.into_inner(),
         Err(TryLockError::WouldBlock) => return (0..n_tasks).for_each(f),
     };
-    let seats = (threads - 1).min(pool.workers);
-    if seats == 0 {
+    // The caller is home 0; the workers that started are the others.
+    let homes = threads.min(pool.workers + 1);
+    if homes == 1 {
         return (0..n_tasks).for_each(f);
     }
-    pool.shared.run(n_tasks, seats + 1, &f);
+    pool.shared.run(n_tasks, homes, &f);
 }
 
 /// Runs `f(i, chunk)` on each `chunk_len`-long piece of `data` (the last one shorter), on up to
