@@ -75,7 +75,7 @@ const ROWS: usize = 4;
 #[inline(always)]
 pub fn sum_rows(x: &[f32], units: usize, sums: &mut [f64]) {
     sums.fill(0.0);
-    over_rows([x], units, |[[a, b, c, d]], n| {
+    over_rows([x], units, #[inline(always)] |[[a, b, c, d]], n| {
         if n == ROWS {
             for ((((s, &a), &b), &c), &d) in sums.iter_mut().zip(a).zip(b).zip(c).zip(d) {
                 *s = (((*s + a as f64) + b as f64) + c as f64) + d as f64;
@@ -92,7 +92,7 @@ pub fn sum_rows(x: &[f32], units: usize, sums: &mut [f64]) {
 pub fn sum_centred_squares(x: &[f32], units: usize, mean: &[f64], sums: &mut [f64]) {
     sums.fill(0.0);
     let square = |v: f32, m: f64| (v as f64 - m) * (v as f64 - m);
-    over_rows([x], units, |[[a, b, c, d]], n| {
+    over_rows([x], units, #[inline(always)] |[[a, b, c, d]], n| {
         if n == ROWS {
             for (((((s, &a), &b), &c), &d), &m) in sums.iter_mut().zip(a).zip(b).zip(c).zip(d).zip(mean.iter()) {
                 *s = (((*s + square(a, m)) + square(b, m)) + square(c, m)) + square(d, m);
@@ -157,7 +157,7 @@ pub fn inference_forward(x: &[f32], out: &mut [f32], units: usize, gamma: &[f32]
 pub fn parameter_gradients(g: &[f32], normalized: &[f32], units: usize, d_gamma: &mut [f64], d_beta: &mut [f64]) {
     d_gamma.fill(0.0);
     d_beta.fill(0.0);
-    over_rows([g, normalized], units, |[gs, xs], n| {
+    over_rows([g, normalized], units, #[inline(always)] |[gs, xs], n| {
         let product = |g: f32, x: f32| g as f64 * x as f64;
         // Every slice cut to `units`, so the loops index them without bounds checks.
         let (dg, db) = (&mut d_gamma[..units], &mut d_beta[..units]);

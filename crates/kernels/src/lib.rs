@@ -18,4 +18,6 @@ pub mod plan;
 pub mod pool;
 pub mod rng;
 pub mod skinny;
+#[cfg(target_arch = "x86_64")]
+pub mod transpose;
 pub mod vmath;

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use crate::isa::vectorized;
+use crate::isa::{active_isa, vectorized, Isa};
 
 const TWO_POW_32: f64 = 4_294_967_296.0;
 
@@ -79,21 +79,25 @@ impl Rng {
     /// Writes the next `out.len()` draws to `out`, in order: exactly what as many `next_u32`
     /// calls would return, and the stream ends where they would leave it.
     pub fn fill(&mut self, out: &mut [u32]) {
-        let mut groups = out.chunks_exact_mut(LANES * RUN);
+        let mut groups = out.chunks_exact_mut(GROUP);
         for group in &mut groups {
-            // Lane l starts l·RUN draws in; after RUN steps the last lane stands where the next
-            // group begins.
-            let mut lanes = [[0u32; LANES]; 4];
-            let mut state = self.state;
-            for l in 0..LANES {
-                (0..4).for_each(|w| lanes[w][l] = state[w]);
-                state = jump(state);
-            }
-            vectorized(#[inline(always)] || step_lanes(&mut lanes, group));
-            self.state = [0, 1, 2, 3].map(|w| lanes[w][LANES - 1]);
+            self.state = fill_group(self.state, group);
         }
-        for v in groups.into_remainder() {
-            *v = self.next_u32();
+        let tail = groups.into_remainder();
+        if tail.len() >= GROUP / 4 {
+            // A whole group drawn and its first draws kept beats drawing a quarter of one
+            // one after another. The stream then goes on from the lane the tail ends in.
+            let mut group = vec![0; GROUP];
+            fill_group(self.state, &mut group);
+            tail.copy_from_slice(&group[..tail.len()]);
+            let lanes = vectorized(#[inline(always)] || lane_starts(self.state));
+            let lane = tail.len() / RUN;
+            self.state = [0, 1, 2, 3].map(|w| lanes[w][lane]);
+            (0..tail.len() % RUN).for_each(|_| {
+                self.next_u32();
+            });
+        } else {
+            tail.iter_mut().for_each(|v| *v = self.next_u32());
         }
     }
 
@@ -123,18 +127,44 @@ impl Rng {
 /// Copies of the stream `fill` steps side by side (one 512-bit register per state word).
 const LANES: usize = 16;
 
-/// Draws between neighbouring lanes: a jump costs about as much as 200 draws, so a run this
-/// long keeps jumping below a fifth of the work.
-const RUN: usize = 1024;
+/// Draws between neighbouring lanes. Not a multiple of 1024: lanes 4 KB apart put each block's
+/// 16 stores in one L1 set and at one 4 KB offset, and drawing took twice as long.
+const RUN: usize = 1040;
 
-/// Steps every lane RUN times; lane l's draw i goes to `out[l·RUN + i]`.
+/// Fills `group` (GROUP long) with the draws from `state` on and returns the state after them:
+/// lane l starts l·RUN draws in, and after RUN steps the last lane stands where the next group
+/// begins.
+fn fill_group(state: [u32; 4], group: &mut [u32]) -> [u32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if active_isa() == Isa::Avx512 {
+        // SAFETY: the active tier is AVX-512 only on CPUs that have AVX-512F.
+        return unsafe { fill_group_avx512(state, group) };
+    }
+    vectorized(#[inline(always)] || step_lanes(lane_starts(state), group, copy_columns))
+}
+
+/// `fill_group` with each block's draws laid out by 16 × 16 register transposes: copied draw by
+/// draw, the layout took more time than the draws themselves.
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fill_group_avx512(state: [u32; 4], group: &mut [u32]) -> [u32; 4] {
+    step_lanes(lane_starts(state), group, |block, out, at| transpose_columns(block, out, at))
+}
+
+/// Steps in a block: the draws land in whole vector stores, BLOCK steps × LANES, before `place`
+/// puts each lane's column of the block where it belongs (a scattered store per draw kept the
+/// lanes scalar).
+const BLOCK: usize = 16;
+
+/// Steps every lane RUN times, lane l's draw i going to `out[l·RUN + i]` (by `place`, a block of
+/// steps at a time), and returns the last lane's state.
 #[inline(always)]
-fn step_lanes(s: &mut [[u32; LANES]; 4], out: &mut [u32]) {
-    // Draws land in blocks of BLOCK steps × LANES (whole vector stores), then each lane's column
-    // of the block is copied to its place: a scattered store per draw kept the lanes scalar.
-    const BLOCK: usize = 64;
+fn step_lanes(mut s: [[u32; LANES]; 4], out: &mut [u32], place: impl Fn(&[[u32; LANES]; BLOCK], &mut [u32], usize)) -> [u32; 4] {
     let mut block = [[0u32; LANES]; BLOCK];
-    for b in (0..RUN).step_by(BLOCK) {
+    for at in (0..RUN).step_by(BLOCK) {
         for drawn in block.iter_mut() {
             for l in 0..LANES {
                 drawn[l] = s[1][l].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
@@ -147,12 +177,77 @@ fn step_lanes(s: &mut [[u32; LANES]; 4], out: &mut [u32]) {
                 s[3][l] = s[3][l].rotate_left(11);
             }
         }
-        for (l, lane) in out.chunks_exact_mut(RUN).enumerate() {
-            for (o, drawn) in lane[b..b + BLOCK].iter_mut().zip(&block) {
-                *o = drawn[l];
-            }
+        place(&block, out, at);
+    }
+    [0, 1, 2, 3].map(|w| s[w][LANES - 1])
+}
+
+/// Each lane's column of `block` to its place in `out`, `at` steps into the lanes' runs.
+#[inline(always)]
+fn copy_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
+    for (l, lane) in out.chunks_exact_mut(RUN).enumerate() {
+        for (o, drawn) in lane[at..at + BLOCK].iter_mut().zip(block) {
+            *o = drawn[l];
         }
     }
+}
+
+/// `copy_columns` 16 steps at a time: a transpose turns 16 steps of all lanes into 16 draws of
+/// each lane.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn transpose_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
+    use std::arch::x86_64::*;
+    const { assert!(LANES == 16 && BLOCK.is_multiple_of(16)) };
+    for first in (0..BLOCK).step_by(16) {
+        let mut steps = [_mm512_setzero_ps(); 16];
+        for (i, step) in steps.iter_mut().enumerate() {
+            // SAFETY: a step's LANES draws are 16 u32s, read as the bits of 16 f32s.
+            *step = unsafe { _mm512_loadu_ps(block[first + i].as_ptr().cast()) };
+        }
+        let lanes = crate::transpose::transpose16(steps);
+        for (lane, draws) in out.chunks_exact_mut(RUN).zip(lanes) {
+            let to = &mut lane[at + first..at + first + 16];
+            // SAFETY: `to` holds 16 u32s; the transpose moved bits, never converted them.
+            unsafe { _mm512_storeu_ps(to.as_mut_ptr().cast(), draws) };
+        }
+    }
+}
+
+/// Where the lanes of a group start: lane l at the state l·RUN draws after `state`. Each word of
+/// each lane is the xor of its jump matrix's columns (`lane_columns`) for the state's set bits,
+/// all lanes at once; jumping lane after lane had taken LANES − 1 jumps in a row per group.
+#[inline(always)]
+fn lane_starts(state: [u32; 4]) -> [[u32; LANES]; 4] {
+    let mut lanes = [[0u32; LANES]; 4];
+    for (bit, column) in lane_columns().iter().enumerate() {
+        let on = 0u32.wrapping_sub((state[bit / 32] >> (bit % 32)) & 1);
+        for (words, column) in lanes.iter_mut().zip(column) {
+            words.iter_mut().zip(column).for_each(|(w, &c)| *w ^= c & on);
+        }
+    }
+    lanes
+}
+
+/// Column `bit` of every lane's jump matrix, as `[bit][word][lane]`: word `word` of the state
+/// `lane`·RUN draws after the state with only that bit set (lane 0's matrix is the identity).
+fn lane_columns() -> &'static [[[u32; LANES]; 4]; 128] {
+    static COLUMNS: OnceLock<[[[u32; LANES]; 4]; 128]> = OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let mut table = [[[0u32; LANES]; 4]; 128];
+        for (bit, column) in table.iter_mut().enumerate() {
+            let mut state = [0u32; 4];
+            state[bit / 32] = 1 << (bit % 32);
+            for l in 0..LANES {
+                for (words, &w) in column.iter_mut().zip(&state) {
+                    words[l] = w;
+                }
+                state = jump(state);
+            }
+        }
+        table
+    })
 }
 
 /// Draws in one of `fill`'s groups, and the longer jump `skip` takes: a thread that fills the
@@ -206,10 +301,13 @@ fn columns(image: impl Fn([u32; 4]) -> [u32; 4]) -> [[u32; 4]; 128] {
 mod tests {
     use super::*;
 
-    /// `fill` and `skip` give exactly the serial stream, around and across lane groups.
+    /// `fill` and `skip` give exactly the serial stream, around and across lane groups, with
+    /// tails drawn one by one (below a quarter group) and from a whole group (ending in each
+    /// lane's run, first and last).
     #[test]
     fn filling_and_skipping_match_drawing_one_by_one() {
-        for n in [0, 5, LANES * RUN - 1, LANES * RUN, 2 * LANES * RUN + 777] {
+        let tails = [0, 5, GROUP / 4 - 1, GROUP / 4, 7 * RUN, 7 * RUN + 3, GROUP - RUN, GROUP - 1];
+        for n in tails.into_iter().chain([GROUP, 2 * GROUP + 777, 2 * GROUP + 5 * RUN + 11]) {
             let mut serial = Rng::new(seed_state(99, 1));
             let want: Vec<u32> = (0..n).map(|_| serial.next_u32()).collect();
             let mut filled = Rng::new(seed_state(99, 1));
