@@ -104,6 +104,7 @@ pub fn sum_centred_squares(x: &[f32], units: usize, mean: &[f64], sums: &mut [f6
 }
 
 /// `out[j]` = the blocks' sums `blocks[b][j]` added in block order (the first taken as it is).
+#[inline(always)]
 pub fn add_blocks<'a>(mut blocks: impl Iterator<Item = &'a [f64]>, out: &mut [f64]) {
     match blocks.next() {
         Some(first) => out.copy_from_slice(&first[..out.len()]),
