@@ -84,9 +84,9 @@ impl Rng {
             self.state = fill_group(self.state, group);
         }
         let tail = groups.into_remainder();
-        if tail.len() >= GROUP / 4 {
-            // A whole group drawn and its first draws kept beats drawing a quarter of one
-            // one after another. The stream then goes on from the lane the tail ends in.
+        if tail.len() >= TAIL_FROM_GROUP {
+            // A whole group drawn and its first draws kept: the stream then goes on from the
+            // lane the tail ends in.
             let mut group = vec![0; GROUP];
             fill_group(self.state, &mut group);
             tail.copy_from_slice(&group[..tail.len()]);
@@ -250,6 +250,10 @@ fn lane_columns() -> &'static [[[u32; LANES]; 4]; 128] {
     })
 }
 
+/// The shortest tail `fill` draws from a whole group rather than one draw after another: about
+/// where the two cost the same (`examples/passes_bench.rs` at 33–64 rows of 128).
+const TAIL_FROM_GROUP: usize = GROUP * 3 / 8;
+
 /// Draws in one of `fill`'s groups, and the longer jump `skip` takes: a thread that fills the
 /// second half of a layer's draws gets there in a few jumps rather than dozens.
 pub const GROUP: usize = LANES * RUN;
@@ -302,11 +306,11 @@ mod tests {
     use super::*;
 
     /// `fill` and `skip` give exactly the serial stream, around and across lane groups, with
-    /// tails drawn one by one (below a quarter group) and from a whole group (ending in each
-    /// lane's run, first and last).
+    /// tails drawn one by one and from a whole group (ending at a lane's start, inside its run
+    /// and in the last lane).
     #[test]
     fn filling_and_skipping_match_drawing_one_by_one() {
-        let tails = [0, 5, GROUP / 4 - 1, GROUP / 4, 7 * RUN, 7 * RUN + 3, GROUP - RUN, GROUP - 1];
+        let tails = [0, 5, TAIL_FROM_GROUP - 1, TAIL_FROM_GROUP, 7 * RUN, 7 * RUN + 3, GROUP - RUN, GROUP - 1];
         for n in tails.into_iter().chain([GROUP, 2 * GROUP + 777, 2 * GROUP + 5 * RUN + 11]) {
             let mut serial = Rng::new(seed_state(99, 1));
             let want: Vec<u32> = (0..n).map(|_| serial.next_u32()).collect();
