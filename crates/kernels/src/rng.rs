@@ -9,7 +9,9 @@
 
 use std::sync::OnceLock;
 
-use crate::isa::{active_isa, vectorized, Isa};
+use crate::isa::vectorized;
+#[cfg(target_arch = "x86_64")]
+use crate::isa::{active_isa, Isa};
 
 const TWO_POW_32: f64 = 4_294_967_296.0;
 
