@@ -83,24 +83,26 @@ impl Rng {
     pub fn fill(&mut self, out: &mut [u32]) {
         let mut groups = out.chunks_exact_mut(GROUP);
         for group in &mut groups {
-            self.state = fill_group(self.state, group);
+            self.state = fill_group::<RUN>(self.state, group, lane_columns());
         }
         let tail = groups.into_remainder();
         if tail.len() >= TAIL_FROM_GROUP {
-            // A whole group drawn and its first draws kept: the stream then goes on from the
-            // lane the tail ends in.
+            // A whole group drawn and its first draws kept; the stream goes on from the lane
+            // the tail ends in.
             let mut group = vec![0; GROUP];
-            fill_group(self.state, &mut group);
+            fill_group::<RUN>(self.state, &mut group, lane_columns());
             tail.copy_from_slice(&group[..tail.len()]);
-            let lanes = vectorized(#[inline(always)] || lane_starts(self.state));
-            let lane = tail.len() / RUN;
-            self.state = [0, 1, 2, 3].map(|w| lanes[w][lane]);
-            (0..tail.len() % RUN).for_each(|_| {
-                self.next_u32();
-            });
-        } else {
-            tail.iter_mut().for_each(|v| *v = self.next_u32());
+            let lanes = vectorized(#[inline(always)] || lane_starts(self.state, lane_columns()));
+            self.state = advance([0, 1, 2, 3].map(|w| lanes[w][tail.len() / RUN]), tail.len() % RUN);
+            return;
         }
+        // Shorter tails in groups of lanes SMALL_RUN apart: a layer of 32 rows of 128 units
+        // draws 4096, which one draw after another took 2.9 µs.
+        let mut groups = tail.chunks_exact_mut(SMALL_GROUP);
+        for group in &mut groups {
+            self.state = fill_group::<SMALL_RUN>(self.state, group, small_lane_columns());
+        }
+        groups.into_remainder().iter_mut().for_each(|v| *v = self.next_u32());
     }
 
     /// Uniform in [0, 1): the draw times 2⁻³² (exact in float64).
@@ -133,16 +135,26 @@ const LANES: usize = 16;
 /// 16 stores in one L1 set and at one 4 KB offset, and drawing took twice as long.
 const RUN: usize = 1040;
 
-/// Fills `group` (GROUP long) with the draws from `state` on and returns the state after them:
-/// lane l starts l·RUN draws in, and after RUN steps the last lane stands where the next group
-/// begins.
-fn fill_group(state: [u32; 4], group: &mut [u32]) -> [u32; 4] {
+/// Lanes of the groups `fill` draws a short tail in: shorter runs, for which starting the lanes
+/// weighs more (0.4 ns a draw against 0.16 in GROUP-long groups), but still nearly twice as fast
+/// as one draw after another (0.7 ns).
+const SMALL_RUN: usize = 128;
+const SMALL_GROUP: usize = LANES * SMALL_RUN;
+
+/// The shortest tail `fill` takes from a whole group drawn rather than from small groups: about
+/// where the two cost the same (`examples/passes_bench.rs`).
+const TAIL_FROM_GROUP: usize = GROUP / 2;
+
+/// Fills `group` (LANES · R long) with the draws from `state` on and returns the state after
+/// them: lane l starts l·R draws in (`columns`, the lanes' jump matrices for R), and after R
+/// steps the last lane stands where the next group begins.
+fn fill_group<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &LaneColumns) -> [u32; 4] {
     #[cfg(target_arch = "x86_64")]
     if active_isa() == Isa::Avx512 {
         // SAFETY: the active tier is AVX-512 only on CPUs that have AVX-512F.
-        return unsafe { fill_group_avx512(state, group) };
+        return unsafe { fill_group_avx512::<R>(state, group, columns) };
     }
-    vectorized(#[inline(always)] || step_lanes(lane_starts(state), group, copy_columns))
+    vectorized(#[inline(always)] || step_lanes::<R>(lane_starts(state, columns), group, copy_columns::<R>))
 }
 
 /// `fill_group` with each block's draws laid out by 16 × 16 register transposes: copied draw by
@@ -152,8 +164,8 @@ fn fill_group(state: [u32; 4], group: &mut [u32]) -> [u32; 4] {
 /// The CPU supports AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn fill_group_avx512(state: [u32; 4], group: &mut [u32]) -> [u32; 4] {
-    step_lanes(lane_starts(state), group, |block, out, at| transpose_columns(block, out, at))
+unsafe fn fill_group_avx512<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &LaneColumns) -> [u32; 4] {
+    step_lanes::<R>(lane_starts(state, columns), group, |block, out, at| transpose_columns::<R>(block, out, at))
 }
 
 /// Steps in a block: the draws land in whole vector stores, BLOCK steps × LANES, before `place`
@@ -161,12 +173,13 @@ unsafe fn fill_group_avx512(state: [u32; 4], group: &mut [u32]) -> [u32; 4] {
 /// lanes scalar).
 const BLOCK: usize = 16;
 
-/// Steps every lane RUN times, lane l's draw i going to `out[l·RUN + i]` (by `place`, a block of
+/// Steps every lane R times, lane l's draw i going to `out[l·R + i]` (by `place`, a block of
 /// steps at a time), and returns the last lane's state.
 #[inline(always)]
-fn step_lanes(mut s: [[u32; LANES]; 4], out: &mut [u32], place: impl Fn(&[[u32; LANES]; BLOCK], &mut [u32], usize)) -> [u32; 4] {
+fn step_lanes<const R: usize>(mut s: [[u32; LANES]; 4], out: &mut [u32], place: impl Fn(&[[u32; LANES]; BLOCK], &mut [u32], usize)) -> [u32; 4] {
+    const { assert!(R.is_multiple_of(BLOCK)) };
     let mut block = [[0u32; LANES]; BLOCK];
-    for at in (0..RUN).step_by(BLOCK) {
+    for at in (0..R).step_by(BLOCK) {
         for drawn in block.iter_mut() {
             for l in 0..LANES {
                 drawn[l] = s[1][l].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
@@ -186,8 +199,8 @@ fn step_lanes(mut s: [[u32; LANES]; 4], out: &mut [u32], place: impl Fn(&[[u32; 
 
 /// Each lane's column of `block` to its place in `out`, `at` steps into the lanes' runs.
 #[inline(always)]
-fn copy_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
-    for (l, lane) in out.chunks_exact_mut(RUN).enumerate() {
+fn copy_columns<const R: usize>(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
+    for (l, lane) in out.chunks_exact_mut(R).enumerate() {
         for (o, drawn) in lane[at..at + BLOCK].iter_mut().zip(block) {
             *o = drawn[l];
         }
@@ -199,7 +212,7 @@ fn copy_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
-fn transpose_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
+fn transpose_columns<const R: usize>(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) {
     use std::arch::x86_64::*;
     const { assert!(LANES == 16 && BLOCK.is_multiple_of(16)) };
     for first in (0..BLOCK).step_by(16) {
@@ -209,7 +222,7 @@ fn transpose_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) 
             *step = unsafe { _mm512_loadu_ps(block[first + i].as_ptr().cast()) };
         }
         let lanes = crate::transpose::transpose16(steps);
-        for (lane, draws) in out.chunks_exact_mut(RUN).zip(lanes) {
+        for (lane, draws) in out.chunks_exact_mut(R).zip(lanes) {
             let to = &mut lane[at + first..at + first + 16];
             // SAFETY: `to` holds 16 u32s; the transpose moved bits, never converted them.
             unsafe { _mm512_storeu_ps(to.as_mut_ptr().cast(), draws) };
@@ -217,13 +230,13 @@ fn transpose_columns(block: &[[u32; LANES]; BLOCK], out: &mut [u32], at: usize) 
     }
 }
 
-/// Where the lanes of a group start: lane l at the state l·RUN draws after `state`. Each word of
-/// each lane is the xor of its jump matrix's columns (`lane_columns`) for the state's set bits,
+/// Where the lanes of a group start: lane l at the state l·R draws after `state`. Each word of
+/// each lane is the xor of its jump matrix's columns (`columns`, for R) for the state's set bits,
 /// all lanes at once; jumping lane after lane had taken LANES − 1 jumps in a row per group.
 #[inline(always)]
-fn lane_starts(state: [u32; 4]) -> [[u32; LANES]; 4] {
+fn lane_starts(state: [u32; 4], columns: &LaneColumns) -> [[u32; LANES]; 4] {
     let mut lanes = [[0u32; LANES]; 4];
-    for (bit, column) in lane_columns().iter().enumerate() {
+    for (bit, column) in columns.iter().enumerate() {
         let on = 0u32.wrapping_sub((state[bit / 32] >> (bit % 32)) & 1);
         for (words, column) in lanes.iter_mut().zip(column) {
             words.iter_mut().zip(column).for_each(|(w, &c)| *w ^= c & on);
@@ -232,29 +245,47 @@ fn lane_starts(state: [u32; 4]) -> [[u32; LANES]; 4] {
     lanes
 }
 
-/// Column `bit` of every lane's jump matrix, as `[bit][word][lane]`: word `word` of the state
-/// `lane`·RUN draws after the state with only that bit set (lane 0's matrix is the identity).
-fn lane_columns() -> &'static [[[u32; LANES]; 4]; 128] {
-    static COLUMNS: OnceLock<[[[u32; LANES]; 4]; 128]> = OnceLock::new();
-    COLUMNS.get_or_init(|| {
-        let mut table = [[[0u32; LANES]; 4]; 128];
-        for (bit, column) in table.iter_mut().enumerate() {
-            let mut state = [0u32; 4];
-            state[bit / 32] = 1 << (bit % 32);
-            for l in 0..LANES {
-                for (words, &w) in column.iter_mut().zip(&state) {
-                    words[l] = w;
-                }
-                state = jump(state);
-            }
-        }
-        table
-    })
+/// Column `bit` of every lane's jump matrix for some run R, as `[bit][word][lane]`: word `word`
+/// of the state `lane`·R draws after the state with only that bit set (lane 0's matrix is the
+/// identity).
+type LaneColumns = [[[u32; LANES]; 4]; 128];
+
+/// The lanes' jump matrices for RUN.
+fn lane_columns() -> &'static LaneColumns {
+    static COLUMNS: OnceLock<LaneColumns> = OnceLock::new();
+    COLUMNS.get_or_init(|| lanes_by(jump_columns()))
 }
 
-/// The shortest tail `fill` draws from a whole group rather than one draw after another: about
-/// where the two cost the same (`examples/passes_bench.rs` at 33–64 rows of 128).
-const TAIL_FROM_GROUP: usize = GROUP * 3 / 8;
+/// The lanes' jump matrices for SMALL_RUN.
+fn small_lane_columns() -> &'static LaneColumns {
+    static COLUMNS: OnceLock<LaneColumns> = OnceLock::new();
+    COLUMNS.get_or_init(|| lanes_by(&columns(|state| advance(state, SMALL_RUN))))
+}
+
+/// The lanes' jump matrices for lanes one `jump` (a jump matrix) apart.
+fn lanes_by(jump: &[[u32; 4]; 128]) -> LaneColumns {
+    let mut table = [[[0u32; LANES]; 4]; 128];
+    for (bit, column) in table.iter_mut().enumerate() {
+        let mut state = [0u32; 4];
+        state[bit / 32] = 1 << (bit % 32);
+        for l in 0..LANES {
+            for (words, &w) in column.iter_mut().zip(&state) {
+                words[l] = w;
+            }
+            state = jump_by(state, jump);
+        }
+    }
+    table
+}
+
+/// The state `n` draws after `state`, drawn one by one.
+fn advance(state: [u32; 4], n: usize) -> [u32; 4] {
+    let mut rng = Rng::new(state);
+    (0..n).for_each(|_| {
+        rng.next_u32();
+    });
+    rng.state
+}
 
 /// Draws in one of `fill`'s groups, and the longer jump `skip` takes: a thread that fills the
 /// second half of a layer's draws gets there in a few jumps rather than dozens.
@@ -279,13 +310,7 @@ fn jump_by(state: [u32; 4], columns: &[[u32; 4]; 128]) -> [u32; 4] {
 /// draws (the transition is linear, so any state's image is the xor of its bits' images).
 fn jump_columns() -> &'static [[u32; 4]; 128] {
     static COLUMNS: OnceLock<[[u32; 4]; 128]> = OnceLock::new();
-    COLUMNS.get_or_init(|| columns(|state| {
-        let mut rng = Rng::new(state);
-        (0..RUN).for_each(|_| {
-            rng.next_u32();
-        });
-        rng.state
-    }))
+    COLUMNS.get_or_init(|| columns(|state| advance(state, RUN)))
 }
 
 /// The jump matrix for GROUP draws: LANES jumps of RUN.
@@ -308,12 +333,14 @@ mod tests {
     use super::*;
 
     /// `fill` and `skip` give exactly the serial stream, around and across lane groups, with
-    /// tails drawn one by one and from a whole group (ending at a lane's start, inside its run
-    /// and in the last lane).
+    /// tails drawn in small groups and one by one, or from a whole group (ending at a lane's
+    /// start, inside its run and in the last lane).
     #[test]
     fn filling_and_skipping_match_drawing_one_by_one() {
-        let tails = [0, 5, TAIL_FROM_GROUP - 1, TAIL_FROM_GROUP, 7 * RUN, 7 * RUN + 3, GROUP - RUN, GROUP - 1];
-        for n in tails.into_iter().chain([GROUP, 2 * GROUP + 777, 2 * GROUP + 5 * RUN + 11]) {
+        let small = [0, 5, SMALL_GROUP - 1, SMALL_GROUP, SMALL_GROUP + 1, 3 * SMALL_GROUP + 77, TAIL_FROM_GROUP - 1];
+        let whole = [TAIL_FROM_GROUP, 9 * RUN, 9 * RUN + 3, GROUP - 1];
+        let groups = [GROUP, 2 * GROUP + 777, 2 * GROUP + 3 * SMALL_GROUP, 2 * GROUP + 11 * RUN + 11];
+        for n in small.into_iter().chain(whole).chain(groups) {
             let mut serial = Rng::new(seed_state(99, 1));
             let want: Vec<u32> = (0..n).map(|_| serial.next_u32()).collect();
             let mut filled = Rng::new(seed_state(99, 1));
