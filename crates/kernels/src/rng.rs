@@ -3,9 +3,10 @@
 //! rounded in float64, so Rust and JavaScript draw identical streams.
 //!
 //! One stream is serial by nature, but its state transition is linear over GF(2) (xors, shifts
-//! and rotations), so jumping `RUN` draws ahead is a fixed 128 × 128 bit matrix. `fill` uses it to
-//! start `LANES` copies of the stream `RUN` draws apart and step them side by side in vector
-//! registers: the same draws in the same places, many times faster than one after another.
+//! and rotations), so jumping `RUN` draws ahead is a fixed 128 × 128 bit matrix. `fill` uses such
+//! matrices to start `LANES` copies of the stream a run apart (`RUN`, or `SMALL_RUN` for short
+//! tails) and step them side by side in vector registers: the same draws in the same places,
+//! many times faster than one after another.
 
 use std::sync::OnceLock;
 
