@@ -84,24 +84,23 @@ impl Rng {
     pub fn fill(&mut self, out: &mut [u32]) {
         let mut groups = out.chunks_exact_mut(GROUP);
         for group in &mut groups {
-            self.state = fill_group::<RUN>(self.state, group, lane_columns());
+            self.state = lane(&fill_group::<RUN>(self.state, group, lane_columns()), LANES - 1);
         }
         let tail = groups.into_remainder();
         if tail.len() >= TAIL_FROM_GROUP {
-            // A whole group drawn and its first draws kept; the stream goes on from the lane
-            // the tail ends in.
+            // A whole group drawn and its first draws kept; the stream goes on from where the
+            // lane before the one the tail ends in stopped (at least half the lanes are whole).
             let mut group = vec![0; GROUP];
-            fill_group::<RUN>(self.state, &mut group, lane_columns());
+            let ends = fill_group::<RUN>(self.state, &mut group, lane_columns());
             tail.copy_from_slice(&group[..tail.len()]);
-            let lanes = vectorized(#[inline(always)] || lane_starts(self.state, lane_columns()));
-            self.state = advance([0, 1, 2, 3].map(|w| lanes[w][tail.len() / RUN]), tail.len() % RUN);
+            self.state = advance(lane(&ends, tail.len() / RUN - 1), tail.len() % RUN);
             return;
         }
         // Shorter tails in groups of lanes SMALL_RUN apart: a layer of 32 rows of 128 units
         // draws 4096, which one draw after another took 2.9 µs.
         let mut groups = tail.chunks_exact_mut(SMALL_GROUP);
         for group in &mut groups {
-            self.state = fill_group::<SMALL_RUN>(self.state, group, small_lane_columns());
+            self.state = lane(&fill_group::<SMALL_RUN>(self.state, group, small_lane_columns()), LANES - 1);
         }
         groups.into_remainder().iter_mut().for_each(|v| *v = self.next_u32());
     }
@@ -146,10 +145,10 @@ const SMALL_GROUP: usize = LANES * SMALL_RUN;
 /// where the two cost the same (`examples/passes_bench.rs`).
 const TAIL_FROM_GROUP: usize = GROUP / 2;
 
-/// Fills `group` (LANES · R long) with the draws from `state` on and returns the state after
-/// them: lane l starts l·R draws in (`columns`, the lanes' jump matrices for R), and after R
-/// steps the last lane stands where the next group begins.
-fn fill_group<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &LaneColumns) -> [u32; 4] {
+/// Fills `group` (LANES · R long) with the draws from `state` on and returns where each lane
+/// stopped: lane l starts l·R draws in (`columns`, the lanes' jump matrices for R) and stops
+/// where lane l + 1 began; the last lane stops where the next group begins.
+fn fill_group<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &LaneColumns) -> Lanes {
     #[cfg(target_arch = "x86_64")]
     if active_isa() == Isa::Avx512 {
         // SAFETY: the active tier is AVX-512 only on CPUs that have AVX-512F.
@@ -165,7 +164,7 @@ fn fill_group<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &Lane
 /// The CPU supports AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn fill_group_avx512<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &LaneColumns) -> [u32; 4] {
+unsafe fn fill_group_avx512<const R: usize>(state: [u32; 4], group: &mut [u32], columns: &LaneColumns) -> Lanes {
     step_lanes::<R>(lane_starts(state, columns), group, |block, out, at| transpose_columns::<R>(block, out, at))
 }
 
@@ -174,10 +173,18 @@ unsafe fn fill_group_avx512<const R: usize>(state: [u32; 4], group: &mut [u32], 
 /// lanes scalar).
 const BLOCK: usize = 16;
 
+/// The states of the lanes, a register per word: `[word][lane]`.
+type Lanes = [[u32; LANES]; 4];
+
+/// Lane `l`'s state.
+fn lane(lanes: &Lanes, l: usize) -> [u32; 4] {
+    lanes.map(|words| words[l])
+}
+
 /// Steps every lane R times, lane l's draw i going to `out[l·R + i]` (by `place`, a block of
-/// steps at a time), and returns the last lane's state.
+/// steps at a time), and returns the lanes' states.
 #[inline(always)]
-fn step_lanes<const R: usize>(mut s: [[u32; LANES]; 4], out: &mut [u32], place: impl Fn(&[[u32; LANES]; BLOCK], &mut [u32], usize)) -> [u32; 4] {
+fn step_lanes<const R: usize>(mut s: Lanes, out: &mut [u32], place: impl Fn(&[[u32; LANES]; BLOCK], &mut [u32], usize)) -> Lanes {
     const { assert!(R.is_multiple_of(BLOCK)) };
     let mut block = [[0u32; LANES]; BLOCK];
     for at in (0..R).step_by(BLOCK) {
@@ -195,7 +202,7 @@ fn step_lanes<const R: usize>(mut s: [[u32; LANES]; 4], out: &mut [u32], place: 
         }
         place(&block, out, at);
     }
-    [0, 1, 2, 3].map(|w| s[w][LANES - 1])
+    s
 }
 
 /// Each lane's column of `block` to its place in `out`, `at` steps into the lanes' runs.
@@ -235,7 +242,7 @@ fn transpose_columns<const R: usize>(block: &[[u32; LANES]; BLOCK], out: &mut [u
 /// each lane is the xor of its jump matrix's columns (`columns`, for R) for the state's set bits,
 /// all lanes at once; jumping lane after lane had taken LANES − 1 jumps in a row per group.
 #[inline(always)]
-fn lane_starts(state: [u32; 4], columns: &LaneColumns) -> [[u32; LANES]; 4] {
+fn lane_starts(state: [u32; 4], columns: &LaneColumns) -> Lanes {
     let mut lanes = [[0u32; LANES]; 4];
     for (bit, column) in columns.iter().enumerate() {
         let on = 0u32.wrapping_sub((state[bit / 32] >> (bit % 32)) & 1);
