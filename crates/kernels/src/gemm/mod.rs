@@ -34,6 +34,15 @@ use pack::Src;
 /// cost more than the second core saves (measured with `examples/gemm_bench.rs`).
 const PARALLEL_MIN_MACS: usize = 1 << 20;
 
+/// Multiply-adds below which the products of a dense layer whose weights no thread can own
+/// (fewer k blocks over its inputs than threads, so `Split` falls back to `Cheapest`) gain
+/// nothing from a second thread: each product cuts its operands across the cores, and moving
+/// them costs more than the halved compute saves where the cores sit on different dies.
+/// Measured with `examples/train_bench.rs` on a two-die guest, two threads against one:
+/// 128-128-128-10 at batch 128 (2M per layer) 18% slower, 512-512-10 at batch 16 (4M) 35%
+/// slower, 256-256-256-10 at batch 64 (4M) even, at batch 128 (8M) 10% faster.
+const UNOWNED_MIN_MACS: usize = 1 << 23;
+
 /// Per-thread multiply-adds (~0.3 ms) above which C is cut into two chunks per thread.
 const BALANCE_MIN_MACS: usize = 1 << 26;
 
@@ -326,6 +335,15 @@ pub fn k_share(isa: Isa, len: usize, threads: usize, h: usize) -> Option<std::op
         _ => <scalar::Portable as Kernel>::KC,
     };
     blocks_share(len, kc, threads, h)
+}
+
+/// Whether the products of a dense layer (`rows` × `inputs` × `units` multiply-adds each) gain
+/// from `threads` threads on tier `isa`: those whose weights the threads own (`k_share` of the
+/// inputs; see [`Split`]) from `PARALLEL_MIN_MACS` on, the others from `UNOWNED_MIN_MACS`.
+pub fn layer_gains_from_threads(isa: Isa, rows: usize, inputs: usize, units: usize, threads: usize) -> bool {
+    let macs = rows.saturating_mul(inputs).saturating_mul(units);
+    let owned = k_share(isa, inputs, threads, 0).is_some();
+    threads > 1 && macs >= if owned { PARALLEL_MIN_MACS } else { UNOWNED_MIN_MACS }
 }
 
 /// `k_share` for blocks of at most `kc`.
