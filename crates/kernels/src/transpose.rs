@@ -40,4 +40,3 @@ pub fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
     }
     out
 }
-
