@@ -26,8 +26,9 @@ function model(threads?: number): Sequential {
 
 describe.skipIf(!available)('the threads option', () => {
   it('gives bit-identical training on one thread and on all of them', async () => {
-    // Big enough that the GEMMs (512×512 per batch of 256), the chains' passes (256×512) and
-    // the optimizer pass (~265k parameters) are split across threads when allowed.
+    // Big enough that the GEMMs (512×512 per batch of 256; the 512 inputs are two k blocks, one
+    // per thread: gemm::Split::Depth), the chains' passes (256×512) and the optimizer pass
+    // (~265k parameters) are split across threads when allowed.
     const data = spirals({ samples: 2048, classes: 3, seed: 1 })
     const one = model(1)
     const all = model()

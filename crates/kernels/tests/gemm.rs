@@ -532,10 +532,11 @@ fn gathered_rows_equal_the_rows_copied_out() {
 
 /// The splits that keep a layer's weights on one thread (`Split::Depth`, `Rows`, `Columns`) give
 /// the bits of one thread's product, with the bias, the hook and accumulation, on shapes of two
-/// and three k blocks (uneven ones too) and of one (where they fall back to `Cheapest`).
+/// and three k blocks (uneven ones too) and of one (where they fall back to `Cheapest`). On one
+/// thread, `Rows` and `Columns` give `Cheapest`'s bits, and `Depth` its own (see the next test).
 #[test]
 fn every_split_gives_one_threads_bits() {
-    let shapes = [(37, 70, 1100), (130, 256, 784), (600, 40, 1100), (40, 600, 784), (24, 33, 1536), (50, 50, 300)];
+    let shapes = [(37, 70, 1100), (130, 256, 784), (600, 40, 1100), (40, 600, 784), (24, 33, 1536), (50, 50, 300), (64, 96, 256), (20, 30, 200)];
     for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
         for &(m, n, k) in &shapes {
             for form in [Form::Nn, Form::Tn, Form::Nt] {
@@ -549,7 +550,9 @@ fn every_split_gives_one_threads_bits() {
                         bits(&c)
                     };
                     let one = run(Split::Cheapest, 1);
+                    assert!(run(Split::Rows, 1) == one && run(Split::Columns, 1) == one, "{isa} {form:?} {m}x{n}x{k}: one thread");
                     for split in [Split::Depth, Split::Rows, Split::Columns, Split::Cheapest] {
+                        let one = if split == Split::Depth { run(Split::Depth, 1) } else { one.clone() };
                         for threads in [2, 3, 4] {
                             assert!(run(split, threads) == one, "{isa} {form:?} {m}x{n}x{k} {split:?} on {threads} threads, accumulate {accumulate}, {epilogue:?}");
                         }
@@ -567,7 +570,37 @@ fn every_split_gives_one_threads_bits() {
             gemm_split(isa, threads, split, MatRef::gathered(&data, &index, 784), MatRef::new(&w, 784, 256), MatMut::new(&mut c, 128, 256), false, Epilogue::None).unwrap();
             bits(&c)
         };
-        assert!(run(Split::Depth, 2) == run(Split::Cheapest, 1), "{isa}: gathered rows split by depth");
+        assert!(run(Split::Depth, 2) == run(Split::Depth, 1), "{isa}: gathered rows split by depth");
+    }
+}
+
+/// `Split::Depth` sums a layer's inputs in blocks of at most half of them from 256 inputs on
+/// (and of at most the kernel's 512 or, scalar, 256): its product on one thread is, bit for bit,
+/// the product of the first block followed by the product of each later block accumulated onto
+/// it, the bias and hook coming with the last. Below 256 inputs it is `Cheapest`'s product.
+#[test]
+fn depth_sums_a_layers_inputs_in_blocks_of_at_most_half() {
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
+        let kc = if isa == Isa::Scalar { 256 } else { 512 };
+        for (m, n, k) in [(64, 96, 256), (33, 40, 300), (50, 20, 513), (40, 70, 784), (30, 50, 1100), (20, 30, 255)] {
+            let case = Case::new(m, n, k, Form::Nn, 3, 11);
+            let (a, b) = case.views();
+            let hook = relu;
+            let mut depth = case.c0.clone();
+            gemm_split(isa, 1, Split::Depth, a, b, MatMut::with_ld(&mut depth, m, n, case.ldc), false, Epilogue::BiasThen(&case.bias, &hook)).unwrap();
+            let count = k.div_ceil(kc).max(if k >= 256 { 2 } else { 1 });
+            let size = k.div_ceil(count);
+            let mut blocks = case.c0.clone();
+            for j in 0..count {
+                let ks = j * size..((j + 1) * size).min(k);
+                let av = MatRef::with_ld(&case.a[ks.start..], m, ks.len(), case.lda);
+                let bv = MatRef::with_ld(&case.b[ks.start * case.ldb..], ks.len(), n, case.ldb);
+                let c = MatMut::with_ld(&mut blocks, m, n, case.ldc);
+                let epilogue = if j + 1 == count { Epilogue::BiasThen(&case.bias, &hook) } else { Epilogue::None };
+                gemm_with(isa, 1, av, bv, c, j > 0, epilogue).unwrap();
+            }
+            assert!(bits(&depth) == bits(&blocks), "{isa} {m}x{n}x{k}: {count} blocks of {size}");
+        }
     }
 }
 
@@ -576,12 +609,13 @@ fn every_split_gives_one_threads_bits() {
 #[test]
 fn k_shares_cover_the_length_in_whole_blocks() {
     for isa in Isa::ALL.into_iter().filter(|i| i.is_supported()) {
-        for len in [1, 256, 512, 513, 784, 1100, 3072] {
+        for len in [1, 255, 256, 300, 512, 513, 784, 1100, 3072] {
             for threads in [1, 2, 3, 4] {
                 let shares: Vec<_> = (0..threads).map(|h| k_share(isa, len, threads, h)).collect();
                 if shares.iter().any(Option::is_none) {
                     assert!(shares.iter().all(Option::is_none), "{isa} {len} {threads}: {shares:?}");
-                    assert!(threads == 1 || len.div_ceil(if isa == Isa::Scalar { 256 } else { 512 }) < threads, "{isa} {len} {threads}: no shares");
+                    let blocks = len.div_ceil(if isa == Isa::Scalar { 256 } else { 512 }).max(if len >= 256 { 2 } else { 1 });
+                    assert!(threads == 1 || blocks < threads, "{isa} {len} {threads}: no shares");
                     continue;
                 }
                 let shares: Vec<_> = shares.into_iter().flatten().collect();
@@ -598,11 +632,13 @@ fn k_shares_cover_the_length_in_whole_blocks() {
 #[test]
 fn layers_gain_from_threads_by_size_and_by_whether_their_weights_can_be_owned() {
     for isa in Isa::ALL.into_iter().filter(|i| i.is_supported() && *i != Isa::Scalar) {
-        // 784 inputs are two k blocks: owned; 128 and 512 are one.
-        assert!(layer_gains_from_threads(isa, 32, 784, 128, 2), "{isa}: 3.2M owned");
-        assert!(!layer_gains_from_threads(isa, 8, 784, 128, 2), "{isa}: 0.8M owned");
+        // From 256 inputs on, a layer's forward product has two k blocks: owned; 128 is one.
+        assert!(layer_gains_from_threads(isa, 64, 784, 128, 2), "{isa}: 6.4M owned");
+        assert!(!layer_gains_from_threads(isa, 32, 784, 128, 2), "{isa}: 3.2M owned");
+        assert!(layer_gains_from_threads(isa, 16, 512, 512, 2), "{isa}: 4M owned");
+        assert!(!layer_gains_from_threads(isa, 32, 256, 256, 2), "{isa}: 2M owned");
         assert!(!layer_gains_from_threads(isa, 128, 128, 128, 2), "{isa}: 2M unowned");
-        assert!(!layer_gains_from_threads(isa, 16, 512, 512, 2), "{isa}: 4M unowned");
+        assert!(!layer_gains_from_threads(isa, 256, 128, 128, 2), "{isa}: 4M unowned");
         assert!(layer_gains_from_threads(isa, 512, 128, 128, 2), "{isa}: 8M unowned");
         assert!(!layer_gains_from_threads(isa, 4096, 784, 1024, 1), "{isa}: one thread");
     }

@@ -144,6 +144,9 @@ pub(crate) struct Problem<'a> {
     /// `n` floats, or null.
     pub bias: *const f32,
     pub hook: Option<Hook<'a>>,
+    /// The largest k block where it is below the kernel's KC (`gemm::Split::Depth`'s blocks of
+    /// a layer's inputs, or one of its partial products); `usize::MAX` otherwise.
+    pub kc_cap: usize,
 }
 
 // SAFETY: threads only read A, B and the bias, and each writes a disjoint chunk of C (see
@@ -154,8 +157,8 @@ unsafe impl Sync for Problem<'_> {}
 /// in a quarter of a core's L2, a packed B block (KC × NC) in half of its share of the L3, and
 /// the kernel's constants where CPUID gives no sizes. They decide which parts of A and B are
 /// packed together, never the order of a sum, so they change speed and not results. (KC, which
-/// does set the order of the k sums, stays the kernel's constant: the same bits on every
-/// machine.)
+/// does set the order of the k sums, stays the kernel's constant, capped by the problem's
+/// `kc_cap` alone: the same bits on every machine.)
 ///
 /// Why a quarter: besides A, L2 holds the column of C tiles the micro-kernel walks down, whose
 /// rows (a power-of-two width apart in most networks) fall into few sets. With A in half of a
@@ -223,7 +226,7 @@ pub(crate) unsafe fn chunk<K: Kernel>(
     cols: Range<usize>,
     ws: &mut Workspace,
 ) {
-    let (kb_count, kb_size) = k_blocks(p.k, K::KC);
+    let (kb_count, kb_size) = k_blocks(p.k, K::KC.min(p.kc_cap));
     let prefetch_c = prefetches_c(p, kb_size);
     let (mc_block, nc_block) = blocks::<K>();
     // Even row blocks, so that none is a thin remainder (256 rows at 252 would be 252 + 4).

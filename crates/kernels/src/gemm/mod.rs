@@ -9,8 +9,9 @@
 //! Packed and cache-blocked with per-ISA micro-kernels (see `block`), split across the thread
 //! pool above a size threshold (see `Split`). Results are bit-identical from call to call and for
 //! every thread count: the k sum always runs in the same blocks, added in the same order, whether
-//! one thread adds them or threads own disjoint rectangles of C or disjoint k blocks. Different
-//! ISA tiers may differ in the last bits (FMA versus separate multiply and add).
+//! one thread adds them or threads own disjoint rectangles of C or disjoint k blocks. (`Depth`
+//! sums k in smaller blocks than the other splits, on every thread count, so its bits are its
+//! own.) Different ISA tiers may differ in the last bits (FMA versus separate multiply and add).
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -33,6 +34,14 @@ use pack::Src;
 /// Below this many multiply-adds a call runs on one thread: waking a worker and packing twice
 /// cost more than the second core saves (measured with `examples/gemm_bench.rs`).
 const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+/// Multiply-adds from which the products of a dense layer whose weights the threads own (see
+/// `Split`) gain from a second thread over a whole training batch, where every pass of the
+/// batch follows the choice (`network::Network`). Measured with `examples/train_bench.rs` on a
+/// two-die guest, two threads against one: 1024-32-10 at batch 64 (2M) 11% slower,
+/// 784-64-10 at 32 (1.6M) even, 256-256-256-10 at 64 (4M) even to 10% faster, 512-512-512-10
+/// at 16 (4M) 10% faster, 384-384-384-10 at 64 (9.4M) 20–30% faster.
+const OWNED_MIN_MACS: usize = 1 << 22;
 
 /// Multiply-adds below which the products of a dense layer whose weights no thread can own
 /// (fewer k blocks over its inputs than threads, so `Split` falls back to `Cheapest`) gain
@@ -301,8 +310,10 @@ pub fn gemm_with(
     gemm_split(isa, max_threads, Split::Cheapest, a, b, c, accumulate, epilogue)
 }
 
-/// How a product is cut among threads. Every way gives the same bits: the k sum runs in the
-/// same blocks, added in the same order, on any thread count.
+/// How a product is cut among threads. On any thread count a way gives the same bits: the k sum
+/// runs in the same blocks, added in the same order. `Depth` is for products whose k is a
+/// layer's inputs, and sums them in blocks of at most half the inputs from 256 inputs on
+/// (`depth_cap`), so that two threads each own one; the other ways give `Cheapest`'s bits.
 ///
 /// The last three keep a dense layer's weights on the threads that use them. Thread h owns the
 /// rows `k_share(isa, inputs, threads, h)` of a layer's weights (inputs × units): it sums those
@@ -324,8 +335,8 @@ pub enum Split {
     Columns,
 }
 
-/// Thread h's part of `0..len`, in whole k blocks of the GEMM on tier `isa` (see [`Split`]), or
-/// `None` when there are fewer blocks than threads.
+/// Thread h's part of `0..len` inputs of a layer, in whole k blocks of `Split::Depth` on tier
+/// `isa`, or `None` when there are fewer blocks than threads.
 pub fn k_share(isa: Isa, len: usize, threads: usize, h: usize) -> Option<std::ops::Range<usize>> {
     let kc = match isa.capped() {
         #[cfg(target_arch = "x86_64")]
@@ -339,16 +350,32 @@ pub fn k_share(isa: Isa, len: usize, threads: usize, h: usize) -> Option<std::op
 
 /// Whether the products of a dense layer (`rows` × `inputs` × `units` multiply-adds each) gain
 /// from `threads` threads on tier `isa`: those whose weights the threads own (`k_share` of the
-/// inputs; see [`Split`]) from `PARALLEL_MIN_MACS` on, the others from `UNOWNED_MIN_MACS`.
+/// inputs; see [`Split`]) from `OWNED_MIN_MACS` on, the others from `UNOWNED_MIN_MACS`.
 pub fn layer_gains_from_threads(isa: Isa, rows: usize, inputs: usize, units: usize, threads: usize) -> bool {
     let macs = rows.saturating_mul(inputs).saturating_mul(units);
     let owned = k_share(isa, inputs, threads, 0).is_some();
-    threads > 1 && macs >= if owned { PARALLEL_MIN_MACS } else { UNOWNED_MIN_MACS }
+    threads > 1 && macs >= if owned { OWNED_MIN_MACS } else { UNOWNED_MIN_MACS }
 }
 
-/// `k_share` for blocks of at most `kc`.
+/// The largest k block of `Split::Depth` over `inputs` (the kernel's KC caps it too): half of
+/// them from 256 inputs on, so that two threads can each own a block of a layer of 256 to 1024
+/// inputs. With one block, such a layer's weights were read and updated by both cores, and on
+/// two dies its products barely gained from the second thread (512-512-512-10 at batch 64:
+/// 1.27× on two threads; 1.62× with two blocks). Only the forward product's k is cut so: the
+/// second block adds one pass over C, which a batch's rows × units output can afford (one
+/// thread within the noise on mnist and bn), while the weight gradient's C (inputs × units,
+/// summed over the batch's rows) would be read back from memory.
+fn depth_cap(inputs: usize) -> usize {
+    if inputs >= 256 {
+        inputs.div_ceil(2)
+    } else {
+        usize::MAX
+    }
+}
+
+/// `k_share` for a kernel whose KC is `kc`.
 fn blocks_share(len: usize, kc: usize, threads: usize, h: usize) -> Option<std::ops::Range<usize>> {
-    let (count, size) = block::k_blocks(len, kc);
+    let (count, size) = block::k_blocks(len, kc.min(depth_cap(len)));
     let blocks = pool::share(count, threads, h);
     (count >= threads && threads > 1).then(|| (blocks.start * size).min(len)..(blocks.end * size).min(len))
 }
@@ -408,6 +435,7 @@ pub fn gemm_split(
         accumulate,
         bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
         hook,
+        kc_cap: if split == Split::Depth { depth_cap(k) } else { usize::MAX },
     };
     let threads = if m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN_MACS {
         1
@@ -526,7 +554,7 @@ unsafe fn by_shares<K: Kernel>(p: &Problem, threads: usize, share: impl Fn(usize
 /// # Safety
 /// As for `run`; `p.k` has at least `threads` k blocks.
 unsafe fn by_depth<K: Kernel>(p: &Problem, threads: usize) {
-    let (count, size) = block::k_blocks(p.k, K::KC);
+    let (count, size) = block::k_blocks(p.k, K::KC.min(p.kc_cap));
     let own = pool::share(count, threads, 0).end;
     let mn = p.m * p.n;
     partials::with(mn * (count - own), |partials| {
@@ -536,7 +564,7 @@ unsafe fn by_depth<K: Kernel>(p: &Problem, threads: usize) {
             pack::with_workspace(|ws| {
                 if h == 0 {
                     // The same k blocks as for the whole k (`k_blocks` of a multiple of `size`).
-                    let first = Problem { k: own * size, bias: std::ptr::null(), hook: None, ..*p };
+                    let first = Problem { k: own * size, bias: std::ptr::null(), hook: None, kc_cap: size, ..*p };
                     // SAFETY: thread 0 alone writes C in this region.
                     unsafe { K::chunk(&first, 0..p.m, 0..p.n, ws) };
                     return;
