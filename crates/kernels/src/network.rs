@@ -12,7 +12,7 @@ use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
-use crate::gemm::{gemm_isa, gemm_split, layer_gains_from_threads, Epilogue, MatMut, MatRef, Split, Tile};
+use crate::gemm::{gemm_isa, gemm_split, k_share, layer_gains_from_threads, Epilogue, MatMut, MatRef, Split, Tile};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
@@ -771,9 +771,8 @@ impl Network {
             let fused_here = l == last && self.fused.is_some();
             match layers[l] {
                 Layer::Dense { inputs, units, activation, kernel, bias, .. } => {
-                    if !fused_here {
-                        activations::backward(activation, &ws.outputs[l][..rows * units], delta, units);
-                    }
+                    let derivative = (!fused_here).then(|| (activation, &ws.outputs[l][..rows * units]));
+                    delta_and_bias_gradient(derivative, delta, bias.map(|b| &mut self.grads[b..b + units]), units, threads);
                     let x = match (ws.sources[l], batch) {
                         (Source::Input, Inputs::Gathered(data, index)) => MatRef::gathered(data, index, inputs),
                         (Source::Input, _) => MatRef::new(&ws.x[..rows * inputs], rows, inputs),
@@ -782,16 +781,6 @@ impl Network {
                     let dz = MatRef::new(delta, rows, units);
                     gemm_split(gemm_isa(active_isa()), threads, Split::Rows, x.t(), dz, MatMut::new(&mut self.grads[kernel..kernel + inputs * units], inputs, units), false, Epilogue::None)
                         .expect("dense shapes are checked by the plan");
-                    if let Some(b) = bias {
-                        let db = &mut self.grads[b..b + units];
-                        db.fill(0.0);
-                        // Column sums, each in row order: vectorised across columns.
-                        vectorized(#[inline(always)] || {
-                            for row in delta.chunks_exact(units) {
-                                db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-                            }
-                        });
-                    }
                     if l > 0 {
                         let dx = &mut lower[l - 1][..rows * inputs];
                         let w = MatRef::new(&self.params[kernel..kernel + inputs * units], inputs, units);
@@ -926,6 +915,42 @@ fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Works
     if chain.drop.is_some() {
         rng.skip(global.saturating_sub(first + rows) * units);
     }
+}
+
+/// A Dense layer's delta (rows × `units`) through its activation's `derivative` (the activation
+/// and its output), when the loss has not already applied it, then its bias gradient `db`: each
+/// column's sum in row order. Thread h takes the columns the next layer's input-gradient product
+/// wrote on it (`Split::Columns`, in `k_share`s), so it reads and writes them where they are;
+/// done on one thread, as before, the pass left the whole delta in one core's cache, and the
+/// other core then read it all from there for its weight gradient.
+fn delta_and_bias_gradient(derivative: Option<(Activation, &[f32])>, delta: &mut [f32], db: Option<&mut [f32]>, units: usize, threads: usize) {
+    let rows = delta.len() / units;
+    let isa = gemm_isa(active_isa());
+    let by_columns = threads > 1 && !matches!(derivative, Some((Activation::Softmax, _))) && k_share(isa, units, threads, 0).is_some();
+    let (delta, db) = (pool::Parts::new(delta), db.map(pool::Parts::new));
+    pool::parallel_for_max(if by_columns { threads } else { 1 }, threads, |h| {
+        let cols = if by_columns { k_share(isa, units, threads, h).expect("every thread has a share") } else { 0..units };
+        // Row i's part of the columns. SAFETY: the tasks take disjoint columns, and each part
+        // lives for one row's work.
+        let part = |i: usize| unsafe { delta.part(i * units + cols.start..i * units + cols.end) };
+        vectorized(#[inline(always)] || {
+            if let Some((activation, outputs)) = derivative {
+                if by_columns {
+                    (0..rows).for_each(|i| activations::backward(activation, &outputs[i * units + cols.start..i * units + cols.end], part(i), cols.len()));
+                } else {
+                    // SAFETY: one task: the whole delta is its alone.
+                    activations::backward(activation, outputs, unsafe { delta.part(0..rows * units) }, units);
+                }
+            }
+            if let Some(db) = &db {
+                // SAFETY: as for the delta's columns.
+                let db = unsafe { db.part(cols.clone()) };
+                db.fill(0.0);
+                // Column sums, each in row order: vectorised across columns.
+                (0..rows).for_each(|i| db.iter_mut().zip(part(i).iter()).for_each(|(s, &v)| *s += v));
+            }
+        });
+    });
 }
 
 /// The backward pass of a chain (chain.rs), from the delta of its last layer to the layer
