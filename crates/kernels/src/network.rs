@@ -719,7 +719,13 @@ impl Network {
                             activations::forward(activation, target, units);
                         }
                     } else {
-                        gemm_split(gemm_isa(active_isa()), threads, Split::Depth, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
+                        // Training keeps each layer's weights on the threads that update them
+                        // (`Split`); inference updates none, and the cheapest split adds no
+                        // partial products (the mnist network's predictions on two threads:
+                        // 4–5% faster than split by depth, whose smaller blocks of 256 to 512
+                        // inputs added one more partial).
+                        let split = if training { Split::Depth } else { Split::Cheapest };
+                        gemm_split(gemm_isa(active_isa()), threads, split, x, w, MatMut::new(target, rows, units), false, epilogue).expect("dense shapes are checked by the plan");
                     }
                     if !fuse_here && activation == Activation::Softmax {
                         activations::forward(activation, out, units);
