@@ -20,4 +20,5 @@ pub mod rng;
 pub mod skinny;
 #[cfg(target_arch = "x86_64")]
 pub mod transpose;
+pub mod tuner;
 pub mod vmath;

@@ -12,7 +12,7 @@ use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
-use crate::gemm::{gemm_isa, gemm_split, k_share, layer_gains_from_threads, Epilogue, MatMut, MatRef, Split, Tile};
+use crate::gemm::{gemm_isa, gemm_split, k_share, Epilogue, MatMut, MatRef, Split, Tile, PARALLEL_MIN_MACS};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
@@ -20,6 +20,7 @@ use crate::pool;
 use crate::plan::{AccuracyKind, Activation, Fused, Layer, Loss, Optimizer, Plan, Variable};
 use crate::rng::Rng;
 use crate::skinny;
+use crate::tuner::ThreadTuner;
 use crate::vmath;
 
 /// Training or evaluation data, owned (so asynchronous work never reads memory JS can free).
@@ -159,6 +160,10 @@ pub struct Network {
     /// The most pool threads this network's work may use (the pool's size caps it too): 1 keeps
     /// it on the calling thread, e.g. when several networks train side by side.
     pub max_threads: usize,
+    /// Times training batches to choose their threads where the shapes cannot (tuner.rs).
+    tuner: ThreadTuner,
+    /// The threads of the training batch under way when the tuner chose them.
+    batch_threads: Option<usize>,
     /// An upper bound on |params| and |slots| (∞ = unknown, measure again): while the next
     /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy. Each update
     /// reports the exact maximum it wrote, so it is measured again only after outside writes.
@@ -173,6 +178,11 @@ pub struct Network {
     /// The running statistics before this batch moved them.
     stats_backup: Vec<f32>,
 }
+
+/// Multiply-adds of a layer's product from which a training batch runs on all threads without
+/// timing the alternative (tuner.rs): mnist's first layer at batch 128 (26M) trained 1.5–1.7×
+/// faster on two threads with the vCPUs on two dies, 512-512-512-10 at batch 64 (17M) 1.6×.
+const SURE_MACS: usize = 1 << 24;
 
 /// Why an update was undone (the JS engine's words).
 pub const OVERFLOW: &str = "the update made weights or optimizer state overflow to non-finite values";
@@ -259,6 +269,8 @@ impl Network {
             },
             order: Vec::new(),
             max_threads: usize::MAX,
+            tuner: ThreadTuner::default(),
+            batch_threads: None,
             value_bound: f64::INFINITY,
             backup: Vec::new(),
             stats_backup: Vec::new(),
@@ -273,8 +285,10 @@ impl Network {
     /// One forward/backward/update on `rows` rows, in order (`w`: sample weights or empty).
     pub fn train_batch(&mut self, x: &[f32], y: &[f32], w: &[f32], rows: usize, lr: f64) -> (BatchLogs, Option<String>) {
         self.ensure_workspace(rows);
-        self.load(x, y, w, 0, rows);
-        self.train_loaded(rows, lr, Inputs::Loaded)
+        self.tuned(rows, |net| {
+            net.load(x, y, w, 0, rows);
+            net.train_loaded(rows, lr, Inputs::Loaded)
+        })
     }
 
     /// One pass over the data in batches, shuffled from the training stream when asked.
@@ -315,10 +329,12 @@ impl Network {
         self.ensure_workspace(rows.max(1));
         let order = &epoch.order[epoch.start + mine.start..epoch.start + mine.end];
         let batch = if self.reads_rows_in_place { Inputs::Gathered(&data.x, order) } else { Inputs::Loaded };
-        self.gather(data, order, !self.reads_rows_in_place);
-        self.global_rows = (mine.start, global);
         let lr = epoch.rates.get(epoch.batch).copied().unwrap_or(epoch.lr);
-        let (stats, diverged) = self.train_loaded(rows, lr, batch);
+        let (stats, diverged) = self.tuned(rows, |net| {
+            net.gather(data, order, !net.reads_rows_in_place);
+            net.global_rows = (mine.start, global);
+            net.train_loaded(rows, lr, batch)
+        });
         self.global_rows = (0, 0);
         if let Some(reason) = diverged {
             epoch.result.diverged = Some((epoch.batch, reason));
@@ -845,16 +861,44 @@ impl Network {
         }
     }
 
-    /// The threads a batch of `rows` rows uses: `max_threads`, or one when no dense layer's
-    /// products gain from more (`gemm::layer_gains_from_threads`). Then every pass of the batch,
-    /// the update included, stays on the thread that holds its data: a small network trained
-    /// 18–30% slower on two threads than on one when its products ran on one thread and the
-    /// rest on two, or everything on two.
+    /// The threads a batch of `rows` rows uses: the tuner's choice for a training batch it
+    /// times, else `max_threads`, or one when no dense layer's products reach the size at which
+    /// a product goes to several threads (`gemm::PARALLEL_MIN_MACS`). Every pass of the batch,
+    /// the update included, then stays on the threads that hold its data: a small network
+    /// trained 18–30% slower on two threads than on one when its products ran on one thread and
+    /// the rest on two, or everything on two.
     fn threads_for(&self, rows: usize) -> usize {
-        let isa = gemm_isa(active_isa());
-        let threads = self.max_threads.min(pool::max_threads());
-        let gains = |layer: &Layer| matches!(*layer, Layer::Dense { inputs, units, .. } if layer_gains_from_threads(isa, rows, inputs, units, threads));
-        if self.plan.layers.iter().any(gains) { self.max_threads } else { 1 }
+        match self.batch_threads {
+            Some(threads) => threads,
+            None if self.largest_product(rows) >= PARALLEL_MIN_MACS && pool::max_threads() > 1 => self.max_threads,
+            None => 1,
+        }
+    }
+
+    /// The multiply-adds of the largest dense layer's product over `rows` rows.
+    fn largest_product(&self, rows: usize) -> usize {
+        let macs = |layer: &Layer| match *layer {
+            Layer::Dense { inputs, units, .. } => rows.saturating_mul(inputs).saturating_mul(units),
+            _ => 0,
+        };
+        self.plan.layers.iter().map(macs).max().unwrap_or(0)
+    }
+
+    /// Runs `train`, one training batch of `rows` rows, on the threads the tuner picks when its
+    /// layers are mid-sized (see tuner.rs), and tells the tuner how long it took. From
+    /// `SURE_MACS` a layer's products gain from all threads wherever the cores are.
+    fn tuned<R>(&mut self, rows: usize, train: impl FnOnce(&mut Network) -> R) -> R {
+        let threads = self.threads_for(rows);
+        if threads <= 1 || self.largest_product(rows) >= SURE_MACS {
+            return train(self);
+        }
+        let many = self.tuner.choose(rows);
+        self.batch_threads = Some(if many { threads } else { 1 });
+        let start = std::time::Instant::now();
+        let result = train(self);
+        self.tuner.record(rows, many, start.elapsed().as_secs_f64());
+        self.batch_threads = None;
+        result
     }
 
     fn ensure_workspace(&mut self, rows: usize) {
@@ -1003,14 +1047,57 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_runs_on_one_thread_unless_a_layer_gains_from_more() {
-        // 2 × 1 weights, which no thread can own: 2 multiply-adds a row.
+    fn a_batch_runs_on_one_thread_unless_a_layer_reaches_a_parallel_product() {
+        // 2 × 1 weights: 2 multiply-adds a row.
         let mut net = linear();
-        assert_eq!(net.threads_for(1 << 20), 1);
+        assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2 - 1), 1);
         if pool::max_threads() > 1 {
-            assert_eq!(net.threads_for(1 << 22), net.max_threads);
+            assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2), net.max_threads);
             net.max_threads = 1;
-            assert_eq!(net.threads_for(1 << 22), 1);
+            assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2), 1);
+        }
+    }
+
+    /// A network whose largest product is mid-sized (2M multiply-adds) has its batches' threads
+    /// tuned: while the tuner probes, batches alternate between one thread and all, and the
+    /// training has the same bits as on one thread throughout.
+    #[test]
+    fn tuning_a_mid_sized_networks_threads_changes_no_bit() {
+        let clip = crate::plan::Clip::NONE;
+        let layers = vec![
+            Layer::Dense { inputs: 256, units: 64, activation: Activation::Relu, kernel: 0, bias: Some(256 * 64), l1: 0.0, l2: 0.0 },
+            Layer::Dense { inputs: 64, units: 10, activation: Activation::Softmax, kernel: 256 * 64 + 64, bias: Some(256 * 64 + 64 + 640), l1: 0.0, l2: 0.0 },
+        ];
+        let params = 256 * 64 + 64 + 640 + 10;
+        let optimizer = Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.0, clip };
+        let plan = Plan { input_size: 256, output_size: 10, param_count: params, stat_count: 0, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(optimizer), layers };
+        let mut rng = Rng::new([9, 8, 7, 6]);
+        let p: Vec<f32> = (0..params).map(|_| (rng.next_f64() as f32 - 0.5) * 0.2).collect();
+        let rows = 128 * 12 + 5;
+        let data = TrainingData { x: (0..rows * 256).map(|_| rng.next_f64() as f32).collect(), y: (0..rows).map(|_| rng.next_below(10) as f32).collect(), rows, w: Vec::new() };
+        let train = |max_threads: usize| {
+            let mut net = Network::new(plan.clone(), p.clone(), vec![], vec![0.0; 2 * params], 0, [1, 2, 3, 4]).unwrap();
+            net.max_threads = max_threads;
+            let mut tuners = Vec::new();
+            for _ in 0..2 {
+                let mut epoch = net.begin_epoch(rows, 128, true, 1e-3);
+                while net.epoch_step(&data, &mut epoch).is_some() {
+                    tuners.push(net.tuner.clone());
+                }
+                net.finish_epoch(epoch);
+            }
+            (net.params, net.slots, tuners)
+        };
+        let (params_one, slots_one, _) = train(1);
+        let (params_all, slots_all, tuners) = train(usize::MAX);
+        assert!(params_one.iter().zip(&params_all).all(|(a, b)| a.to_bits() == b.to_bits()), "parameters");
+        assert!(slots_one.iter().zip(&slots_all).all(|(a, b)| a.to_bits() == b.to_bits()), "optimizer state");
+        if pool::max_threads() > 1 {
+            // 12 full batches and a short one per epoch: the short one is not counted, and the
+            // second epoch's batches go on counting.
+            assert_eq!(tuners.len(), 26);
+            assert_eq!(tuners[12].batches(), 12, "the short last batch is not counted");
+            assert_eq!(tuners[25].batches(), 24);
         }
     }
 

@@ -1,7 +1,7 @@
 //! GEMM against a straightforward f64 reference: every form, ISA tier and thread count, on the
 //! ragged shapes neural networks produce.
 
-use kernels::gemm::{gemm, gemm_split, gemm_with, k_share, layer_gains_from_threads, Epilogue, GemmError, MatMut, MatRef, Split, Tile};
+use kernels::gemm::{gemm, gemm_split, gemm_with, k_share, Epilogue, GemmError, MatMut, MatRef, Split, Tile};
 use kernels::isa::Isa;
 
 /// Small deterministic generator so failures reproduce (values in [-1, 1), some exact zeros).
@@ -624,22 +624,5 @@ fn k_shares_cover_the_length_in_whole_blocks() {
                 assert!(shares.windows(2).all(|w| w[0].end == w[1].start && !w[0].is_empty()), "{isa} {len} {threads}: {shares:?}");
             }
         }
-    }
-}
-
-/// A layer's products go to several threads when each thread owns a share of its weights and
-/// the layer has a mid-sized product, or else only when the product is large; never on one.
-#[test]
-fn layers_gain_from_threads_by_size_and_by_whether_their_weights_can_be_owned() {
-    for isa in Isa::ALL.into_iter().filter(|i| i.is_supported() && *i != Isa::Scalar) {
-        // From 256 inputs on, a layer's forward product has two k blocks: owned; 128 is one.
-        assert!(layer_gains_from_threads(isa, 64, 784, 128, 2), "{isa}: 6.4M owned");
-        assert!(!layer_gains_from_threads(isa, 32, 784, 128, 2), "{isa}: 3.2M owned");
-        assert!(layer_gains_from_threads(isa, 16, 512, 512, 2), "{isa}: 4M owned");
-        assert!(!layer_gains_from_threads(isa, 32, 256, 256, 2), "{isa}: 2M owned");
-        assert!(!layer_gains_from_threads(isa, 128, 128, 128, 2), "{isa}: 2M unowned");
-        assert!(!layer_gains_from_threads(isa, 256, 128, 128, 2), "{isa}: 4M unowned");
-        assert!(layer_gains_from_threads(isa, 512, 128, 128, 2), "{isa}: 8M unowned");
-        assert!(!layer_gains_from_threads(isa, 4096, 784, 1024, 1), "{isa}: one thread");
     }
 }

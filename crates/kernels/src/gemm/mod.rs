@@ -33,24 +33,7 @@ use pack::Src;
 
 /// Below this many multiply-adds a call runs on one thread: waking a worker and packing twice
 /// cost more than the second core saves (measured with `examples/gemm_bench.rs`).
-const PARALLEL_MIN_MACS: usize = 1 << 20;
-
-/// Multiply-adds from which the products of a dense layer whose weights the threads own (see
-/// `Split`) gain from a second thread over a whole training batch, where every pass of the
-/// batch follows the choice (`network::Network`). Measured with `examples/train_bench.rs` on a
-/// two-die guest, two threads against one: 1024-32-10 at batch 64 (2M) 11% slower,
-/// 784-64-10 at 32 (1.6M) even, 256-256-256-10 at 64 (4M) even to 10% faster, 512-512-512-10
-/// at 16 (4M) 10% faster, 384-384-384-10 at 64 (9.4M) 20–30% faster.
-const OWNED_MIN_MACS: usize = 1 << 22;
-
-/// Multiply-adds below which the products of a dense layer whose weights no thread can own
-/// (fewer k blocks over its inputs than threads, so `Split` falls back to `Cheapest`) gain
-/// nothing from a second thread: each product cuts its operands across the cores, and moving
-/// them costs more than the halved compute saves where the cores sit on different dies.
-/// Measured with `examples/train_bench.rs` on a two-die guest, two threads against one:
-/// 128-128-128-10 at batch 128 (2M per layer) 18% slower, 512-512-10 at batch 16 (4M) 35%
-/// slower, 256-256-256-10 at batch 64 (4M) even, at batch 128 (8M) 10% faster.
-const UNOWNED_MIN_MACS: usize = 1 << 23;
+pub const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// Per-thread multiply-adds (~0.3 ms) above which C is cut into two chunks per thread.
 const BALANCE_MIN_MACS: usize = 1 << 26;
@@ -346,15 +329,6 @@ pub fn k_share(isa: Isa, len: usize, threads: usize, h: usize) -> Option<std::op
         _ => <scalar::Portable as Kernel>::KC,
     };
     blocks_share(len, kc, threads, h)
-}
-
-/// Whether the products of a dense layer (`rows` × `inputs` × `units` multiply-adds each) gain
-/// from `threads` threads on tier `isa`: those whose weights the threads own (`k_share` of the
-/// inputs; see [`Split`]) from `OWNED_MIN_MACS` on, the others from `UNOWNED_MIN_MACS`.
-pub fn layer_gains_from_threads(isa: Isa, rows: usize, inputs: usize, units: usize, threads: usize) -> bool {
-    let macs = rows.saturating_mul(inputs).saturating_mul(units);
-    let owned = k_share(isa, inputs, threads, 0).is_some();
-    threads > 1 && macs >= if owned { OWNED_MIN_MACS } else { UNOWNED_MIN_MACS }
 }
 
 /// The largest k block of `Split::Depth` over `inputs` (the kernel's KC caps it too): half of
