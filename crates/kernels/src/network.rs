@@ -162,7 +162,7 @@ pub struct Network {
     pub max_threads: usize,
     /// Times training batches to choose their threads where the shapes cannot (tuner.rs).
     tuner: ThreadTuner,
-    /// The threads of the training batch under way when the tuner chose them.
+    /// The threads of the training batch under way, chosen once for all its passes (`tuned`).
     batch_threads: Option<usize>,
     /// An upper bound on |params| and |slots| (∞ = unknown, measure again): while the next
     /// update provably stays below optimizers::SAFE_BOUND, it needs no undo copy. Each update
@@ -861,9 +861,9 @@ impl Network {
         }
     }
 
-    /// The threads a batch of `rows` rows uses: the tuner's choice for a training batch it
-    /// times, else `max_threads`, or one when no dense layer's products reach the size at which
-    /// a product goes to several threads (`gemm::PARALLEL_MIN_MACS`). Every pass of the batch,
+    /// The threads a batch of `rows` rows uses: those chosen for the training batch under way,
+    /// else `max_threads`, or one when no dense layer's products reach the size at which a
+    /// product goes to several threads (`gemm::PARALLEL_MIN_MACS`). Every pass of the batch,
     /// the update included, then stays on the threads that hold its data: a small network
     /// trained 18–30% slower on two threads than on one when its products ran on one thread and
     /// the rest on two, or everything on two.
@@ -889,14 +889,14 @@ impl Network {
     /// `SURE_MACS` a layer's products gain from all threads wherever the cores are.
     fn tuned<R>(&mut self, rows: usize, train: impl FnOnce(&mut Network) -> R) -> R {
         let threads = self.threads_for(rows);
-        if threads <= 1 || self.largest_product(rows) >= SURE_MACS {
-            return train(self);
-        }
-        let many = self.tuner.choose(rows);
-        self.batch_threads = Some(if many { threads } else { 1 });
+        let timed = threads > 1 && self.largest_product(rows) < SURE_MACS;
+        let many = timed.then(|| self.tuner.choose(rows));
+        self.batch_threads = Some(if many == Some(false) { 1 } else { threads });
         let start = std::time::Instant::now();
         let result = train(self);
-        self.tuner.record(rows, many, start.elapsed().as_secs_f64());
+        if let Some(many) = many {
+            self.tuner.record(rows, many, start.elapsed().as_secs_f64());
+        }
         self.batch_threads = None;
         result
     }
@@ -980,17 +980,12 @@ fn delta_and_bias_gradient(derivative: Option<(Activation, &[f32])>, delta: &mut
     let (delta, db) = (pool::Parts::new(delta), db.map(pool::Parts::new));
     pool::parallel_for_max(if by_columns { threads } else { 1 }, threads, |h| {
         let cols = if by_columns { k_share(isa, units, threads, h).expect("every thread has a share") } else { 0..units };
-        // Row i's part of the columns. SAFETY: the tasks take disjoint columns, and each part
-        // lives for one row's work.
+        // Row i's part of the columns (whole rows on one task, as softmax's derivative needs).
+        // SAFETY: the tasks take disjoint columns, and each part lives for one row's work.
         let part = |i: usize| unsafe { delta.part(i * units + cols.start..i * units + cols.end) };
         vectorized(#[inline(always)] || {
             if let Some((activation, outputs)) = derivative {
-                if by_columns {
-                    (0..rows).for_each(|i| activations::backward(activation, &outputs[i * units + cols.start..i * units + cols.end], part(i), cols.len()));
-                } else {
-                    // SAFETY: one task: the whole delta is its alone.
-                    activations::backward(activation, outputs, unsafe { delta.part(0..rows * units) }, units);
-                }
+                (0..rows).for_each(|i| activations::backward(activation, &outputs[i * units + cols.start..i * units + cols.end], part(i), cols.len()));
             }
             if let Some(db) = &db {
                 // SAFETY: as for the delta's columns.
