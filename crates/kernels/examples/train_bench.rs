@@ -95,7 +95,7 @@ fn plan(wl: &Workload) -> Plan {
         }
     }
     let (input_size, output_size) = (wl.sizes[0], wl.sizes[wl.sizes.len() - 1]);
-    Plan { input_size, output_size, param_count: offset, stat_count: stats, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(wl.optimizer.clone()), layers }
+    Plan { input_size, output_size, param_count: offset, stat_count: stats, loss: Some(Loss::SparseCategoricalCrossEntropy), metrics: Vec::new(), optimizer: Some(wl.optimizer), layers }
 }
 
 /// Flops of one training sample as bench/definitions.ts counts them: forward, dW, and dX for

@@ -27,7 +27,7 @@ impl Cache {
     /// The caches of a layer of `units` for batches of `rows`, or what could not be allocated.
     pub fn new(units: usize, rows: usize) -> Result<Cache, String> {
         Ok(Cache {
-            normalized: crate::alloc::try_zeroed(units.checked_mul(rows).unwrap_or(usize::MAX), "the batch normalization workspace")?,
+            normalized: crate::alloc::try_zeroed(units.saturating_mul(rows), "the batch normalization workspace")?,
             inv_std: vec![0.0; units],
             mean: vec![0.0; units],
             variance: vec![0.0; units],

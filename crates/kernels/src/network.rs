@@ -917,7 +917,7 @@ impl Network {
         let plan = &self.plan;
         let ws = &mut self.ws;
         let what = "the batch workspace";
-        let z = |count: usize| alloc::try_zeroed(count.checked_mul(rows).unwrap_or(usize::MAX), what);
+        let z = |count: usize| alloc::try_zeroed(count.saturating_mul(rows), what);
         ws.capacity = 0;
         ws.x = z(plan.input_size)?;
         ws.y = z(self.target_cols)?;
