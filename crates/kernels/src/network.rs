@@ -12,7 +12,7 @@ use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
-use crate::gemm::{gemm_isa, gemm_split, k_share, Epilogue, MatMut, MatRef, Split, Tile, PARALLEL_MIN_MACS};
+use crate::gemm::{gemm_isa, gemm_split, Epilogue, MatMut, MatRef, Split, Tile, PARALLEL_MIN_MACS};
 use crate::isa::{active_isa, vectorized};
 use crate::losses;
 use crate::optimizers::{self, SAFE_BOUND};
@@ -794,7 +794,7 @@ impl Network {
             match layers[l] {
                 Layer::Dense { inputs, units, activation, kernel, bias, .. } => {
                     let derivative = (!fused_here).then(|| (activation, &ws.outputs[l][..rows * units]));
-                    delta_and_bias_gradient(derivative, delta, bias.map(|b| &mut self.grads[b..b + units]), units, threads);
+                    delta_and_bias_gradient(derivative, delta, bias.map(|b| &mut self.grads[b..b + units]), units);
                     let x = match (ws.sources[l], batch) {
                         (Source::Input, Inputs::Gathered(data, index)) => MatRef::gathered(data, index, inputs),
                         (Source::Input, _) => MatRef::new(&ws.x[..rows * inputs], rows, inputs),
@@ -862,15 +862,17 @@ impl Network {
     }
 
     /// The threads a batch of `rows` rows uses: those chosen for the training batch under way,
-    /// else `max_threads`, or one when no dense layer's products reach the size at which a
-    /// product goes to several threads (`gemm::PARALLEL_MIN_MACS`). Every pass of the batch,
-    /// the update included, then stays on the threads that hold its data: a small network
-    /// trained 18–30% slower on two threads than on one when its products ran on one thread and
-    /// the rest on two, or everything on two.
+    /// else the pool's threads capped by `max_threads`, or one when no dense layer's products
+    /// reach the size at which a product goes to several threads (`gemm::PARALLEL_MIN_MACS`).
+    /// Every pass of the batch, the update included, then stays on the threads that hold its
+    /// data: a small network trained 18–30% slower on two threads than on one when its products
+    /// ran on one thread and the rest on two, or everything on two. A count, never the
+    /// `usize::MAX` of an uncapped `max_threads`, so that a pass cutting its work into one share
+    /// per thread (`gemm::k_share`) gets shares (for usize::MAX threads it found none).
     fn threads_for(&self, rows: usize) -> usize {
         match self.batch_threads {
             Some(threads) => threads,
-            None if self.largest_product(rows) >= PARALLEL_MIN_MACS && pool::max_threads() > 1 => self.max_threads,
+            None if self.largest_product(rows) >= PARALLEL_MIN_MACS => self.max_threads.min(pool::max_threads()).max(1),
             None => 1,
         }
     }
@@ -969,32 +971,22 @@ fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Works
 
 /// A Dense layer's delta (rows × `units`) through its activation's `derivative` (the activation
 /// and its output), when the loss has not already applied it, then its bias gradient `db`: each
-/// column's sum in row order. Thread h takes the columns the next layer's input-gradient product
-/// wrote on it (`Split::Columns`, in `k_share`s), so it reads and writes them where they are;
-/// done on one thread, as before, the pass left the whole delta in one core's cache, and the
-/// other core then read it all from there for its weight gradient.
-fn delta_and_bias_gradient(derivative: Option<(Activation, &[f32])>, delta: &mut [f32], db: Option<&mut [f32]>, units: usize, threads: usize) {
-    let rows = delta.len() / units;
-    let isa = gemm_isa(active_isa());
-    let by_columns = threads > 1 && !matches!(derivative, Some((Activation::Softmax, _))) && k_share(isa, units, threads, 0).is_some();
-    let (delta, db) = (pool::Parts::new(delta), db.map(pool::Parts::new));
-    pool::parallel_for_max(if by_columns { threads } else { 1 }, threads, |h| {
-        let cols = if by_columns { k_share(isa, units, threads, h).expect("every thread has a share") } else { 0..units };
-        // Row i's part of the columns (whole rows on one task, as softmax's derivative needs).
-        // SAFETY: the tasks take disjoint columns, and each part lives for one row's work.
-        let part = |i: usize| unsafe { delta.part(i * units + cols.start..i * units + cols.end) };
-        vectorized(#[inline(always)] || {
-            if let Some((activation, outputs)) = derivative {
-                (0..rows).for_each(|i| activations::backward(activation, &outputs[i * units + cols.start..i * units + cols.end], part(i), cols.len()));
+/// column's sum in row order. On the caller's thread: split by columns across two threads on two
+/// dies (each thread on the columns the input-gradient product wrote on it) the pass took 2.8×
+/// as long as on one (256³-10 at batch 256: 102 against 36 µs a batch), as both cores then read
+/// the other's rows of the outputs at once; training was 0–4% slower.
+fn delta_and_bias_gradient(derivative: Option<(Activation, &[f32])>, delta: &mut [f32], db: Option<&mut [f32]>, units: usize) {
+    vectorized(#[inline(always)] || {
+        if let Some((activation, outputs)) = derivative {
+            activations::backward(activation, outputs, delta, units);
+        }
+        if let Some(db) = db {
+            db.fill(0.0);
+            // Column sums, each in row order: vectorised across columns.
+            for row in delta.chunks_exact(units) {
+                db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
             }
-            if let Some(db) = &db {
-                // SAFETY: as for the delta's columns.
-                let db = unsafe { db.part(cols.clone()) };
-                db.fill(0.0);
-                // Column sums, each in row order: vectorised across columns.
-                (0..rows).for_each(|i| db.iter_mut().zip(part(i).iter()).for_each(|(s, &v)| *s += v));
-            }
-        });
+        }
     });
 }
 
@@ -1046,8 +1038,9 @@ mod tests {
         // 2 × 1 weights: 2 multiply-adds a row.
         let mut net = linear();
         assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2 - 1), 1);
+        // All the pool's threads, as a count (the uncapped max_threads is usize::MAX).
+        assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2), pool::max_threads());
         if pool::max_threads() > 1 {
-            assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2), net.max_threads);
             net.max_threads = 1;
             assert_eq!(net.threads_for(PARALLEL_MIN_MACS / 2), 1);
         }
