@@ -11,7 +11,7 @@ use crate::isa::vectorized;
 /// Per-layer values the backward pass needs from the forward pass, and scratch for its sums.
 pub struct Cache {
     /// x̂ = (x − μ)/√(σ² + ε), rows × units.
-    pub normalized: Vec<f32>,
+    pub normalized: crate::alloc::Floats,
     pub inv_std: Vec<f64>,
     pub mean: Vec<f64>,
     pub variance: Vec<f64>,

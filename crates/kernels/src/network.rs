@@ -7,7 +7,7 @@
 //! few partial sums of a parallel reduction, and the copies of the stream that parallel dropout
 //! draws from).
 
-use crate::alloc;
+use crate::alloc::{self, Floats};
 use crate::activations;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
@@ -120,16 +120,16 @@ enum Inputs<'a> {
 
 struct Workspace {
     capacity: usize,
-    x: Vec<f32>,
-    y: Vec<f32>,
+    x: Floats,
+    y: Floats,
     /// The loaded batch's sample weights (meaningful when `weighted`).
-    w: Vec<f32>,
+    w: Floats,
     weighted: bool,
-    outputs: Vec<Vec<f32>>,
-    deltas: Vec<Vec<f32>>,
+    outputs: Vec<Floats>,
+    deltas: Vec<Floats>,
     /// The last layer's pre-activation values when its activation is fused with the loss.
-    logits: Vec<f32>,
-    masks: Vec<Vec<f32>>,
+    logits: Floats,
+    masks: Vec<Floats>,
     batch_norm: Vec<Option<Cache>>,
     /// Each layer's input during the last forward pass.
     sources: Vec<Source>,
@@ -141,7 +141,7 @@ pub struct Network {
     params: Vec<f32>,
     pub stats: Vec<f32>,
     slots: Vec<f32>,
-    pub grads: Vec<f32>,
+    pub grads: Floats,
     pub step: u64,
     pub rng: Rng,
     fused: Option<Fused>,
@@ -256,14 +256,14 @@ impl Network {
             metric_sums: [0.0; MAX_METRICS],
             ws: Workspace {
                 capacity: 0,
-                x: Vec::new(),
-                y: Vec::new(),
-                w: Vec::new(),
+                x: Floats::new(),
+                y: Floats::new(),
+                w: Floats::new(),
                 weighted: false,
-                outputs: vec![Vec::new(); layers],
-                deltas: vec![Vec::new(); layers],
-                logits: Vec::new(),
-                masks: vec![Vec::new(); layers],
+                outputs: vec![Floats::new(); layers],
+                deltas: vec![Floats::new(); layers],
+                logits: Floats::new(),
+                masks: vec![Floats::new(); layers],
                 batch_norm: (0..layers).map(|_| None).collect(),
                 sources: vec![Source::Input; layers + 1],
             },
@@ -417,7 +417,7 @@ impl Network {
         self.load(x, y, w, 0, rows);
         let mut rng = self.rng.clone();
         let loss = self.loss_and_gradients(rows, &mut rng, Inputs::Loaded);
-        (loss, self.grads.clone())
+        (loss, self.grads.to_vec())
     }
 
     /// Copies rows [start, start + rows) of x, y and the weights (if any) into the workspace.
@@ -928,10 +928,10 @@ impl Network {
             let units = layer.units();
             ws.outputs[l] = z(units)?;
             ws.deltas[l] = z(units)?;
-            ws.masks[l] = if matches!(layer, Layer::Dropout { .. }) { z(units)? } else { Vec::new() };
+            ws.masks[l] = if matches!(layer, Layer::Dropout { .. }) { z(units)? } else { Floats::new() };
             ws.batch_norm[l] = if matches!(layer, Layer::BatchNorm { .. }) { Some(Cache::new(units, rows)?) } else { None };
         }
-        ws.logits = if self.fused.is_some() { z(plan.output_size)? } else { Vec::new() };
+        ws.logits = if self.fused.is_some() { z(plan.output_size)? } else { Floats::new() };
         ws.capacity = rows;
         Ok(())
     }

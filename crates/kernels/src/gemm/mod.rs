@@ -583,7 +583,7 @@ mod partials {
     use std::cell::Cell;
 
     thread_local! {
-        static BUFFER: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+        static BUFFER: Cell<crate::alloc::Floats> = const { Cell::new(crate::alloc::Floats::new()) };
     }
 
     /// Runs `f` with `len` floats of this thread's buffer (their values unspecified).
