@@ -8,7 +8,7 @@
 //! (BACKPROP_THREADS=1 keeps each network on its own thread; the executor's row is then run
 //! with two threads by the example itself, in a child process.)
 //!
-//! On the two-die guest of docs/benchmarks.md (2026-12-04) rows split gave 1.30–1.34× over one
+//! On the two-die guest of docs/benchmarks.md (2026-12-04) rows split gave 1.25–1.34× over one
 //! thread where the executor's products split gave 1.53–1.58×: a timer around the sum put the
 //! 940 KB of gradients crossing between the dies at ~150 µs a batch, a fifth of it.
 
