@@ -56,7 +56,7 @@ struct Pair {
 }
 
 impl Pair {
-    fn sum<T: Copy + std::ops::Add<Output = T> + Default>(&self, values: &mut [T]) {
+    fn sum<T: Copy + std::ops::Add<Output = T>>(&self, values: &mut [T]) {
         self.buffers[self.rank].store(values.as_mut_ptr() as usize, Ordering::Release);
         self.barrier.wait();
         // SAFETY: both buffers have `values.len()` elements (the same plan on both threads) and

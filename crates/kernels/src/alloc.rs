@@ -80,7 +80,7 @@ impl std::fmt::Debug for Floats {
 /// as with `vec![0.0; n]`), or the message saying `what` could not be had.
 pub fn try_zeroed(n: usize, what: &str) -> Result<Floats, String> {
     if n == 0 {
-        return Ok(Floats::default());
+        return Ok(Floats::new());
     }
     let too_much = || format!("{OUT_OF_MEMORY}{what}: {} ({n} float32 values) could not be allocated", size(n as f64 * 4.0));
     let count = n.div_ceil(16);

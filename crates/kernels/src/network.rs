@@ -971,10 +971,9 @@ fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Works
 
 /// A Dense layer's delta (rows × `units`) through its activation's `derivative` (the activation
 /// and its output), when the loss has not already applied it, then its bias gradient `db`: each
-/// column's sum in row order. On the caller's thread: split by columns across two threads on two
-/// dies (each thread on the columns the input-gradient product wrote on it) the pass took 2.8×
-/// as long as on one (256³-10 at batch 256: 102 against 36 µs a batch), as both cores then read
-/// the other's rows of the outputs at once; training was 0–4% slower.
+/// column's sum in row order. On the caller's thread: split by columns across two threads (each
+/// on the columns the input-gradient product wrote on it) it was no faster on two dies, with the
+/// buffers on cache lines too (mnist 204–243k against 221–241k samples/s; see benchmarks.md).
 fn delta_and_bias_gradient(derivative: Option<(Activation, &[f32])>, delta: &mut [f32], db: Option<&mut [f32]>, units: usize) {
     vectorized(#[inline(always)] || {
         if let Some((activation, outputs)) = derivative {
