@@ -111,6 +111,37 @@ describe('evaluateDataset and predictDataset', () => {
   })
 })
 
+describe('gatherRows', () => {
+  it('gives the rows of the order, with their weights, and trains as a copy of them would; refills what it is given back', () => {
+    const rows = d.x.length
+    const x = Float32Array.from(d.x.flat())
+    const y = Float32Array.from(d.y)
+    const w = Float32Array.from({ length: rows }, (_, i) => 0.5 + (i % 3))
+    const source = { x, y, w, rows }
+    const copyOf = (order: Uint32Array) => ({
+      x: Float32Array.from(Array.from(order).flatMap((r) => [x[2 * r]!, x[2 * r + 1]!])),
+      y: Float32Array.from(order, (r) => y[r]!),
+      w: Float32Array.from(order, (r) => w[r]!),
+      rows: order.length,
+    })
+    const options = { batchSize: 16, shuffle: false, learningRate: 0.02 }
+    const gathered = model()
+    const copied = model()
+    let reuse = null
+    for (const order of [Uint32Array.from({ length: 100 }, (_, i) => (i * 37) % rows), Uint32Array.of(599, 0, 5, 5, 17), Uint32Array.from({ length: 80 }, (_, i) => rows - 1 - 7 * i)]) {
+      const chunk = gathered.network.gatherRows(source, order, reuse)
+      expect(chunk.rows).toBe(order.length)
+      if (reuse && order.length <= 100) expect(chunk).toBe(reuse)
+      reuse = chunk
+      const a = gathered.network.trainEpoch(chunk, options)
+      const b = copied.network.trainEpoch(copyOf(order), options)
+      expect(a).toEqual(b)
+      expect(bits(gathered)).toEqual(bits(copied))
+    }
+    expect(() => gathered.network.gatherRows(source, Uint32Array.of(1, rows), reuse)).toThrow(new RegExp(`order\\[1\\] is ${rows}, but `))
+  })
+})
+
 describe('in-memory fit of data larger than the copy limit', () => {
   it.runIf(process.env.BACKPROP_BACKEND === 'native')('trains the same bits as one whole-epoch engine call, without the engine copying the data', async () => {
     const { COPY_LIMIT_BYTES } = await import('../lib/training/fit.js')

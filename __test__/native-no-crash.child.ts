@@ -279,6 +279,23 @@ expectError('a Network with the wrong params length', () => new addon.Network(co
   expectError('class index out of range', () => net.createTrainingData(f32(1, 2, 3), f32(4), 1), RangeError, /class index 4/)
   expectError('class index NaN', () => net.createTrainingData(f32(1, 2, 3), f32(NaN), 1), RangeError, /class index NaN/)
   fuzzArguments('refreshTrainingData', () => [ds, X, Y], (...a) => net.refreshTrainingData(...(a as [NativeTrainingData, Float32Array, Float32Array])))
+  const order = Uint32Array.of(5, 0, 39, 5)
+  fuzzArguments('gatherTrainingData', () => [net.createTrainingData(X, Y, rows), X, Y, null, order], (...a) => net.gatherTrainingData(...(a as [NativeTrainingData, Float32Array, Float32Array, null, Uint32Array])))
+  {
+    // Each rejected gather names what is wrong; one whose rows fail the check leaves the data empty.
+    const into = net.createTrainingData(X, Y, rows)
+    expectError('gather a row past the end', () => net.gatherTrainingData(into, X, Y, null, Uint32Array.of(1, 40)), RangeError, /order\[1\] is 40, but x has 40 rows/)
+    expectError('gather from x of part of a row', () => net.gatherTrainingData(into, X.subarray(1), Y, null, order), RangeError, /x has 119 values, not whole rows of 3 inputs/)
+    expectError('gather with y of another length', () => net.gatherTrainingData(into, X, Y.subarray(1), null, order), RangeError, /y has 39 values, expected 1 per row of x = 40/)
+    expectError('gather with weights of another length', () => net.gatherTrainingData(into, X, Y, new Float32Array(3), order), RangeError, /sampleWeight has 3 values/)
+    expectError('gather a negative weight', () => net.gatherTrainingData(into, X, Y, new Float32Array(rows).fill(-2), order), RangeError, /sample weight -2/)
+    assert.equal(net.evaluate(into, 8).loss, 0, 'a failed gather leaves no rows')
+    // The gathered rows are exactly those rows, in that order: the same results as a copy of them.
+    const picked = Array.from(order)
+    const copy = net.createTrainingData(Float32Array.from(picked.flatMap((r) => Array.from(X.subarray(r * 3, r * 3 + 3)))), Float32Array.from(picked.map((r) => Y[r]!)), picked.length)
+    net.gatherTrainingData(into, X, Y, null, order)
+    assert.deepEqual(net.evaluate(into, 8), net.evaluate(copy, 8))
+  }
   fuzzArguments('trainBatch', () => [X.subarray(0, 30), Y.subarray(0, 10), 10, 0.01], (...a) => net.trainBatch(...(a as [Float32Array, Float32Array, number, number])))
   fuzzArguments('trainBatch with weights', () => [X.subarray(0, 30), Y.subarray(0, 10), 10, 0.01, new Float32Array(10).fill(2)], (...a) => net.trainBatch(...(a as [Float32Array, Float32Array, number, number, Float32Array])))
   expectError('trainBatch with a bad label', () => net.trainBatch(f32(1, 2, 3), f32(-1), 1, 0.1), RangeError, /class index -1/)
@@ -358,6 +375,21 @@ async function asyncAbuse(): Promise<void> {
   const result = await promise
   assert.deepEqual(result, expected)
   assert.deepEqual(net.readState(), twin.readState())
+  {
+    // The data an epoch is training on cannot be gathered into; other data can, while it runs.
+    const used = net.createTrainingData(X, Y, rows)
+    const running = net.trainEpochAsync(used, 4, true, 0.01)
+    const other = net.createTrainingData(X, Y, rows)
+    net.gatherTrainingData(other, X, Y, null, Uint32Array.of(0, 1))
+    calls++
+    try {
+      net.gatherTrainingData(used, X, Y, null, Uint32Array.of(0, 1))
+      assert.fail('gathering into data an epoch is training on should be busy')
+    } catch (error) {
+      assert.equal((error as { code?: string }).code, 'ERR_BACKPROP_BUSY', String(error))
+    }
+    await running
+  }
 
   // predictAsync reads a copy of x.
   const px = Float32Array.from(X)

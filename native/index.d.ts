@@ -136,6 +136,11 @@ export class Network {
   createTrainingData(x: Float32Array, y: Float32Array, rows: number, sampleWeight?: Float32Array | null): NativeTrainingData
   /** Updates the copy from arrays of the same size (compared first); returns whether it changed. */
   refreshTrainingData(data: NativeTrainingData, x: Float32Array, y: Float32Array, sampleWeight?: Float32Array | null): boolean
+  /**
+   * Replaces the rows of `data` with rows `order[0..]` of the whole datasets x, y and
+   * sampleWeight, checked; may run while the network trains other data.
+   */
+  gatherTrainingData(data: NativeTrainingData, x: Float32Array, y: Float32Array, sampleWeight: Float32Array | null, order: Uint32Array): void
   /** One forward/backward/update on these rows, in order. */
   trainBatch(x: Float32Array, y: Float32Array, rows: number, learningRate: number, sampleWeight?: Float32Array | null): NativeBatchResult
   /** One epoch on this thread; `onBatch` runs after each batch (it may use the network) and returning true stops. */

@@ -101,6 +101,14 @@ export interface Network {
   trainEpoch(data: TrainingData, options: EpochOptions): EpochResult
   /** The same, yielding to the event loop while it runs. */
   trainEpochAsync(data: TrainingData, options: EpochOptions): Promise<EpochResult>
+  /**
+   * Training data holding rows `order[0..]` of `source`, in that order: the chunks of an epoch
+   * too large to copy whole (lib/training/gathered-chunks.ts). `reuse`, data this method
+   * returned earlier that no call is using any more, is filled again instead of allocated. The
+   * native engine gathers into its own memory (the result's arrays are then empty, and only this
+   * network can train on it), and may do so while it trains other data.
+   */
+  gatherRows(source: TrainingData, order: Uint32Array, reuse: TrainingData | null): TrainingData
   /** Loss and metrics in inference mode (running statistics, no dropout). */
   evaluate(data: TrainingData, batchSize: number): Evaluation
   /**

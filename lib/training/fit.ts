@@ -198,9 +198,10 @@ export function inMemoryRunner(network: Network, fit: CheckedFit): EpochRunner {
   const validation = fit.validation
   // Data-parallel, every process cuts the whole shuffled order into its parts of each batch.
   const large = network.engine === 'native' && fit.distributed === null && fit.train.x.byteLength + fit.train.y.byteLength > COPY_LIMIT_BYTES
+  const chunks: (TrainingData | null)[] = [null, null]
   return {
     train: large
-      ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit), fit.batchSize, 0, options, 1, () => Promise.resolve(false))
+      ? (_epoch, options) => trainChunks(network, network.plan, gatheredChunks(network, fit, chunks), fit.batchSize, 0, options, 1, () => Promise.resolve(false))
       : (_epoch, { rateAt, ...options }) =>
           network.trainEpochAsync(fit.train, {
             ...options,

@@ -11,7 +11,15 @@ import { Rng } from '../rng.js'
 /** Bytes of rows per chunk. */
 const CHUNK_BYTES = 4 << 20
 
-export async function* gatheredChunks(network: Network, fit: { train: TrainingData; batchSize: number; shuffle: boolean }): AsyncGenerator<TrainingData> {
+/**
+ * The epoch's chunks, gathered in turn into the two of `chunks` (null at first; keep them for
+ * the next epoch: fresh memory costs a page fault every 4 KB, 12 ms a 4 MB chunk here).
+ */
+export async function* gatheredChunks(
+  network: Network,
+  fit: { train: TrainingData; batchSize: number; shuffle: boolean },
+  chunks: (TrainingData | null)[],
+): AsyncGenerator<TrainingData> {
   const { train, batchSize } = fit
   const rows = train.rows
   const xc = network.plan.inputSize
@@ -29,23 +37,10 @@ export async function* gatheredChunks(network: Network, fit: { train: TrainingDa
     network.writeState({ rng: rng.state })
   }
   const capacity = batchSize * Math.max(1, Math.floor(CHUNK_BYTES / ((xc + yc + 1) * 4 * batchSize)))
-  const buffers = [0, 1].map((): TrainingData => ({
-    x: new Float32Array(Math.min(capacity, rows) * xc),
-    y: new Float32Array(Math.min(capacity, rows) * yc),
-    rows: 0,
-    ...(train.w && { w: new Float32Array(Math.min(capacity, rows)) }),
-  }))
+  // Two chunks in turn: one is gathered while the engine trains the other.
   for (let start = 0, k = 0; start < rows; start += capacity, k ^= 1) {
-    const chunk = buffers[k]!
-    const n = Math.min(capacity, rows - start)
-    for (let r = 0; r < n; r++) {
-      const src = order[start + r]!
-      chunk.x.set(train.x.subarray(src * xc, (src + 1) * xc), r * xc)
-      if (yc === 1) chunk.y[r] = train.y[src]!
-      else chunk.y.set(train.y.subarray(src * yc, (src + 1) * yc), r * yc)
-      if (chunk.w) chunk.w[r] = train.w![src]!
-    }
-    chunk.rows = n
+    const chunk = network.gatherRows(train, order.subarray(start, Math.min(start + capacity, rows)), chunks[k] ?? null)
+    chunks[k] = chunk
     yield chunk
   }
 }

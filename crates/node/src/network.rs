@@ -221,6 +221,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
     js_function!(write_state_js => write_state);
     js_function!(create_training_data_js => create_training_data);
     js_function!(refresh_training_data_js => refresh_training_data);
+    js_function!(gather_training_data_js => gather_training_data);
     js_function!(train_batch_js => train_batch);
     js_function!(train_epoch_js => train_epoch);
     js_function!(train_epoch_async_js => train_epoch_async);
@@ -239,6 +240,7 @@ pub fn define_class(env: Env) -> JsResult<napi_value> {
         method!(c"writeState", write_state_js),
         method!(c"createTrainingData", create_training_data_js),
         method!(c"refreshTrainingData", refresh_training_data_js),
+        method!(c"gatherTrainingData", gather_training_data_js),
         method!(c"trainBatch", train_batch_js),
         method!(c"trainEpoch", train_epoch_js),
         method!(c"trainEpochAsync", train_epoch_async_js),
@@ -399,6 +401,24 @@ fn refresh_training_data(env: Env, args: &Args) -> JsResult<napi_value> {
     // SAFETY: all arguments are read; the training data's copy never aliases JavaScript memory.
     let changed = unsafe { training_data::refresh(data, &shared.plan, &x, &y, w.as_ref(), threads)? };
     env.boolean(changed)
+}
+
+/// gatherTrainingData(data, x, y, sampleWeight, order) → undefined: replaces the rows of `data`
+/// with rows order[0..] of the datasets x, y and sampleWeight (null for none). It reads only
+/// `data`, never the network's state, so it may run while the network trains other data.
+fn gather_training_data(env: Env, args: &Args) -> JsResult<napi_value> {
+    let shared = this(env, args)?;
+    if shared.disposed.load(Ordering::Acquire) {
+        return Err(JsError::error("the network was disposed; build a new one"));
+    }
+    let data = training_data::unwrap(env, args.get(0), "data", shared.id)?;
+    let x = typed::read::<f32>(env, args.get(1), "x")?;
+    let y = typed::read::<f32>(env, args.get(2), "y")?;
+    let w = if env.is_nullish(args.get(3)) { None } else { Some(typed::read::<f32>(env, args.get(3), "sampleWeight")?) };
+    let order = typed::read::<u32>(env, args.get(4), "order")?;
+    // SAFETY: all arguments are read; the training data's copy never aliases JavaScript memory.
+    unsafe { training_data::gather(env, data, &shared.plan, &x, &y, w.as_ref(), &order)? };
+    env.undefined()
 }
 
 /// trainBatch(x, y, rows, learningRate, sampleWeight?) → { loss, metrics, diverged }

@@ -31,6 +31,7 @@ import {
 import { denseBackward, denseForward } from './dense.js'
 import { dropoutBackward, dropoutForward } from './dropout.js'
 import { Gemm, type FloatArray, type FloatArrayConstructor } from './gemm.js'
+import { gatherRows } from './gather-rows.js'
 import { fusedLoss, outputLoss } from './losses.js'
 import { addMetricSums } from './metrics.js'
 import { clipGradients, optimizerStep } from './optimizers.js'
@@ -160,6 +161,10 @@ export class JsNetwork implements Network {
       }
     }
     return finishEpoch(result)
+  }
+
+  gatherRows(source: TrainingData, order: Uint32Array, reuse: TrainingData | null): TrainingData {
+    return gatherRows(this.plan, source, order, reuse)
   }
 
   evaluate(data: TrainingData, batchSize: number): Evaluation {

@@ -29,14 +29,16 @@ export function runEpochsInCallingThread(enabled: boolean): void {
   epochsInCallingThread = enabled
 }
 
-/** A native copy of a JS TrainingData and the arrays it was copied from. */
+/**
+ * The native data of a JS TrainingData: a copy and the arrays it was copied from, or rows that
+ * `gatherRows` gathered into native memory (`from` null: nothing to compare with).
+ */
 interface CachedTrainingData {
   native: NativeTrainingData
-  x: Float32Array
-  y: Float32Array
-  w: Float32Array | undefined
-  rows: number
+  from: { x: Float32Array; y: Float32Array; w: Float32Array | undefined; rows: number } | null
 }
+
+const EMPTY = new Float32Array(0)
 
 /**
  * The Network interface over the Rust executor (crates/kernels through crates/node): one
@@ -53,7 +55,8 @@ interface CachedTrainingData {
  * thread reaches (the one it is training finishes first).
  *
  * Epoch data is copied into native memory once per TrainingData object and compared (not copied)
- * before each later epoch, so changes to its arrays between epochs are still seen.
+ * before each later epoch, so changes to its arrays between epochs are still seen; data from
+ * `gatherRows` is gathered straight into native memory.
  */
 export class NativeNetwork implements Network {
   readonly engine = 'native'
@@ -125,6 +128,22 @@ export class NativeNetwork implements Network {
     }
   }
 
+  gatherRows(source: TrainingData, order: Uint32Array, reuse: TrainingData | null): TrainingData {
+    const { x, y, w } = this.rowsOf(source)
+    let into = reuse
+    let cached = into && this.datasets.get(into)
+    if (!into || cached?.from !== null) {
+      into = { x: EMPTY, y: EMPTY, rows: 0 }
+      cached = { native: this.native.createTrainingData(EMPTY, EMPTY, 0), from: null }
+      this.datasets.set(into, cached)
+    }
+    // Its rows count only once they are gathered: a failed gather leaves the data empty.
+    into.rows = 0
+    this.native.gatherTrainingData(cached!.native, x, y, w, order)
+    into.rows = order.length
+    return into
+  }
+
   evaluate(data: TrainingData, batchSize: number): Evaluation {
     return this.native.evaluate(this.nativeTrainingData(data), batchSize)
   }
@@ -166,12 +185,14 @@ export class NativeNetwork implements Network {
   private nativeTrainingData(data: TrainingData): NativeTrainingData {
     const { x, y, w } = this.rowsOf(data)
     const cached = this.datasets.get(data)
-    if (cached && cached.x === data.x && cached.y === data.y && cached.w === data.w && cached.rows === data.rows) {
+    if (cached && cached.from === null) return cached.native
+    const from = cached?.from
+    if (cached && from && from.x === data.x && from.y === data.y && from.w === data.w && from.rows === data.rows) {
       this.native.refreshTrainingData(cached.native, x, y, w)
       return cached.native
     }
     const native = this.native.createTrainingData(x, y, data.rows, w)
-    this.datasets.set(data, { native, x: data.x, y: data.y, w: data.w, rows: data.rows })
+    this.datasets.set(data, { native, from: { x: data.x, y: data.y, w: data.w, rows: data.rows } })
     return native
   }
 }
