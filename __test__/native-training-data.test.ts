@@ -10,7 +10,8 @@ import { Adam, Dense, Sequential, backendInfo } from '../lib/index.js'
 import type { TrainingData } from '../lib/engine/engine.js'
 
 const ROWS = 3000
-const INPUTS = 20
+/** 150,000 input values: the comparison's blocks are 65,536, so a change in the last one is seen after two equal blocks. */
+const INPUTS = 50
 
 function network() {
   const m = new Sequential({ seed: 3, backend: 'native' })
@@ -28,6 +29,7 @@ function data(): TrainingData {
 
 const changes: [string, (d: TrainingData) => void][] = [
   ['the last input value', (d) => { d.x[d.x.length - 1] = 5 }],
+  ['the first and the last input values', (d) => { d.x[0] = -3; d.x[d.x.length - 1] = 5 }],
   ['a label', (d) => { d.y[1234] = (d.y[1234]! + 1) % 4 }],
 ]
 
