@@ -140,10 +140,14 @@ pub unsafe fn gather(env: Env, td: &mut TrainingDataBox, plan: &Plan, x: &View<f
     data.x.clear();
     data.y.clear();
     data.w.clear();
-    let no_memory = |_| JsError::range_error(format!("not enough memory to gather {rows} rows"));
-    data.x.try_reserve_exact(rows * inputs).map_err(no_memory)?;
-    data.y.try_reserve_exact(rows * target_cols).map_err(no_memory)?;
-    data.w.try_reserve_exact(if w.is_some() { rows } else { 0 }).map_err(no_memory)?;
+    let reserved = data.x.try_reserve_exact(rows * inputs)
+        .and_then(|()| data.y.try_reserve_exact(rows * target_cols))
+        .and_then(|()| data.w.try_reserve_exact(if w.is_some() { rows } else { 0 }));
+    // V8 hears of what is held now, even when a reservation failed after another grew.
+    let bytes = ((data.x.capacity() + data.y.capacity() + data.w.capacity()) * 4) as i64;
+    env.adjust_external_memory(bytes - td.bytes);
+    td.bytes = bytes;
+    reserved.map_err(|_| JsError::range_error(format!("not enough memory to gather {rows} rows")))?;
     for &r in order {
         let r = r as usize;
         data.x.extend_from_slice(&xs[r * inputs..(r + 1) * inputs]);
@@ -152,9 +156,6 @@ pub unsafe fn gather(env: Env, td: &mut TrainingDataBox, plan: &Plan, x: &View<f
             data.w.push(ws[r]);
         }
     }
-    let bytes = ((data.x.capacity() + data.y.capacity() + data.w.capacity()) * 4) as i64;
-    env.adjust_external_memory(bytes - td.bytes);
-    td.bytes = bytes;
     if let Err(e) = check_data(plan, &data.x, &data.y, &data.w, rows) {
         data.x.clear();
         data.y.clear();

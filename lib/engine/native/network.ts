@@ -131,7 +131,7 @@ export class NativeNetwork implements Network {
   gatherRows(source: TrainingData, order: Uint32Array, reuse: TrainingData | null): TrainingData {
     const { x, y, w } = this.rowsOf(source)
     let into = reuse
-    let cached = into && this.datasets.get(into)
+    let cached = into ? this.datasets.get(into) : undefined
     if (!into || cached?.from !== null) {
       into = { x: EMPTY, y: EMPTY, rows: 0 }
       cached = { native: this.native.createTrainingData(EMPTY, EMPTY, 0), from: null }
@@ -139,7 +139,7 @@ export class NativeNetwork implements Network {
     }
     // Its rows count only once they are gathered: a failed gather leaves the data empty.
     into.rows = 0
-    this.native.gatherTrainingData(cached!.native, x, y, w, order)
+    this.native.gatherTrainingData(cached.native, x, y, w, order)
     into.rows = order.length
     return into
   }
@@ -183,9 +183,9 @@ export class NativeNetwork implements Network {
    * its data is copied once) and brought up to date on later uses.
    */
   private nativeTrainingData(data: TrainingData): NativeTrainingData {
-    const { x, y, w } = this.rowsOf(data)
     const cached = this.datasets.get(data)
-    if (cached && cached.from === null) return cached.native
+    if (cached?.from === null) return cached.native
+    const { x, y, w } = this.rowsOf(data)
     const from = cached?.from
     if (cached && from && from.x === data.x && from.y === data.y && from.w === data.w && from.rows === data.rows) {
       this.native.refreshTrainingData(cached.native, x, y, w)
