@@ -127,6 +127,40 @@ describe('transformations', () => {
     out.forEach((row, position) => expect(position).toBeGreaterThanOrEqual(row[0]! - 50))
   })
 
+  it('a consumer that recycles blocks gets the same rows, written into one block; prefetch and map keep their blocks fresh', async () => {
+    /** One epoch's rows, copied as they come, and how many distinct buffers held them. */
+    const read = async (source: DataSource, recycle: boolean) => {
+      const { xColumns: xc, yColumns: yc } = await source.shape()
+      const rows: number[][] = []
+      const buffers = new Set<ArrayBufferLike>()
+      let blocks = 0
+      for await (const b of source.blocks({ epoch: 1, recycle })) {
+        buffers.add(b.x.buffer)
+        blocks++
+        for (let r = 0; r < b.rows; r++) rows.push([...b.x.subarray(r * xc, (r + 1) * xc), ...b.y.subarray(r * yc, (r + 1) * yc)])
+      }
+      return { rows, buffers: buffers.size, blocks }
+    }
+    const stream = data.generator(function* () {
+      for (let i = 0; i < 1000; i++) yield { x: t.x[i]!, y: t.y[i]! }
+    })
+    // Shuffles with random access (windows) and without (a stream), on their own and batched.
+    for (const source of [data.array(t.x, t.y).shuffle(300, { seed: 5 }), stream.shuffle(50, { seed: 5 })]) {
+      const fresh = await read(source, false)
+      const recycled = await read(source, true)
+      expect(recycled.rows).toEqual(fresh.rows)
+      expect(fresh.buffers).toBe(fresh.blocks)
+      expect(recycled.blocks).toBeGreaterThan(2)
+      expect(recycled.buffers).toBe(1)
+      expect((await read(source.batch(16), true)).rows).toEqual(fresh.rows)
+      for (const keeper of [source.prefetch(2), source.map((b) => b)]) {
+        const kept = await read(keeper, true)
+        expect(kept.rows).toEqual(fresh.rows)
+        expect(kept.buffers).toBe(kept.blocks)
+      }
+    }
+  })
+
   it('batch re-cuts into exact batches; dropRemainder drops the short last one', async () => {
     const sizes = async (s: DataSource) => {
       const n: number[] = []

@@ -131,7 +131,8 @@ async function* chunksOf(
   let batches = 0
   const maxRows = toSkip + maxBatches * batchSize
   let limit = Math.min(capacity, chunkEnd(0, capacity / batchSize) * batchSize)
-  const iterator = source.blocks({ epoch, ...(signal && { signal }) })[Symbol.asyncIterator]()
+  // Each block's rows are copied into the chunk before the next is asked for.
+  const iterator = source.blocks({ epoch, recycle: true, ...(signal && { signal }) })[Symbol.asyncIterator]()
   try {
     for (;;) {
       let next: IteratorResult<RowBlock>
