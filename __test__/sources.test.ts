@@ -161,6 +161,30 @@ describe('transformations', () => {
     }
   })
 
+  it('a .npy file read for a consumer that recycles fills one block again and again, with the same rows', async () => {
+    const n = 10_000
+    writeNpy(join(dir, 'recycle-x.npy'), Array.from({ length: n * 3 }, (_, i) => i * 0.25), [n, 3])
+    writeNpy(join(dir, 'recycle-y.npy'), Array.from({ length: n }, (_, i) => i % 7), [n])
+    const source = data.npy(join(dir, 'recycle-x.npy'), join(dir, 'recycle-y.npy'))
+    const read = async (recycle: boolean) => {
+      const rows: number[][] = []
+      const buffers = new Set<ArrayBufferLike>()
+      let blocks = 0
+      for await (const b of source.blocks({ epoch: 0, recycle })) {
+        buffers.add(b.x.buffer)
+        blocks++
+        for (let r = 0; r < b.rows; r++) rows.push([...b.x.subarray(r * 3, r * 3 + 3), b.y[r]!])
+      }
+      return { rows, buffers: buffers.size, blocks }
+    }
+    const fresh = await read(false)
+    const recycled = await read(true)
+    expect(fresh.rows.length).toBe(n)
+    expect(fresh.rows[9999]).toEqual([29997 * 0.25, 29998 * 0.25, 29999 * 0.25, 9999 % 7])
+    expect(recycled.rows).toEqual(fresh.rows)
+    expect([fresh.blocks, fresh.buffers, recycled.blocks, recycled.buffers]).toEqual([3, 3, 3, 1])
+  })
+
   it('batch re-cuts into exact batches; dropRemainder drops the short last one', async () => {
     const sizes = async (s: DataSource) => {
       const n: number[] = []

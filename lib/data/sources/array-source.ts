@@ -59,6 +59,7 @@ export class ArraySource extends DataSource implements RowRanges {
   }
 
   blocks(context: EpochContext): AsyncIterable<RowBlock> {
-    return readRanges(this, DEFAULT_BLOCK_ROWS, context.signal)
+    // Not recycled: reads without a block to fill are views of the arrays, no copy.
+    return readRanges(this, DEFAULT_BLOCK_ROWS, { signal: context.signal })
   }
 }

@@ -252,14 +252,20 @@ function sliceOf(block: RowBlock, from: number, to: number, xCols: number, yCols
   return out
 }
 
-/** Blocks of `blockRows` rows read in order (or in `order` of chunks) from a ranged source. */
-export async function* readRanges(r: RowRanges, blockRows: number, signal?: AbortSignal, order?: readonly number[]): AsyncGenerator<RowBlock> {
-  const chunks = Math.ceil(r.rows / blockRows)
-  for (let k = 0; k < chunks; k++) {
+/**
+ * Blocks of `blockRows` rows read in order from a ranged source; when the consumer recycles
+ * blocks, each read after the first goes into the first block's memory. (A source whose reads
+ * are views of memory it holds, as arrays are, should not pass `recycle`: it would add a copy.)
+ */
+export async function* readRanges(r: RowRanges, blockRows: number, { signal, recycle }: Pick<EpochContext, 'signal' | 'recycle'>): AsyncGenerator<RowBlock> {
+  let kept: RowBlock | null = null
+  for (let start = 0; start < r.rows; start += blockRows) {
     signal?.throwIfAborted()
-    const c = order ? order[k]! : k
-    const start = c * blockRows
-    yield await r.read(start, Math.min(blockRows, r.rows - start))
+    const n = Math.min(blockRows, r.rows - start)
+    const into = kept ? headOf(kept, n, kept.x.length / kept.rows, kept.y.length / kept.rows) : undefined
+    const block = await r.read(start, n, into)
+    if (recycle) kept ??= block
+    yield block
   }
 }
 
@@ -287,7 +293,8 @@ class ShuffleSource extends Step {
       yield* this.windows(ranges, rng, xc, yc, context)
       return
     }
-    const input = this.inner.blocks(context)
+    // Every row is copied out of the input before the next block is asked for.
+    const input = this.inner.blocks({ ...context, recycle: true })
     let buffer: RowBlock | null = null
     let filled = 0
     const outRows = Math.min(this.bufferSize, DEFAULT_BLOCK_ROWS)
@@ -502,7 +509,8 @@ class ShardSource extends Step {
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
     const ranges = await this.ranges()
     if (ranges) {
-      yield* readRanges(ranges, DEFAULT_BLOCK_ROWS, context.signal)
+      // Not recycled: the ranges may be views of arrays, which a recycled read would copy.
+      yield* readRanges(ranges, DEFAULT_BLOCK_ROWS, { signal: context.signal })
       return
     }
     const { xColumns: xc, yColumns: yc } = await this.shape()

@@ -71,7 +71,7 @@ export class NpySource extends DataSource implements RowRanges {
   }
 
   async *blocks(context: EpochContext): AsyncGenerator<RowBlock> {
-    yield* readRanges(await this.ranges(), DEFAULT_BLOCK_ROWS, context.signal)
+    yield* readRanges(await this.ranges(), DEFAULT_BLOCK_ROWS, context)
   }
 
   async read(start: number, count: number, into?: RowBlock): Promise<RowBlock> {
