@@ -13,7 +13,7 @@ import type { Plan } from '../plan.js'
 import { checkInteger, checkOneOf, checkOptions, describe, optional } from '../validate.js'
 import { checkLoop, type EpochRunner, type FitModel, type LoopOptions } from './fit.js'
 import { Chunk } from './source-batches.js'
-import { trainChunks } from './chunked-epoch.js'
+import { chunkRows, trainChunks } from './chunked-epoch.js'
 
 export interface FitDatasetOptions {
   /** Passes over the data (default 1). */
@@ -44,9 +44,6 @@ export interface FitDatasetOptions {
 }
 
 const OPTIONS = ['epochs', 'batchSize', 'batchesPerEpoch', 'validationData', 'validationBatches', 'callbacks', 'tolerance', 'patience', 'verbose', 'signal', 'distributed']
-
-/** Bytes of rows an engine call trains at most: big enough to amortise the call, small enough for cache and memory. */
-const CHUNK_BYTES = 4 << 20
 
 /** A DataSource fitted to a compiled plan: its shape checked against the model. */
 export interface CheckedSource {
@@ -100,11 +97,6 @@ export async function checkFitDataset(plan: Plan, source: unknown, options: unkn
   }
 }
 
-/** Whole batches per engine call for rows of this shape. */
-function chunkRows(shape: SourceShape, batchSize: number): number {
-  return batchSize * Math.max(1, Math.floor(CHUNK_BYTES / (rowBytes(shape) * batchSize)))
-}
-
 /**
  * Yields the source's rows of one epoch as full chunks (and a last, shorter one): after skipping
  * `skipBatches` batches (already trained before a resume), at most `maxBatches` batches in all.
@@ -121,7 +113,7 @@ async function* chunksOf(
   chunkEnd: (batchesSoFar: number, most: number) => number,
 ): AsyncGenerator<Chunk> {
   const { source, shape, batchSize } = checked
-  const capacity = chunkRows(shape, batchSize)
+  const capacity = chunkRows(rowBytes(shape), batchSize)
   const chunks = [new Chunk(plan, capacity), new Chunk(plan, capacity)]
   let current = 0
   let chunk = chunks[current]!

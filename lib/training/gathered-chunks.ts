@@ -7,13 +7,7 @@
 import type { TrainingData, Network } from '../engine/engine.js'
 import { targetColumns } from '../plan.js'
 import { Rng } from '../rng.js'
-
-/**
- * Bytes of rows per chunk: each chunk is one call into the engine. 784-256-128-10 at batch 128
- * on two threads trained 180–203k samples/s with 16 MB chunks, 170–186k with 4 MB (40 against
- * 10 batches a call; bench/in-memory-fit.ts).
- */
-const CHUNK_BYTES = 16 << 20
+import { chunkRows } from './chunked-epoch.js'
 
 /**
  * The epoch's chunks, gathered in turn into the two of `chunks` (null at first; keep them for
@@ -40,7 +34,7 @@ export async function* gatheredChunks(
     }
     network.writeState({ rng: rng.state })
   }
-  const capacity = batchSize * Math.max(1, Math.floor(CHUNK_BYTES / ((xc + yc + 1) * 4 * batchSize)))
+  const capacity = chunkRows((xc + yc + 1) * 4, batchSize)
   // Two chunks in turn: one is gathered while the engine trains the other.
   for (let start = 0, k = 0; start < rows; start += capacity, k ^= 1) {
     const chunk = network.gatherRows(train, order.subarray(start, Math.min(start + capacity, rows)), chunks[k] ?? null)
