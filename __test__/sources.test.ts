@@ -25,6 +25,20 @@ async function rowsOf(source: DataSource, epoch = 0): Promise<number[][]> {
   return rows
 }
 
+/** One epoch's rows, copied as they come, with the blocks and how many distinct buffers held them. */
+async function readBlocks(source: DataSource, recycle: boolean, epoch = 0): Promise<{ rows: number[][]; blocks: number; buffers: number }> {
+  const { xColumns: xc, yColumns: yc } = await source.shape()
+  const rows: number[][] = []
+  const buffers = new Set<ArrayBufferLike>()
+  let blocks = 0
+  for await (const b of source.blocks({ epoch, recycle })) {
+    buffers.add(b.x.buffer)
+    blocks++
+    for (let r = 0; r < b.rows; r++) rows.push([...b.x.subarray(r * xc, (r + 1) * xc), ...b.y.subarray(r * yc, (r + 1) * yc)])
+  }
+  return { rows, blocks, buffers: buffers.size }
+}
+
 /** n rows of 3 features (row i holds i, i + 0.5, −i) and label i mod 4. */
 function table(n: number): { x: number[][]; y: number[] } {
   const x = Array.from({ length: n }, (_, i) => [i, i + 0.5, -i])
@@ -128,19 +142,7 @@ describe('transformations', () => {
   })
 
   it('a consumer that recycles blocks gets the same rows, written into one block; prefetch and map keep their blocks fresh', async () => {
-    /** One epoch's rows, copied as they come, and how many distinct buffers held them. */
-    const read = async (source: DataSource, recycle: boolean) => {
-      const { xColumns: xc, yColumns: yc } = await source.shape()
-      const rows: number[][] = []
-      const buffers = new Set<ArrayBufferLike>()
-      let blocks = 0
-      for await (const b of source.blocks({ epoch: 1, recycle })) {
-        buffers.add(b.x.buffer)
-        blocks++
-        for (let r = 0; r < b.rows; r++) rows.push([...b.x.subarray(r * xc, (r + 1) * xc), ...b.y.subarray(r * yc, (r + 1) * yc)])
-      }
-      return { rows, buffers: buffers.size, blocks }
-    }
+    const read = (source: DataSource, recycle: boolean) => readBlocks(source, recycle, 1)
     const stream = data.generator(function* () {
       for (let i = 0; i < 1000; i++) yield { x: t.x[i]!, y: t.y[i]! }
     })
@@ -166,19 +168,8 @@ describe('transformations', () => {
     writeNpy(join(dir, 'recycle-x.npy'), Array.from({ length: n * 3 }, (_, i) => i * 0.25), [n, 3])
     writeNpy(join(dir, 'recycle-y.npy'), Array.from({ length: n }, (_, i) => i % 7), [n])
     const source = data.npy(join(dir, 'recycle-x.npy'), join(dir, 'recycle-y.npy'))
-    const read = async (recycle: boolean) => {
-      const rows: number[][] = []
-      const buffers = new Set<ArrayBufferLike>()
-      let blocks = 0
-      for await (const b of source.blocks({ epoch: 0, recycle })) {
-        buffers.add(b.x.buffer)
-        blocks++
-        for (let r = 0; r < b.rows; r++) rows.push([...b.x.subarray(r * 3, r * 3 + 3), b.y[r]!])
-      }
-      return { rows, buffers: buffers.size, blocks }
-    }
-    const fresh = await read(false)
-    const recycled = await read(true)
+    const fresh = await readBlocks(source, false)
+    const recycled = await readBlocks(source, true)
     expect(fresh.rows.length).toBe(n)
     expect(fresh.rows[9999]).toEqual([29997 * 0.25, 29998 * 0.25, 29999 * 0.25, 9999 % 7])
     expect(recycled.rows).toEqual(fresh.rows)
