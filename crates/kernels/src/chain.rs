@@ -50,6 +50,15 @@ pub struct Chain {
     pub derivative_from_dropout: bool,
 }
 
+impl Chain {
+    /// Whether the backward pass reads Dropout's mask. Not when a ReLU reads its derivative from
+    /// Dropout's output: that output is above 0 exactly where Dropout keeps the unit and ReLU
+    /// passes it, so the gradient there is dy times the survivors' scale, and 0 elsewhere.
+    pub fn reads_mask(&self) -> bool {
+        self.drop.is_some() && !(self.derivative_from_dropout && matches!(self.act, Some((_, Activation::Relu))))
+    }
+}
+
 /// The plan's chains, in layer order: maximal runs of a BatchNormalization, an Activation
 /// layer and a Dropout layer with a rate above 0, in that order. Left out are softmax (which
 /// needs whole rows) and the layer `fused_output`, whose activation the loss applies.
@@ -102,7 +111,9 @@ pub struct Norm<'a> {
 /// Dropout's rate, mask, and output when it differs from the chain's `value` buffer.
 pub struct Dropout<'a> {
     pub rate: f64,
+    /// Holds the draws, then the mask when `keep_mask` (the backward pass reads it).
     pub mask: &'a mut [f32],
+    pub keep_mask: bool,
     pub out: Option<&'a mut [f32]>,
 }
 
@@ -120,7 +131,7 @@ pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Acti
     });
     let drop = drop.map(|d| {
         draw(d.mask, rng, threads);
-        (d.rate, Parts::new(d.mask), d.out.map(Parts::new))
+        (d.rate, Parts::new(d.mask), d.keep_mask, d.out.map(Parts::new))
     });
     let value = Parts::new(value);
     for_row_blocks(rows, units, threads, |r| {
@@ -138,11 +149,12 @@ pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Acti
             if let Some(act) = act {
                 activations::forward(act, v, units);
             }
-            if let Some((rate, mask, out)) = &drop {
+            if let Some((rate, mask, keep_mask, out)) = &drop {
                 let mask = unsafe { mask.part(span.clone()) };
                 match out {
                     Some(out) => dropout::apply(*rate, v, unsafe { out.part(span.clone()) }, mask),
-                    None => dropout::apply_in_place(*rate, v, mask),
+                    None if *keep_mask => dropout::apply_in_place(*rate, v, mask),
+                    None => dropout::apply_in_place_from_draws(*rate, v, mask),
                 }
             }
         });
@@ -162,27 +174,36 @@ pub struct NormBackward<'a> {
     pub beta_at: usize,
 }
 
-/// The backward pass of a chain from `dy`, the gradient at its output. `mask` is Dropout's,
+/// Dropout in the backward pass: its mask, or only the survivors' scale when the mask is not
+/// read (see `Chain::reads_mask`; the chain's Activation is then ReLU, with Dropout's output).
+#[derive(Clone, Copy)]
+pub enum DropoutBackward<'a> {
+    Mask(&'a [f32]),
+    Scale(f32),
+}
+
+/// The backward pass of a chain from `dy`, the gradient at its output. `drop` is Dropout's,
 /// `act` the Activation with its output; `dx`, the gradient at the chain's input, is None when
 /// the chain starts the network (its parameter gradients are still taken).
-pub fn backward(dy: &[f32], units: usize, mask: Option<&[f32]>, act: Option<(Activation, &[f32])>, norm: Option<NormBackward>, dx: Option<&mut [f32]>, threads: usize) {
-    let through = mask.is_some() || act.is_some();
+pub fn backward(dy: &[f32], units: usize, drop: Option<DropoutBackward>, act: Option<(Activation, &[f32])>, norm: Option<NormBackward>, dx: Option<&mut [f32]>, threads: usize) {
+    let through = drop.is_some() || act.is_some();
     match norm {
         None => {
             if let Some(dx) = dx {
-                through_rows(dy, mask, act, dx, units, threads);
+                let out = Parts::new(&mut dx[..dy.len()]);
+                for_row_blocks(dy.len() / units, units, threads, |r| {
+                    let span = r.start * units..r.end * units;
+                    // SAFETY: tasks and blocks take disjoint row ranges.
+                    vectorized(#[inline(always)] || through_block(dy, drop, act, span.clone(), unsafe { out.part(span.clone()) }, units));
+                });
             }
         }
         Some(NormBackward { gamma, cache, delta, grads, gamma_at, beta_at }) => {
             let g = match delta {
-                Some(delta) if through => {
-                    let delta = &mut delta[..dy.len()];
-                    through_rows(dy, mask, act, delta, units, threads);
-                    &*delta
-                }
+                Some(delta) if through => Gradient::Through { dy, drop, act, delta: &mut delta[..dy.len()] },
                 _ => {
                     assert!(!through, "a chain with layers after BatchNorm needs BatchNorm's delta buffer");
-                    dy
+                    Gradient::At(dy)
                 }
             };
             norm_backward(g, units, gamma, cache, grads, (gamma_at, beta_at), dx, threads);
@@ -190,35 +211,60 @@ pub fn backward(dy: &[f32], units: usize, mask: Option<&[f32]>, act: Option<(Act
     }
 }
 
-/// out = dy through Dropout's mask and the Activation's derivative (from its output).
-fn through_rows(dy: &[f32], mask: Option<&[f32]>, act: Option<(Activation, &[f32])>, out: &mut [f32], units: usize, threads: usize) {
-    let out = Parts::new(&mut out[..dy.len()]);
-    for_row_blocks(dy.len() / units, units, threads, |r| {
-        let span = r.start * units..r.end * units;
-        // SAFETY: tasks and blocks take disjoint row ranges.
-        let o = unsafe { out.part(span.clone()) };
-        vectorized(#[inline(always)] || {
-            match mask {
-                Some(mask) => dropout::backward(&dy[span.clone()], o, &mask[span.clone()]),
-                None => o.copy_from_slice(&dy[span.clone()]),
+/// `out` = `dy[span]` through Dropout and the Activation's derivative (from its output).
+#[inline(always)]
+fn through_block(dy: &[f32], drop: Option<DropoutBackward>, act: Option<(Activation, &[f32])>, span: Range<usize>, out: &mut [f32], units: usize) {
+    let dy = &dy[span.clone()];
+    match (drop, act) {
+        (Some(DropoutBackward::Scale(keep)), Some((Activation::Relu, a))) => dropout::backward_relu(dy, &a[span], keep, out),
+        (Some(DropoutBackward::Scale(_)), _) => unreachable!("Dropout's mask is read unless a ReLU comes before it"),
+        (drop, act) => {
+            match drop {
+                Some(DropoutBackward::Mask(mask)) => dropout::backward(dy, out, &mask[span.clone()]),
+                _ => out.copy_from_slice(dy),
             }
             if let Some((act, a)) = act {
-                activations::backward(act, &a[span.clone()], o, units);
+                activations::backward(act, &a[span], out, units);
             }
-        });
-    });
+        }
+    }
+}
+
+/// The gradient at BatchNorm's output: `dy` itself, or `dy` through the chain's later layers,
+/// which the first pass over the batch writes to `delta` block by block, right before it sums
+/// the block (one pass over the batch fewer, and the block still in cache for the sums).
+enum Gradient<'a> {
+    At(&'a [f32]),
+    Through { dy: &'a [f32], drop: Option<DropoutBackward<'a>>, act: Option<(Activation, &'a [f32])>, delta: &'a mut [f32] },
 }
 
 /// BatchNorm's backward pass from `g`, the gradient at its output: dγ and dβ into `grads` at
 /// `at` (γ's and β's offsets), and dx when wanted.
 #[allow(clippy::too_many_arguments)]
-fn norm_backward(g: &[f32], units: usize, gamma: &[f32], cache: &mut Cache, grads: &mut [f32], at: (usize, usize), dx: Option<&mut [f32]>, threads: usize) {
-    let rows = g.len() / units;
+fn norm_backward(g: Gradient, units: usize, gamma: &[f32], cache: &mut Cache, grads: &mut [f32], at: (usize, usize), dx: Option<&mut [f32]>, threads: usize) {
     let Cache { normalized, inv_std, d_gamma, d_beta, scale, block_sums, .. } = cache;
+    let g: &[f32] = match g {
+        Gradient::At(g) => {
+            let normalized = &normalized[..g.len()];
+            sums_by_blocks(g.len() / units, units, threads, block_sums, [d_gamma, d_beta], #[inline(always)] |r, [dg, db]| {
+                batch_norm::parameter_gradients(&g[r.clone()], &normalized[r], units, dg, db)
+            });
+            g
+        }
+        Gradient::Through { dy, drop, act, delta } => {
+            let normalized = &normalized[..dy.len()];
+            let parts = Parts::new(&mut *delta);
+            sums_by_blocks(dy.len() / units, units, threads, block_sums, [d_gamma, d_beta], #[inline(always)] |r, [dg, db]| {
+                // SAFETY: the blocks are disjoint row ranges.
+                let g = unsafe { parts.part(r.clone()) };
+                through_block(dy, drop, act, r.clone(), g, units);
+                batch_norm::parameter_gradients(g, &normalized[r], units, dg, db)
+            });
+            delta
+        }
+    };
+    let rows = g.len() / units;
     let normalized = &normalized[..g.len()];
-    sums_by_blocks(rows, units, threads, block_sums, [d_gamma, d_beta], #[inline(always)] |r, [dg, db]| {
-        batch_norm::parameter_gradients(&g[r.clone()], &normalized[r], units, dg, db)
-    });
     for j in 0..units {
         grads[at.0 + j] = d_gamma[j] as f32;
         grads[at.1 + j] = d_beta[j] as f32;
@@ -336,6 +382,23 @@ fn for_row_blocks(rows: usize, units: usize, threads: usize, f: impl Fn(Range<us
 mod tests {
     use super::*;
 
+    /// The backward pass reads Dropout's mask unless a ReLU reads its derivative from Dropout's
+    /// output: other activations, or a ReLU with BatchNorm only, or Dropout alone, need it.
+    #[test]
+    fn only_relu_read_from_dropouts_output_goes_without_the_mask() {
+        let drop = Layer::Dropout { units: 4, rate: 0.5 };
+        let act = |activation| Layer::Activation { units: 4, activation };
+        let reads = |layers: &[Layer]| find(layers, None).iter().map(Chain::reads_mask).collect::<Vec<_>>();
+        assert_eq!(reads(&[act(Activation::Relu), drop.clone()]), [false]);
+        assert_eq!(reads(&[act(Activation::LeakyRelu(0.1)), drop.clone()]), [true]);
+        assert_eq!(reads(&[act(Activation::Linear), drop.clone()]), [true]);
+        assert_eq!(reads(&[act(Activation::Tanh), drop.clone()]), [true]);
+        assert_eq!(reads(std::slice::from_ref(&drop)), [true]);
+        assert_eq!(reads(&[act(Activation::Relu)]), [false]);
+        // A softmax is no chain's: the Dropout after it is a chain of its own, and reads its mask.
+        assert_eq!(reads(&[act(Activation::Softmax), drop]), [true]);
+    }
+
     /// BatchNorm's statistics and parameter gradients equal, bit for bit, each block of
     /// SUM_ROWS rows summed row by row and the blocks' sums added in order — on one thread and
     /// on two, for row counts around multiples of the block.
@@ -364,7 +427,7 @@ mod tests {
                 }
                 cache.normalized[..x.len()].copy_from_slice(&x);
                 let (mut grads, gamma) = (vec![0.0; 2 * units], vec![1.0; units]);
-                norm_backward(&g, units, &gamma, &mut cache, &mut grads, (0, units), None, threads);
+                norm_backward(Gradient::At(&g), units, &gamma, &mut cache, &mut grads, (0, units), None, threads);
                 for j in 0..units {
                     let dg = by_blocks(&|r, j| g[r * units + j] as f64 * x[r * units + j] as f64, j);
                     let db = by_blocks(&|r, j| g[r * units + j] as f64, j);

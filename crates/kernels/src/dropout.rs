@@ -32,7 +32,13 @@ fn decide(drawn: f32, threshold: f64, keep: f32) -> f32 {
 /// (rate·2³², 1/(1 − rate)): the threshold draws are compared with and the survivors' scale.
 #[inline(always)]
 fn constants(rate: f64) -> (f64, f32) {
-    (rate * 4_294_967_296.0, (1.0 / (1.0 - rate)) as f32)
+    (rate * 4_294_967_296.0, keep_scale(rate))
+}
+
+/// 1/(1 − rate), the survivors' scale: a kept unit's mask value.
+#[inline(always)]
+pub fn keep_scale(rate: f64) -> f32 {
+    (1.0 / (1.0 - rate)) as f32
 }
 
 /// Decides the mask from the draws it holds and writes out = x · mask.
@@ -55,10 +61,29 @@ pub fn apply_in_place(rate: f64, values: &mut [f32], mask: &mut [f32]) {
     }
 }
 
+/// `apply_in_place` for a mask no one reads again: the draws decide the values and stay.
+#[inline(always)]
+pub fn apply_in_place_from_draws(rate: f64, values: &mut [f32], draws: &[f32]) {
+    let (threshold, keep) = constants(rate);
+    for (v, &m) in values.iter_mut().zip(draws) {
+        *v *= decide(m, threshold, keep);
+    }
+}
+
 /// dx = dy · mask.
 #[inline(always)]
 pub fn backward(dy: &[f32], dx: &mut [f32], mask: &[f32]) {
     for ((d, &g), &m) in dx.iter_mut().zip(dy).zip(mask) {
         *d = g * m;
+    }
+}
+
+/// dx through Dropout then ReLU (the order of the backward pass) from Dropout's output `out`:
+/// above 0 exactly where the unit was kept and active, where dx = dy · `keep` as
+/// `backward` then ReLU's derivative give it; elsewhere 0 (a zero whose sign may differ).
+#[inline(always)]
+pub fn backward_relu(dy: &[f32], out: &[f32], keep: f32, dx: &mut [f32]) {
+    for ((d, &g), &y) in dx.iter_mut().zip(dy).zip(out) {
+        *d = if y > 0.0 { g * keep } else { 0.0 };
     }
 }

@@ -9,6 +9,7 @@
 
 use crate::alloc::{self, Floats};
 use crate::activations;
+use crate::dropout;
 use crate::batch_norm::{self, Cache};
 use crate::chain::{self, Chain};
 use crate::collective::{rank_rows, Collective};
@@ -129,7 +130,11 @@ struct Workspace {
     deltas: Vec<Floats>,
     /// The last layer's pre-activation values when its activation is fused with the loss.
     logits: Floats,
+    /// Dropout's masks, for the chains whose backward pass reads them (`Chain::reads_mask`).
     masks: Vec<Floats>,
+    /// The draws of the other chains' Dropout, decided and applied in their forward pass: one
+    /// buffer for all of them.
+    draws: Floats,
     batch_norm: Vec<Option<Cache>>,
     /// Each layer's input during the last forward pass.
     sources: Vec<Source>,
@@ -264,6 +269,7 @@ impl Network {
                 deltas: vec![Floats::new(); layers],
                 logits: Floats::new(),
                 masks: vec![Floats::new(); layers],
+                draws: Floats::new(),
                 batch_norm: (0..layers).map(|_| None).collect(),
                 sources: vec![Source::Input; layers + 1],
             },
@@ -924,13 +930,19 @@ impl Network {
         ws.x = z(plan.input_size)?;
         ws.y = z(self.target_cols)?;
         ws.w = z(1)?;
+        let mut draws = 0;
         for (l, layer) in plan.layers.iter().enumerate() {
             let units = layer.units();
             ws.outputs[l] = z(units)?;
             ws.deltas[l] = z(units)?;
-            ws.masks[l] = if matches!(layer, Layer::Dropout { .. }) { z(units)? } else { Floats::new() };
+            let dropout = self.chain_of[l].map(|c| &self.chains[c]).filter(|c| c.drop.is_some_and(|(d, _)| d == l));
+            ws.masks[l] = if dropout.is_some_and(Chain::reads_mask) { z(units)? } else { Floats::new() };
+            if dropout.is_some_and(|c| !c.reads_mask()) {
+                draws = draws.max(units);
+            }
             ws.batch_norm[l] = if matches!(layer, Layer::BatchNorm { .. }) { Some(Cache::new(units, rows)?) } else { None };
         }
+        ws.draws = z(draws)?;
         ws.logits = if self.fused.is_some() { z(plan.output_size)? } else { Floats::new() };
         ws.capacity = rows;
         Ok(())
@@ -959,7 +971,7 @@ fn chain_forward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Works
         Layer::BatchNorm { gamma, beta, epsilon, .. } => chain::Norm { gamma: &params[gamma..gamma + units], beta: &params[beta..beta + units], epsilon, cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer") },
         _ => unreachable!("chain::find marks BatchNorm layers"),
     });
-    let drop = chain.drop.map(|(d, rate)| chain::Dropout { rate, mask: &mut ws.masks[d][..n], out: kept.map(|_| &mut after[d - start - at - 1][..n]) });
+    let drop = chain.drop.map(|(d, rate)| chain::Dropout { rate, mask: if chain.reads_mask() { &mut ws.masks[d][..n] } else { &mut ws.draws[..n] }, keep_mask: chain.reads_mask(), out: kept.map(|_| &mut after[d - start - at - 1][..n]) });
     if chain.drop.is_some() {
         rng.skip(first * units);
     }
@@ -1003,10 +1015,10 @@ fn chain_backward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Work
         Layer::BatchNorm { gamma, beta, .. } => chain::NormBackward { gamma: &params[gamma..gamma + units], cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer"), delta, grads, gamma_at: gamma, beta_at: beta },
         _ => unreachable!("chain::find marks BatchNorm layers"),
     });
-    let mask = chain.drop.map(|(d, _)| &ws.masks[d][..n]);
+    let drop = chain.drop.map(|(d, rate)| if chain.reads_mask() { chain::DropoutBackward::Mask(&ws.masks[d][..n]) } else { chain::DropoutBackward::Scale(dropout::keep_scale(rate)) });
     let derivative_from = |a| if chain.derivative_from_dropout { end - 1 } else { a };
     let act = chain.act.map(|(a, f)| (f, &ws.outputs[derivative_from(a)][..n]));
-    chain::backward(dy, units, mask, act, norm, dx, threads);
+    chain::backward(dy, units, drop, act, norm, dx, threads);
 }
 
 #[cfg(test)]

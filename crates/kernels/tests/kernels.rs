@@ -4,7 +4,7 @@
 
 use kernels::plan::{Activation, Clip, Fused, Loss, Optimizer, Variable};
 use kernels::rng::Rng;
-use kernels::{activations, batch_norm, chain, losses, optimizers};
+use kernels::{activations, batch_norm, chain, dropout, losses, optimizers};
 
 const LENGTHS: [usize; 7] = [1, 2, 7, 16, 17, 33, 101];
 
@@ -259,7 +259,7 @@ fn dropout_drops_at_its_rate_scales_survivors_and_draws_the_shared_stream() {
         let x: Vec<f32> = (0..n).map(|i| 1.0 + (i % 7) as f32).collect();
         let (mut out, mut mask) = (vec![0.0; n], vec![0.0; n]);
         let mut rng = Rng::new([1, 2, 3, 4]);
-        let drop = chain::Dropout { rate, mask: &mut mask, out: None };
+        let drop = chain::Dropout { rate, mask: &mut mask, keep_mask: true, out: None };
         chain::forward(&x, 100, None, None, &mut out, Some(drop), &mut rng, 1);
         // The mask is exactly "draw < rate", one draw per unit in order.
         let mut replay = Rng::new([1, 2, 3, 4]);
@@ -274,7 +274,7 @@ fn dropout_drops_at_its_rate_scales_survivors_and_draws_the_shared_stream() {
         assert!((fraction - rate).abs() < 0.015, "rate {rate}: dropped {fraction}");
         let dy: Vec<f32> = (0..n).map(|i| i as f32 * 0.01).collect();
         let mut dx = vec![0.0; n];
-        chain::backward(&dy, 100, Some(&mask), None, None, Some(&mut dx), 1);
+        chain::backward(&dy, 100, Some(chain::DropoutBackward::Mask(&mask)), None, None, Some(&mut dx), 1);
         assert!((0..n).all(|i| dx[i] == dy[i] * mask[i]));
     }
 }
@@ -301,6 +301,9 @@ enum Run {
     Chained,
     /// One chain, the derivative read from Dropout's output (`Chain::derivative_from_dropout`).
     FromDropout,
+    /// As FromDropout, for ReLU, without the mask (`Chain::reads_mask`): the forward pass leaves
+    /// the draws in its buffer, and the backward pass has only the survivors' scale.
+    MaskFree,
 }
 
 fn run_chain(x: &[f32], dy: &[f32], units: usize, act: Activation, gamma: &[f32], beta: &[f32], run: Run, threads: usize) -> ChainRun {
@@ -308,7 +311,7 @@ fn run_chain(x: &[f32], dy: &[f32], units: usize, act: Activation, gamma: &[f32]
     let mut cache = batch_norm::Cache::new(units, rows).unwrap();
     let (mut normed, mut activated, mut mask, mut out) = (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut rng = Rng::new([9, 8, 7, 6]);
-    let drop = |mask| chain::Dropout { rate: 0.3, mask, out: None };
+    let drop = |mask| chain::Dropout { rate: 0.3, mask, keep_mask: run != Run::MaskFree, out: None };
     let norm = chain::Norm { gamma, beta, epsilon: 1e-3, cache: &mut cache };
     match run {
         Run::Layers => {
@@ -317,22 +320,26 @@ fn run_chain(x: &[f32], dy: &[f32], units: usize, act: Activation, gamma: &[f32]
             chain::forward(&activated, units, None, None, &mut out, Some(drop(&mut mask)), &mut rng, threads);
         }
         Run::Chained => chain::forward(x, units, Some(norm), Some(act), &mut activated, Some(chain::Dropout { out: Some(&mut out), ..drop(&mut mask) }), &mut rng, threads),
-        Run::FromDropout => chain::forward(x, units, Some(norm), Some(act), &mut out, Some(drop(&mut mask)), &mut rng, threads),
+        Run::FromDropout | Run::MaskFree => chain::forward(x, units, Some(norm), Some(act), &mut out, Some(drop(&mut mask)), &mut rng, threads),
     }
     let (mut grads, mut dx, mut delta) = (vec![0.0; 2 * units], vec![0.0; n], vec![0.0; n]);
     let delta = (run != Run::Layers).then_some(&mut delta[..]);
     let norm = chain::NormBackward { gamma, cache: &mut cache, delta, grads: &mut grads, gamma_at: 0, beta_at: units };
+    let masked = Some(chain::DropoutBackward::Mask(&mask));
     match run {
         Run::Layers => {
             let (mut d1, mut d2) = (vec![0.0; n], vec![0.0; n]);
-            chain::backward(dy, units, Some(&mask), None, None, Some(&mut d1), threads);
+            chain::backward(dy, units, masked, None, None, Some(&mut d1), threads);
             chain::backward(&d1, units, None, Some((act, &activated)), None, Some(&mut d2), threads);
             chain::backward(&d2, units, None, None, Some(norm), Some(&mut dx), threads);
         }
-        Run::Chained => chain::backward(dy, units, Some(&mask), Some((act, &activated)), Some(norm), Some(&mut dx), threads),
-        Run::FromDropout => chain::backward(dy, units, Some(&mask), Some((act, &out)), Some(norm), Some(&mut dx), threads),
+        Run::Chained => chain::backward(dy, units, masked, Some((act, &activated)), Some(norm), Some(&mut dx), threads),
+        Run::FromDropout => chain::backward(dy, units, masked, Some((act, &out)), Some(norm), Some(&mut dx), threads),
+        Run::MaskFree => chain::backward(dy, units, Some(chain::DropoutBackward::Scale(dropout::keep_scale(0.3))), Some((act, &out)), Some(norm), Some(&mut dx), threads),
     }
-    let activated = (run != Run::FromDropout).then_some(activated);
+    let activated = matches!(run, Run::Layers | Run::Chained).then_some(activated);
+    // Without the mask, its buffer holds the draws it was decided from.
+    let mask = if run == Run::MaskFree { Vec::new() } else { mask };
     ChainRun { normalized: cache.normalized[..n].to_vec(), activated, mask, out, rng, dx, grads }
 }
 
@@ -352,10 +359,11 @@ fn a_chain_equals_its_layers_one_at_a_time_on_any_number_of_threads() {
             let reference = run_chain(&x, &dy, units, act, &gamma, &beta, Run::Layers, 1);
             assert!(reference.mask.contains(&0.0) && reference.dx.iter().any(|&d| d != 0.0), "a case that drops and passes gradients");
             let sign_only = matches!(act, Activation::Relu | Activation::LeakyRelu(_) | Activation::Linear);
-            let runs = [Run::Chained].into_iter().chain(sign_only.then_some(Run::FromDropout));
+            let runs = [Run::Chained].into_iter().chain(sign_only.then_some(Run::FromDropout)).chain((act == Activation::Relu).then_some(Run::MaskFree));
             for run in runs {
                 let one = run_chain(&x, &dy, units, act, &gamma, &beta, run, 1);
-                let want = ChainRun { activated: one.activated.is_some().then(|| reference.activated.clone().unwrap()), ..run_chain(&x, &dy, units, act, &gamma, &beta, Run::Layers, 1) };
+                let mask = if run == Run::MaskFree { Vec::new() } else { reference.mask.clone() };
+                let want = ChainRun { activated: one.activated.is_some().then(|| reference.activated.clone().unwrap()), mask, ..run_chain(&x, &dy, units, act, &gamma, &beta, Run::Layers, 1) };
                 assert!(one == want, "{rows}×{units} {act:?}: {run:?} differs from the layers one at a time");
                 let bits = |r: &ChainRun| [&r.out, &r.dx, &r.grads, &r.normalized].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>());
                 let several = run_chain(&x, &dy, units, act, &gamma, &beta, run, 4);
