@@ -6,7 +6,10 @@
 //! `sizes/activation/optimizer/batch[/bn]`, e.g. `784-300-100-10/tanh/momentum/32`, with
 //! optimizers sgd, momentum, nesterov, adagrad, rmsprop, adam and adamw, to measure shapes the
 //! bench does not. BACKPROP_THREADS caps the threads; the first epoch is a warm-up. With the
-//! one-core peak of the `peak` example, it prints the share.
+//! one-core peak of the `peak` example, it prints the share. Several workloads separated by
+//! commas (`bn-plain,bn`) train in one process, an epoch of each in turn, and the ratio of the
+//! first's best epoch to each other's ends the output: a comparison that the machine's changes
+//! of speed from minute to minute hit on both sides.
 
 use kernels::network::{Network, TrainingData};
 use kernels::plan::{Activation, Clip, Layer, Loss, Optimizer, Plan};
@@ -112,50 +115,78 @@ fn flops_per_sample(wl: &Workload, params: usize) -> f64 {
     2.0 * (3.0 * macs.iter().sum::<f64>() - macs[0]) + update * params as f64 / wl.batch as f64
 }
 
+/// One workload's network and data, trained (or run) one epoch at a time.
+struct Run {
+    name: String,
+    wl: Workload,
+    net: Network,
+    data: TrainingData,
+    /// Flops of a training sample, or of a prediction for `infer`.
+    flops: f64,
+    out: Vec<f32>,
+}
+
+impl Run {
+    fn new(name: &str) -> Run {
+        let wl = workload(name);
+        // Checked as the addon checks a plan from TypeScript.
+        let plan = Plan::decode(&plan(&wl).encode()).expect("valid plan");
+        let params = plan.param_count;
+        let mut rng = Rng::new([1, 2, 3, 4]);
+        let p: Vec<f32> = (0..params).map(|_| (rng.next_f64() as f32 - 0.5) * 0.1).collect();
+        let stats: Vec<f32> = (0..plan.stat_count).map(|i| if (i / (plan.stat_count / 6).max(1)) % 2 == 0 { 0.0 } else { 1.0 }).collect();
+        let slots = vec![0.0; plan.slot_count() * params];
+        let net = Network::new(plan, p, stats, slots, 0, [5, 6, 7, 8]).unwrap();
+        let data = TrainingData {
+            x: (0..wl.rows * wl.sizes[0]).map(|_| rng.next_f64() as f32).collect(),
+            y: (0..wl.rows).map(|_| rng.next_below(*wl.sizes.last().unwrap()) as f32).collect(),
+            rows: wl.rows,
+            w: Vec::new(),
+        };
+        let flops = if wl.infer { 2.0 * wl.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>() } else { flops_per_sample(&wl, params) };
+        let out = if wl.infer { vec![0.0; wl.rows * wl.sizes.last().unwrap()] } else { Vec::new() };
+        Run { name: name.into(), wl, net, data, flops, out }
+    }
+
+    /// One epoch (all rows predicted, for `infer`); prints its speed unless it is the warm-up,
+    /// and returns it in samples/s.
+    fn epoch(&mut self, warm_up: bool, peak: Option<f64>) -> f64 {
+        let (wl, name) = (&self.wl, &self.name);
+        let t = Instant::now();
+        let loss = if wl.infer {
+            self.net.predict(&self.data.x, wl.rows, wl.batch, &mut self.out).expect("finite inputs");
+            None
+        } else {
+            Some(self.net.train_epoch(&self.data, wl.batch, true, wl.optimizer.learning_rate(), &mut |_, _| false).loss)
+        };
+        let rate = wl.rows as f64 / t.elapsed().as_secs_f64();
+        if !warm_up {
+            let gflops = rate * self.flops / 1e9;
+            let share = peak.map(|p| format!(", {:.0}% of peak", 100.0 * gflops / p)).unwrap_or_default();
+            let loss = loss.map(|l| format!(" (loss {l:.4})")).unwrap_or_default();
+            println!("{name}: {rate:.0} samples/s, {gflops:.1} GFLOP/s{share}{loss}");
+        }
+        rate
+    }
+}
+
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_else(|| "mnist".into());
     let peak: Option<f64> = std::env::args().nth(2).and_then(|p| p.parse().ok());
-    let wl = workload(&which);
-    // Checked as the addon checks a plan from TypeScript.
-    let plan = Plan::decode(&plan(&wl).encode()).expect("valid plan");
-    let params = plan.param_count;
-    let mut rng = Rng::new([1, 2, 3, 4]);
-    let p: Vec<f32> = (0..params).map(|_| (rng.next_f64() as f32 - 0.5) * 0.1).collect();
-    let stats: Vec<f32> = (0..plan.stat_count).map(|i| if (i / (plan.stat_count / 6).max(1)) % 2 == 0 { 0.0 } else { 1.0 }).collect();
-    let slots = vec![0.0; plan.slot_count() * params];
-    let mut net = Network::new(plan, p, stats, slots, 0, [5, 6, 7, 8]).unwrap();
-    let data = TrainingData {
-        x: (0..wl.rows * wl.sizes[0]).map(|_| rng.next_f64() as f32).collect(),
-        y: (0..wl.rows).map(|_| rng.next_below(*wl.sizes.last().unwrap()) as f32).collect(),
-        rows: wl.rows,
-        w: Vec::new(),
-    };
-    let lr = wl.optimizer.learning_rate();
-    let flops = flops_per_sample(&wl, params);
-    if wl.infer {
-        let forward = 2.0 * wl.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();
-        let mut out = vec![0.0; wl.rows * wl.sizes.last().unwrap()];
-        for round in 0..std::env::var("EPOCHS").ok().and_then(|e| e.parse().ok()).unwrap_or(6) {
-            let t = Instant::now();
-            net.predict(&data.x, wl.rows, wl.batch, &mut out).expect("finite inputs");
-            let s = t.elapsed().as_secs_f64();
-            if round > 0 {
-                let (rate, gflops) = (wl.rows as f64 / s, wl.rows as f64 / s * forward / 1e9);
-                let share = peak.map(|p| format!(", {:.0}% of peak", 100.0 * gflops / p)).unwrap_or_default();
-                println!("{which}: {rate:.0} samples/s, {gflops:.1} GFLOP/s{share}");
+    let epochs = std::env::var("EPOCHS").ok().and_then(|e| e.parse().ok()).unwrap_or(6);
+    let mut runs: Vec<Run> = which.split(',').map(Run::new).collect();
+    let mut best = vec![0.0f64; runs.len()];
+    for epoch in 0..epochs {
+        for (run, best) in runs.iter_mut().zip(&mut best) {
+            let rate = run.epoch(epoch == 0, peak);
+            if epoch > 0 {
+                *best = best.max(rate);
             }
         }
-        return;
     }
-    for epoch in 0..std::env::var("EPOCHS").ok().and_then(|e| e.parse().ok()).unwrap_or(6) {
-        let t = Instant::now();
-        let r = net.train_epoch(&data, wl.batch, true, lr, &mut |_, _| false);
-        let s = t.elapsed().as_secs_f64();
-        if epoch > 0 {
-            let rate = wl.rows as f64 / s;
-            let gflops = rate * flops / 1e9;
-            let share = peak.map(|p| format!(", {:.0}% of peak", 100.0 * gflops / p)).unwrap_or_default();
-            println!("{which}: {rate:.0} samples/s, {gflops:.1} GFLOP/s{share} (loss {:.4})", r.loss);
+    if let [first, others @ ..] = &best[..] {
+        for (run, rate) in runs[1..].iter().zip(others) {
+            println!("{} ÷ {}: {:.3} (best epochs, {} rounds alternating)", runs[0].name, run.name, first / rate, epochs - 1);
         }
     }
 }
