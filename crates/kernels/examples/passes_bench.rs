@@ -44,7 +44,7 @@ fn main() {
     best("dropout apply", n, || vectorized(#[inline(always)] || dropout::apply(0.2, &x, &mut a, &mut mask)));
     best("BatchNorm sums", n, || vectorized(#[inline(always)] || by_blocks(rows, units, #[inline(always)] |r| batch_norm::sum_rows(&x[r], units, &mut s))));
     best("BatchNorm centred squares", n, || vectorized(#[inline(always)] || by_blocks(rows, units, #[inline(always)] |r| batch_norm::sum_centred_squares(&x[r], units, &mean, &mut s))));
-    best("BatchNorm normalize", n, || vectorized(#[inline(always)] || batch_norm::normalize(&x, units, &mean, &inv_std, &gamma, &beta, &mut a, &mut b)));
-    best("BatchNorm dγ and dβ", n, || vectorized(#[inline(always)] || by_blocks(rows, units, #[inline(always)] |r| batch_norm::parameter_gradients(&g[r.clone()], &x[r], units, &mut s, &mut t))));
-    best("BatchNorm dx", n, || vectorized(#[inline(always)] || batch_norm::input_gradient(&g, &x, units, rows, &mean, &s, &t, &mut a)));
+    best("BatchNorm normalize", n, || vectorized(#[inline(always)] || batch_norm::normalize(&x, units, &mean, &inv_std, &gamma, &beta, &mut b)));
+    best("BatchNorm dγ and dβ", n, || vectorized(#[inline(always)] || by_blocks(rows, units, #[inline(always)] |r| batch_norm::parameter_gradients(&g[r.clone()], &x[r], &mean, &inv_std, units, &mut s, &mut t))));
+    best("BatchNorm dx", n, || vectorized(#[inline(always)] || batch_norm::input_gradient(&g, &x, &mean, &inv_std, units, rows, &mean, &s, &t, &mut a)));
 }

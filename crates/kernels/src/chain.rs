@@ -11,10 +11,11 @@
 //! the thread split changes no bit, and chaining no value (a dropped unit's zero gradient may
 //! change sign: see `Chain::derivative_from_dropout`).
 //!
-//! Only what a later step reads is stored: BatchNorm's x̂, the Activation's output (when its
-//! derivative needs more than a sign), Dropout's mask and the chain's output. BatchNorm's own
-//! output is not (the layers after it in the chain take it from the block in cache), nor are the
-//! gradients between the chain's layers.
+//! Only what a later step reads is stored: BatchNorm's batch statistics, the Activation's output
+//! (when its derivative needs more than a sign), Dropout's mask (unless a ReLU comes before it:
+//! `Chain::reads_mask`) and the chain's output. BatchNorm's x̂ is not (the backward pass takes it
+//! again from the chain's input, `batch_norm::normalized`), nor is its output (the layers after
+//! it in the chain take it from the block in cache), nor the gradients between the layers.
 
 use std::ops::Range;
 
@@ -126,8 +127,7 @@ pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Acti
     let rows = input.len() / units;
     let norm = norm.map(|n| {
         statistics(input, units, n.epsilon, n.cache, threads);
-        let Cache { normalized, mean, inv_std, .. } = n.cache;
-        (n.gamma, n.beta, &**mean, &**inv_std, Parts::new(&mut normalized[..rows * units]))
+        (n.gamma, n.beta, &*n.cache.mean, &*n.cache.inv_std)
     });
     let drop = drop.map(|d| {
         draw(d.mask, rng, threads);
@@ -140,10 +140,7 @@ pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Acti
         let v = unsafe { value.part(span.clone()) };
         vectorized(#[inline(always)] || {
             match &norm {
-                Some((gamma, beta, mean, inv_std, normalized)) => {
-                    let normalized = unsafe { normalized.part(span.clone()) };
-                    batch_norm::normalize(&input[span.clone()], units, mean, inv_std, gamma, beta, normalized, v);
-                }
+                Some((gamma, beta, mean, inv_std)) => batch_norm::normalize(&input[span.clone()], units, mean, inv_std, gamma, beta, v),
                 None => v.copy_from_slice(&input[span.clone()]),
             }
             if let Some(act) = act {
@@ -164,6 +161,8 @@ pub fn forward(input: &[f32], units: usize, norm: Option<Norm>, act: Option<Acti
 /// BatchNormalization's parameters, cache, delta buffer and gradients, for the backward pass.
 pub struct NormBackward<'a> {
     pub gamma: &'a [f32],
+    /// BatchNorm's input in the forward pass, rows × units (x̂ is taken from it again).
+    pub input: &'a [f32],
     pub cache: &'a mut Cache,
     /// Where the gradient at BatchNorm's output (the layer's delta) goes, rows × units; None when
     /// BatchNorm is the chain's only layer, whose `dy` it is.
@@ -198,7 +197,7 @@ pub fn backward(dy: &[f32], units: usize, drop: Option<DropoutBackward>, act: Op
                 });
             }
         }
-        Some(NormBackward { gamma, cache, delta, grads, gamma_at, beta_at }) => {
+        Some(NormBackward { gamma, input, cache, delta, grads, gamma_at, beta_at }) => {
             let g = match delta {
                 Some(delta) if through => Gradient::Through { dy, drop, act, delta: &mut delta[..dy.len()] },
                 _ => {
@@ -206,7 +205,7 @@ pub fn backward(dy: &[f32], units: usize, drop: Option<DropoutBackward>, act: Op
                     Gradient::At(dy)
                 }
             };
-            norm_backward(g, units, gamma, cache, grads, (gamma_at, beta_at), dx, threads);
+            norm_backward(g, input, units, gamma, cache, grads, (gamma_at, beta_at), dx, threads);
         }
     }
 }
@@ -238,33 +237,31 @@ enum Gradient<'a> {
     Through { dy: &'a [f32], drop: Option<DropoutBackward<'a>>, act: Option<(Activation, &'a [f32])>, delta: &'a mut [f32] },
 }
 
-/// BatchNorm's backward pass from `g`, the gradient at its output: dγ and dβ into `grads` at
-/// `at` (γ's and β's offsets), and dx when wanted.
+/// BatchNorm's backward pass from `g`, the gradient at its output, and `x`, its input: dγ and dβ
+/// into `grads` at `at` (γ's and β's offsets), and dx when wanted.
 #[allow(clippy::too_many_arguments)]
-fn norm_backward(g: Gradient, units: usize, gamma: &[f32], cache: &mut Cache, grads: &mut [f32], at: (usize, usize), dx: Option<&mut [f32]>, threads: usize) {
-    let Cache { normalized, inv_std, d_gamma, d_beta, scale, block_sums, .. } = cache;
+fn norm_backward(g: Gradient, x: &[f32], units: usize, gamma: &[f32], cache: &mut Cache, grads: &mut [f32], at: (usize, usize), dx: Option<&mut [f32]>, threads: usize) {
+    let Cache { mean, inv_std, d_gamma, d_beta, scale, block_sums, .. } = cache;
+    let (mean, inv_std) = (&**mean, &**inv_std);
     let g: &[f32] = match g {
         Gradient::At(g) => {
-            let normalized = &normalized[..g.len()];
             sums_by_blocks(g.len() / units, units, threads, block_sums, [d_gamma, d_beta], #[inline(always)] |r, [dg, db]| {
-                batch_norm::parameter_gradients(&g[r.clone()], &normalized[r], units, dg, db)
+                batch_norm::parameter_gradients(&g[r.clone()], &x[r], mean, inv_std, units, dg, db)
             });
             g
         }
         Gradient::Through { dy, drop, act, delta } => {
-            let normalized = &normalized[..dy.len()];
             let parts = Parts::new(&mut *delta);
             sums_by_blocks(dy.len() / units, units, threads, block_sums, [d_gamma, d_beta], #[inline(always)] |r, [dg, db]| {
                 // SAFETY: the blocks are disjoint row ranges.
                 let g = unsafe { parts.part(r.clone()) };
                 through_block(dy, drop, act, r.clone(), g, units);
-                batch_norm::parameter_gradients(g, &normalized[r], units, dg, db)
+                batch_norm::parameter_gradients(g, &x[r], mean, inv_std, units, dg, db)
             });
             delta
         }
     };
     let rows = g.len() / units;
-    let normalized = &normalized[..g.len()];
     for j in 0..units {
         grads[at.0 + j] = d_gamma[j] as f32;
         grads[at.1 + j] = d_beta[j] as f32;
@@ -279,7 +276,7 @@ fn norm_backward(g: Gradient, units: usize, gamma: &[f32], cache: &mut Cache, gr
         let span = r.start * units..r.end * units;
         // SAFETY: tasks and blocks take disjoint row ranges.
         let d = unsafe { dx.part(span.clone()) };
-        vectorized(#[inline(always)] || batch_norm::input_gradient(&g[span.clone()], &normalized[span.clone()], units, rows, scale, d_gamma, d_beta, d));
+        vectorized(#[inline(always)] || batch_norm::input_gradient(&g[span.clone()], &x[span.clone()], mean, inv_std, units, rows, scale, d_gamma, d_beta, d));
     });
 }
 
@@ -425,11 +422,11 @@ mod tests {
                     assert_eq!((cache.mean[j], cache.variance[j]), (m, v), "{rows} rows, unit {j}, {threads} threads");
                     assert_eq!(cache.inv_std[j], 1.0 / (v + 1e-3).sqrt());
                 }
-                cache.normalized[..x.len()].copy_from_slice(&x);
                 let (mut grads, gamma) = (vec![0.0; 2 * units], vec![1.0; units]);
-                norm_backward(Gradient::At(&g), units, &gamma, &mut cache, &mut grads, (0, units), None, threads);
+                norm_backward(Gradient::At(&g), &x, units, &gamma, &mut cache, &mut grads, (0, units), None, threads);
+                let x_hat = |r: usize, j: usize| batch_norm::normalized(x[r * units + j], mean[j], cache.inv_std[j]) as f64;
                 for j in 0..units {
-                    let dg = by_blocks(&|r, j| g[r * units + j] as f64 * x[r * units + j] as f64, j);
+                    let dg = by_blocks(&|r, j| g[r * units + j] as f64 * x_hat(r, j), j);
                     let db = by_blocks(&|r, j| g[r * units + j] as f64, j);
                     assert_eq!((cache.d_gamma[j], cache.d_beta[j]), (dg, db), "{rows} rows, unit {j}, {threads} threads");
                     assert_eq!((grads[j], grads[units + j]), (dg as f32, db as f32));

@@ -1007,12 +1007,16 @@ fn chain_backward(chain: &Chain, layers: &[Layer], params: &[f32], ws: &mut Work
     let (start, end) = (chain.layers.start, chain.layers.end);
     let units = layers[start].units();
     let n = rows * units;
+    let input = match ws.sources[start] {
+        Source::Input => &ws.x[..n],
+        Source::Output(j) => &ws.outputs[j][..n],
+    };
     let (lower, upper) = ws.deltas.split_at_mut(start);
     let dx = lower.last_mut().map(|d| &mut d[..n]);
     let (own, later) = upper.split_at_mut(1);
     let (dy, delta): (&[f32], _) = if end - start == 1 { (&own[0][..n], None) } else { (&later[end - start - 2][..n], Some(&mut own[0][..n])) };
     let norm = chain.norm.map(|b| match layers[b] {
-        Layer::BatchNorm { gamma, beta, .. } => chain::NormBackward { gamma: &params[gamma..gamma + units], cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer"), delta, grads, gamma_at: gamma, beta_at: beta },
+        Layer::BatchNorm { gamma, beta, .. } => chain::NormBackward { gamma: &params[gamma..gamma + units], input, cache: ws.batch_norm[b].as_mut().expect("the workspace has a cache per BatchNorm layer"), delta, grads, gamma_at: gamma, beta_at: beta },
         _ => unreachable!("chain::find marks BatchNorm layers"),
     });
     let drop = chain.drop.map(|(d, rate)| if chain.reads_mask() { chain::DropoutBackward::Mask(&ws.masks[d][..n]) } else { chain::DropoutBackward::Scale(dropout::keep_scale(rate)) });
