@@ -935,10 +935,12 @@ impl Network {
             let units = layer.units();
             ws.outputs[l] = z(units)?;
             ws.deltas[l] = z(units)?;
-            let dropout = self.chain_of[l].map(|c| &self.chains[c]).filter(|c| c.drop.is_some_and(|(d, _)| d == l));
-            ws.masks[l] = if dropout.is_some_and(Chain::reads_mask) { z(units)? } else { Floats::new() };
-            if dropout.is_some_and(|c| !c.reads_mask()) {
-                draws = draws.max(units);
+            // The chain whose Dropout this layer is, if it is one.
+            let dropping = self.chain_of[l].map(|c| &self.chains[c]).filter(|c| c.drop.is_some_and(|(d, _)| d == l));
+            match dropping.map(Chain::reads_mask) {
+                Some(true) => ws.masks[l] = z(units)?,
+                Some(false) => draws = draws.max(units),
+                None => {}
             }
             ws.batch_norm[l] = if matches!(layer, Layer::BatchNorm { .. }) { Some(Cache::new(units, rows)?) } else { None };
         }

@@ -50,10 +50,7 @@ pub fn sum_squares(grads: &[f32]) -> f64 {
 pub fn sum_squares_parallel(grads: &[f32], variables: &[Variable], max_threads: usize) -> f64 {
     let n = grads.len();
     let threads = pool::max_threads().min(max_threads.max(1));
-    if n <= PARALLEL_CHUNK || threads == 1 {
-        return pool::map_ranges(n, PARALLEL_CHUNK, 1, |r| sum_squares(&grads[r])).into_iter().sum();
-    }
-    if !tiled(variables, n) {
+    if threads == 1 || n <= PARALLEL_CHUNK || !tiled(variables, n) {
         return pool::map_ranges(n, PARALLEL_CHUNK, threads, |r| sum_squares(&grads[r])).into_iter().sum();
     }
     let chunk = |c: usize| c * PARALLEL_CHUNK..((c + 1) * PARALLEL_CHUNK).min(n);
@@ -209,10 +206,10 @@ const BACKWARDS_PIECE: usize = 1 << 14;
 /// parameters are updated as one column, each of them once.
 ///
 /// Large updates are split across the pool by rows: thread h updates the rows of each variable
-/// it owns (`rows_of`). Each thread goes from the
-/// last variable to the first, and through each from its end to its start: the first layer's
-/// weights, which the next batch's forward pass reads first, are then the last written and
-/// partly still in cache (mnist on one thread +1%, at batch 32 +2.5%).
+/// it owns (`rows_of`). Each thread goes from the last variable to the first, and through each
+/// from its end to its start: the first layer's weights, which the next batch's forward pass
+/// reads first, are then the last written and partly still in cache (mnist on one thread +1%,
+/// at batch 32 +2.5%).
 #[allow(clippy::too_many_arguments)]
 pub fn step(opt: &Optimizer, params: &mut [f32], grads: &[f32], slots: &mut [f32], variables: &[Variable], step: u64, lr: f64, max_threads: usize) -> f64 {
     let n = params.len();

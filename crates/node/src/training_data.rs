@@ -136,10 +136,7 @@ pub unsafe fn gather(env: Env, td: &mut TrainingDataBox, plan: &Plan, x: &View<f
     let data = Arc::get_mut(&mut td.data)
         .ok_or_else(|| JsError::Busy("busy: training is running with this training data; await it before gathering into it".into()))?;
     let rows = order.len();
-    data.rows = 0;
-    data.x.clear();
-    data.y.clear();
-    data.w.clear();
+    empty(data);
     let reserved = data.x.try_reserve_exact(rows * inputs)
         .and_then(|()| data.y.try_reserve_exact(rows * target_cols))
         .and_then(|()| data.w.try_reserve_exact(if w.is_some() { rows } else { 0 }));
@@ -157,13 +154,19 @@ pub unsafe fn gather(env: Env, td: &mut TrainingDataBox, plan: &Plan, x: &View<f
         }
     }
     if let Err(e) = check_data(plan, &data.x, &data.y, &data.w, rows) {
-        data.x.clear();
-        data.y.clear();
-        data.w.clear();
+        empty(data);
         return Err(invalid(e));
     }
     data.rows = rows;
     Ok(())
+}
+
+/// No rows, and their memory kept for the next gather.
+fn empty(data: &mut TrainingData) {
+    data.rows = 0;
+    data.x.clear();
+    data.y.clear();
+    data.w.clear();
 }
 
 /// Whether two equal-length arrays hold the same bits (NaN payloads and -0 count as changes, as
