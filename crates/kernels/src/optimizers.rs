@@ -131,20 +131,12 @@ pub fn clipped_max(clip: Clip, sum_squares: f64) -> f64 {
     g
 }
 
-/// max |x| over the values, or ∞ if any is NaN.
+/// max |x| over the values, or ∞ if any is NaN or infinite: an integer maximum of `magnitude`s,
+/// which vectorises. (A float maximum that tracked NaNs did not: 1.6 ns a value against 0.05,
+/// 1.1 ms for the parameters and Adam state of the mnist network, measured whenever the state
+/// is written from outside.)
 pub fn max_abs(values: &[f32]) -> f64 {
-    vectorized(#[inline(always)] || {
-        let (mut max, mut nan) = (0.0f32, false);
-        for &x in values {
-            max = max.max(x.abs());
-            nan |= x.is_nan();
-        }
-        if nan {
-            f64::INFINITY
-        } else {
-            max as f64
-        }
-    })
+    largest(vectorized(#[inline(always)] || values.iter().fold(0, |top, &v| top.max(magnitude(v)))))
 }
 
 /// `max_abs` on up to `max_threads` threads: a maximum does not depend on the order it is taken
@@ -572,6 +564,13 @@ mod tests {
         let mut values: Vec<f32> = (0..n).map(|_| (rng.next_f64() as f32 - 0.5) * 3.0).collect();
         assert_eq!(max_abs_parallel(&values, 1), max_abs_parallel(&values, 8));
         assert_eq!(max_abs_parallel(&values, 8), max_abs(&values));
+        // Against the plain maximum of magnitudes; anything not finite gives ∞.
+        assert_eq!(max_abs(&values), values.iter().map(|v| v.abs() as f64).fold(0.0, f64::max));
+        assert_eq!(max_abs(&[-0.0, 1e-45, -2.5, 2.0]), 2.5);
+        assert_eq!(max_abs(&[]), 0.0);
+        for bad in [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            assert_eq!(max_abs(&[1.0, bad, 3.0]), f64::INFINITY, "{bad}");
+        }
         values[n - 3] = f32::NAN;
         assert_eq!(max_abs_parallel(&values, 8), f64::INFINITY);
     }
