@@ -282,7 +282,7 @@ struct Slot {
     job: std::cell::UnsafeCell<Option<Job>>,
 }
 
-/// Counts read on every region and written only around sleeping, on a line of their own.
+/// Who sleeps: read on every region, written only around sleeping, on a line of their own.
 #[repr(align(128))]
 #[derive(Default)]
 struct Sleepers {
@@ -298,8 +298,8 @@ struct Sleepers {
 /// opens the region in `slot`, a polling worker counts itself in `inside` and joins if the
 /// region is still open, and the caller waits for `inside` to come back to 0. The mutex and the
 /// condition variables are used only by threads that go to sleep (after `SPIN`) and by those
-/// waking them. (Taking a mutex to join and to leave, as before, cost 2–3 µs a region between
-/// dies, against 0.5 µs for a cache line's round trip.)
+/// waking them. (Meeting through a mutex, taken to join and again to leave, cost 2–3 µs a region
+/// between dies, against 0.5 µs for a cache line's round trip.)
 ///
 /// The counters pair a store with a load on both sides (`SeqCst`), so that of two threads at
 /// least one sees the other's store: a worker that counts itself in after the caller closed the
