@@ -19,6 +19,15 @@
 //! batch the host interrupted (1.3 ms among batches of 0.25 on two threads, 256-256-256-10 at
 //! 64) made the sum choose one thread, 25% slower, for a whole cycle. The rest of the cycle
 //! trains on the faster.
+//!
+//! A probe costs about eight batches on the slower setting and four switches, 3–5% of a cycle
+//! of 256 batches: with the vCPUs on one die, 256-256-256-10 at batch 64 trained 3–5% slower
+//! tuned than on two threads throughout (330k against 343k samples/s), 784-256-128-10 at 64 4%.
+//! So each probe that confirms the choice doubles the next cycle, up to `MAX_CYCLE` (a probe's
+//! cost then 0.2%), and a probe that changes it starts again from `CYCLE`: 256-256-256-10 at 64
+//! then trained 334–347k samples/s in its later epochs, against 315–332k with a probe every 256
+//! batches (one die, interleaved). The longest cycle is a second or two of training at these
+//! sizes, against minutes between the host's moves.
 
 /// Batches in each run of a probe, and the first of them not counted.
 const RUN: usize = 4;
@@ -27,9 +36,10 @@ const SETTLE: usize = 2;
 /// Batches of each probe: four runs.
 const PROBE: usize = 4 * RUN;
 
-/// Batches between the starts of two probes: the probe's cost, half its batches on the slower
-/// setting, is then 3% of the time lost to the slower setting.
+/// Batches between the starts of two probes after the first probe and after a probe that
+/// changed the choice, and at most (16 probes confirming it in a row).
 const CYCLE: usize = 256;
+const MAX_CYCLE: usize = 16 * CYCLE;
 
 /// A batch size this far from the tuned one for this many batches in a row starts tuning anew
 /// (fewer are an epoch's short last batch, which trains on the current choice untimed).
@@ -48,11 +58,14 @@ pub struct ThreadTuner {
     times: [Vec<f64>; 2],
     /// The current choice: all threads.
     many: bool,
+    /// Batches into the current cycle (its probe first), and the cycle's length.
+    at: usize,
+    cycle: usize,
 }
 
 impl Default for ThreadTuner {
     fn default() -> Self {
-        ThreadTuner { rows: 0, batches: 0, strays: 0, times: [Vec::new(), Vec::new()], many: true }
+        ThreadTuner { rows: 0, batches: 0, strays: 0, times: [Vec::new(), Vec::new()], many: true, at: 0, cycle: CYCLE }
     }
 }
 
@@ -72,7 +85,7 @@ impl ThreadTuner {
             *self = ThreadTuner { rows, ..ThreadTuner::default() };
         }
         self.strays = 0;
-        match self.batches % CYCLE {
+        match self.at {
             b if b < PROBE => (b / RUN) % 2 == 1,
             _ => self.many,
         }
@@ -84,7 +97,7 @@ impl ThreadTuner {
         if rows != self.rows {
             return;
         }
-        let b = self.batches % CYCLE;
+        let b = self.at;
         if b == 0 {
             self.times.iter_mut().for_each(Vec::clear);
         }
@@ -93,9 +106,12 @@ impl ThreadTuner {
         }
         if b == PROBE - 1 {
             let [one, all] = self.times.each_mut().map(|times| median(times));
+            let first = self.batches < CYCLE;
+            self.cycle = if !first && (all < one) == self.many { (2 * self.cycle).min(MAX_CYCLE) } else { CYCLE };
             self.many = all < one;
         }
         self.batches += 1;
+        self.at = (self.at + 1) % self.cycle;
     }
 }
 
@@ -143,6 +159,28 @@ mod tests {
         let choices = run(&mut tuner, 64, 2 * CYCLE, |i, many| if (i < CYCLE) == many { 1.3 } else { 1.0 });
         assert!(choices[PROBE..CYCLE].iter().all(|&m| !m));
         assert!(choices[CYCLE + PROBE..].iter().all(|&m| m));
+    }
+
+    /// The host moves the cores at batch `MOVE`: all threads are faster before it, one after.
+    #[test]
+    fn probes_that_confirm_the_choice_come_ever_further_apart_and_one_that_changes_it_brings_them_back() {
+        const MOVE: usize = 20_000;
+        let mut tuner = ThreadTuner::default();
+        let (mut starts, mut choices) = (Vec::new(), Vec::new());
+        for i in 0..22_000 {
+            if tuner.at == 0 {
+                starts.push(i);
+            }
+            let many = tuner.choose(64);
+            tuner.record(64, many, if (i < MOVE) == many { 1.0 } else { 1.5 });
+            choices.push(many);
+        }
+        // Cycles of 256, 512, …, 4096 batches, then 4096 until the probe after the move, which
+        // changes the choice: 256 again, then 512.
+        assert_eq!(starts, [0, 256, 768, 1792, 3840, 7936, 12032, 16128, 20224, 20480, 20992]);
+        let probing = |i: usize| starts.iter().any(|&s| (s..s + PROBE).contains(&i));
+        assert!((PROBE..20224).filter(|&i| !probing(i)).all(|i| choices[i]), "all threads between the probes before the move");
+        assert!(choices[20224 + PROBE..20480].iter().all(|&m| !m), "one thread once a probe has seen the move");
     }
 
     /// One batch the host interrupted, on the faster setting, does not decide the probe.
