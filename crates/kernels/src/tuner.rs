@@ -36,8 +36,9 @@ const SETTLE: usize = 2;
 /// Batches of each probe: four runs.
 const PROBE: usize = 4 * RUN;
 
-/// Batches between the starts of two probes after the first probe and after a probe that
-/// changed the choice, and at most (16 probes confirming it in a row).
+/// Batches from one probe's start to the next after the first probe and after any probe that
+/// changed the choice; each probe that confirms it doubles that, up to `MAX_CYCLE` (four in a
+/// row reach it).
 const CYCLE: usize = 256;
 const MAX_CYCLE: usize = 16 * CYCLE;
 
